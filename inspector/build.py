@@ -1,0 +1,155 @@
+"""`inspector build`: Parquet shards -> tokenized index shards -> suffix arrays, published atomically.
+
+The main process reads and tokenizes (tiktoken uses both cores); each full shard's suffix array is sorted in a
+worker process while the next shard is tokenized.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.feather as feather
+
+from index import storage
+from index.errors import InspectorError
+from index.suffix_array import ShardWriter, build_suffix_array, width_for
+
+from .corpus import find_parquet_files, inspect_source, read_batches
+from .results import BuildReport
+from .settings import DEFAULT, Settings
+from .tokenizer import make_tokenizer
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def build_index(
+    corpus: Sequence[str | Path],
+    out: str | Path,
+    *,
+    text_column: str = "text",
+    id_column: str | None = "id",
+    tokenizer: str = "gpt2",
+    shard_tokens: int | None = None,
+    settings: Settings = DEFAULT,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Index Parquet files, folders or globs into `out`; the previous index there stays live until the end."""
+    started = time.perf_counter()
+    progress = progress or _no_progress
+    files = find_parquet_files(corpus)
+    sources = [inspect_source(path, text_column) for path in files]
+    tok = make_tokenizer(tokenizer)
+    width = width_for(tok.max_id)
+    shard_tokens = shard_tokens or settings.shard_tokens
+    if not 1 <= shard_tokens * width < 2**31 - 1:
+        raise InspectorError(f"--shard-tokens must be between 1 and {(2**31 - 2) // width} for this tokenizer")
+    total_rows = sum(s.rows for s in sources)
+
+    with storage.build_area(Path(out)) as tmp:
+        docs: dict[str, list] = {"file": [], "row": [], "id": [], "tokens": [], "shard": []}
+        shards: list[dict] = []
+        empty = 0
+        tokenize_seconds = 0.0
+        writer: ShardWriter | None = None
+        context = multiprocessing.get_context("fork")  # "spawn" would re-run an unguarded caller script
+        with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+            futures = []
+
+            def close_shard() -> None:
+                nonlocal writer
+                if writer is None:
+                    return
+                writer.close()
+                shards[-1]["tokens"] = writer.n_tokens
+                futures.append(pool.submit(build_suffix_array, writer.folder, width, writer.n_tokens, tok.max_id + 1))
+                writer = None
+
+            rows_done = 0
+            progress("tokenize", 0, total_rows)
+            for batch in read_batches(sources, text_column, id_column, settings.batch_rows):
+                keep = [i for i, text in enumerate(batch.texts) if text]
+                empty += len(batch.texts) - len(keep)
+                t0 = time.perf_counter()
+                encoded = tok.encode_batch([batch.texts[i] for i in keep])
+                tokenize_seconds += time.perf_counter() - t0
+                pending: list[np.ndarray] = []
+                pending_tokens = 0
+                for i, tokens in zip(keep, encoded):
+                    if writer is not None and writer.n_tokens + pending_tokens + len(tokens) + 1 > shard_tokens:
+                        writer.add(pending)
+                        pending, pending_tokens = [], 0
+                        close_shard()
+                    if writer is None:
+                        writer = ShardWriter(tmp / f"shard-{len(shards):04d}", width)
+                        shards.append({"name": writer.folder.name, "doc_lo": len(docs["file"])})
+                    pending.append(tokens)
+                    pending_tokens += len(tokens) + 1
+                    docs["file"].append(batch.file_index)
+                    docs["row"].append(batch.first_row + i)
+                    docs["id"].append(batch.ids[i] if batch.ids is not None else None)
+                    docs["tokens"].append(len(tokens))
+                    docs["shard"].append(len(shards) - 1)
+                if writer is not None:
+                    writer.add(pending)
+                rows_done += len(batch.texts)
+                progress("tokenize", rows_done, total_rows)
+            close_shard()
+            sa_seconds = 0.0
+            progress("suffix arrays", 0, len(futures))
+            for done, future in enumerate(futures, 1):
+                sa_seconds += future.result().sort_seconds
+                progress("suffix arrays", done, len(futures))
+
+        shard_of = np.asarray(docs["shard"], dtype=np.int64)
+        for number, shard in enumerate(shards):
+            shard["documents"] = int(np.count_nonzero(shard_of == number))
+        table = pa.table(
+            {
+                "file": pa.array(docs["file"], pa.uint32()),
+                "row": pa.array(docs["row"], pa.int64()),
+                "id": pa.array(docs["id"], pa.string()),
+                "tokens": pa.array(docs["tokens"], pa.int64()),
+                "shard": pa.array(docs["shard"], pa.uint32()),
+            }
+        )
+        feather.write_feather(table, tmp / "documents.arrow", compression="uncompressed")
+        tok.save(tmp)
+        n_tokens = int(sum(docs["tokens"]))
+        manifest = {
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "tokenizer": tok.identity(),
+            "width": width,
+            "text_column": text_column,
+            "id_column": id_column,
+            "documents": len(docs["file"]),
+            "tokens": n_tokens,
+            "empty_skipped": empty,
+            "sources": [asdict(s) for s in sources],
+            "shards": shards,
+        }
+        progress("publish", 0, 1)
+        final = storage.commit(tmp, manifest)
+        progress("publish", 1, 1)
+    seconds = time.perf_counter() - started
+    return BuildReport(
+        path=str(final.parent),
+        documents=len(docs["file"]),
+        tokens=n_tokens,
+        empty_skipped=empty,
+        shards=len(shards),
+        seconds=round(seconds, 3),
+        tokenize_seconds=round(tokenize_seconds, 3),
+        suffix_array_seconds=round(sa_seconds, 3),
+        tokens_per_second=round(n_tokens / seconds, 1) if seconds else 0.0,
+    )

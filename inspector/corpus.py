@@ -1,0 +1,148 @@
+"""Parquet shards in: file discovery, schema checks, batched reading, and fetching a document back by file/row.
+
+Files are read in sorted path order, in record batches, so a shard never loads whole. Every problem names the file
+(and the column and row when there is one).
+"""
+from __future__ import annotations
+
+import glob
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from index.errors import CorpusError, IndexCorrupt
+
+_FOOTER = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A Parquet shard as the index saw it; size and footer CRC detect a file changed after the build."""
+
+    path: str
+    rows: int
+    size: int
+    footer_crc: int
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    file_index: int
+    first_row: int
+    texts: list
+    ids: list | None
+
+
+def footer_crc(path: Path) -> int:
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        f.seek(max(0, size - _FOOTER))
+        return zlib.crc32(f.read())
+
+
+def find_parquet_files(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files, folders (searched recursively for *.parquet) and glob patterns, in sorted path order."""
+    found: set[Path] = set()
+    for item in inputs:
+        text = str(item)
+        path = Path(text)
+        if path.is_dir():
+            matches = list(path.rglob("*.parquet"))
+        elif path.is_file():
+            matches = [path]
+        elif glob.has_magic(text):
+            matches = [Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file()]
+        else:
+            raise CorpusError(f"{text}: no such file or folder")
+        if not matches:
+            raise CorpusError(f"{text}: no Parquet files found there")
+        found.update(p.resolve() for p in matches)
+    return sorted(found, key=str)
+
+
+def inspect_source(path: Path, text_column: str) -> SourceFile:
+    """Open a shard's footer and check the text column; CorpusError naming the file otherwise."""
+    try:
+        meta = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise CorpusError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
+    schema = meta.schema_arrow
+    if text_column not in schema.names:
+        raise CorpusError(
+            f"{path}: no column {text_column!r} (columns: {', '.join(schema.names)}); choose one with --text-column"
+        )
+    kind = schema.field(text_column).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)):
+        raise CorpusError(f"{path}: column {text_column!r} holds {kind}, not text")
+    return SourceFile(str(path), meta.metadata.num_rows, path.stat().st_size, footer_crc(path), tuple(schema.names))
+
+
+def read_batches(
+    sources: Sequence[SourceFile], text_column: str, id_column: str | None, batch_rows: int = 2048
+) -> Iterator[Batch]:
+    """Texts (and ids when the column exists) in batches; a null text is an error naming file, column and row."""
+    for file_index, source in enumerate(sources):
+        has_id = id_column is not None and id_column in source.columns
+        columns = [text_column] + ([id_column] if has_id else [])
+        row = 0
+        try:
+            for record in pq.ParquetFile(source.path).iter_batches(batch_size=batch_rows, columns=columns):
+                texts = record.column(0)
+                if texts.null_count:
+                    bad = row + texts.is_null().to_pylist().index(True)
+                    raise CorpusError(f"{source.path}: column {text_column!r} is null at row {bad}")
+                ids = record.column(1).cast(pa.string()).to_pylist() if has_id else None
+                yield Batch(file_index, row, texts.to_pylist(), ids)
+                row += record.num_rows
+        except (pa.ArrowException, OSError) as exc:
+            raise CorpusError(f"{source.path}: unreadable near row {row} ({_first_line(exc)})") from None
+
+
+class RowReader:
+    """Fetches whole rows back from the source shards by (file, row), keeping a few decoded row groups."""
+
+    def __init__(self, sources: Sequence[dict], cache_groups: int = 4):
+        self._sources = sources
+        self._files: dict[int, tuple[pq.ParquetFile, list[int]]] = {}
+        self._groups: OrderedDict[tuple[int, int], pa.Table] = OrderedDict()
+        self._cache_groups = cache_groups
+
+    def _open(self, file_index: int) -> tuple[pq.ParquetFile, list[int]]:
+        if file_index not in self._files:
+            source = self._sources[file_index]
+            path = Path(source["path"])
+            try:
+                changed = path.stat().st_size != source["size"] or footer_crc(path) != source["footer_crc"]
+            except OSError:
+                raise IndexCorrupt(f"source shard {path} is gone: restore it or rebuild the index") from None
+            if changed:
+                raise IndexCorrupt(f"source shard {path} changed since the index was built: rebuild the index")
+            handle = pq.ParquetFile(path)
+            starts = [0]
+            for i in range(handle.metadata.num_row_groups):
+                starts.append(starts[-1] + handle.metadata.row_group(i).num_rows)
+            self._files[file_index] = (handle, starts)
+        return self._files[file_index]
+
+    def read(self, file_index: int, row: int) -> dict:
+        handle, starts = self._open(file_index)
+        group = next(i for i in range(len(starts) - 1) if starts[i] <= row < starts[i + 1])
+        key = (file_index, group)
+        table = self._groups.get(key)
+        if table is None:
+            table = handle.read_row_group(group)
+            self._groups[key] = table
+            if len(self._groups) > self._cache_groups:
+                self._groups.popitem(last=False)
+        self._groups.move_to_end(key)
+        return table.slice(row - starts[group], 1).to_pylist()[0]
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

