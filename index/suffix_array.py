@@ -4,9 +4,11 @@ On disk, per shard folder:
 
     tokens.bin      token ids, big-endian, fixed width (1, 2 or 4 bytes); each document is followed by the
                     separator (the largest value of the width), then 8 bytes of padding after the last one
-    sa.bin          suffix array: uint32 little-endian token positions in lexicographic order of their suffixes
-    first.npy       int64 [n_symbols + 2]: SA rank where suffixes starting with token v begin (v = n_symbols is
-                    the separator), so a one-token query is a table look-up and longer ones start narrowed
+    sa.bin          suffix array: uint32 little-endian token positions in lexicographic order of their suffixes;
+                    suffixes that start with a separator sort last and are never searched, so they are left out
+    first.npy       int64 [n_symbols + 2]: SA rank where suffixes starting with token v begin (the separator's
+                    range, v = n_symbols, is empty), so a one-token query is a table look-up and longer ones start
+                    narrowed
     doc_starts.npy  int64 [documents + 1]: where each document starts (the last entry is the token count)
 
 Because ids are big-endian, byte order is token order: the suffix array is libdivsufsort's over the bytes, keeping
@@ -76,7 +78,7 @@ class SuffixArrayStats:
     total_seconds: float
 
 
-def build_suffix_array(folder: Path, width: int, n_tokens: int, n_symbols: int) -> SuffixArrayStats:
+def build_suffix_array(folder: Path, width: int, n_tokens: int, n_symbols: int, n_documents: int) -> SuffixArrayStats:
     """Sort the shard's suffixes (libdivsufsort over the big-endian bytes) and write sa.bin and first.npy.
 
     Runs in a worker process; peak memory is about 5 bytes per input byte (the text and libdivsufsort's int32 array).
@@ -89,18 +91,22 @@ def build_suffix_array(folder: Path, width: int, n_tokens: int, n_symbols: int) 
         raise ValueError("shard too large for a 32-bit suffix array: lower --shard-tokens")
     byte_sa = pydivsufsort.divsufsort(raw)
     sort_seconds = time.perf_counter() - start
+    keep = n_tokens - n_documents  # the separator suffixes are the last n_documents
     with open(folder / "sa.bin", "wb") as out:
-        step = 1 << 24
+        step, written = 1 << 24, 0
         for i in range(0, len(byte_sa), step):
             chunk = byte_sa[i : i + step]
             if width > 1:
                 chunk = chunk[(chunk & (width - 1)) == 0] // width
+            chunk = chunk[: keep - written]
             out.write(chunk.astype("<u4").tobytes())
+            written += len(chunk)
     del byte_sa
     tokens = raw.view(_DTYPES[width])
     symbols = np.minimum(tokens, n_symbols).astype(np.int64)  # the separator becomes n_symbols
     first = np.zeros(n_symbols + 2, dtype=np.int64)
     np.cumsum(np.bincount(symbols, minlength=n_symbols + 1), out=first[1:])
+    first[-1] = first[-2]
     np.save(folder / "first.npy", first)
     return SuffixArrayStats(n_tokens, sort_seconds, time.perf_counter() - start)
 
@@ -118,11 +124,12 @@ class Shard:
             self.doc_starts = np.load(folder / "doc_starts.npy", mmap_mode="r")
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(f"index shard {folder} is corrupt or incomplete ({exc}): rebuild it") from None
+        searchable = n_tokens - (len(self.doc_starts) - 1)
         if (
             len(self._tok_map) != n_tokens * width + PAD
-            or len(self._sa_map) != 4 * n_tokens
+            or len(self._sa_map) != 4 * searchable
             or len(self.first) != n_symbols + 2
-            or self.first[-1] != n_tokens
+            or self.first[-1] != searchable
             or self.doc_starts[-1] != n_tokens
         ):
             raise IndexCorrupt(f"index shard {folder} is corrupt or incomplete (sizes disagree): rebuild it")
@@ -277,6 +284,8 @@ class Shard:
         return self.tokens[start:end].astype(np.int64)
 
 
-def _map(path: Path) -> mmap.mmap:
+def _map(path: Path) -> mmap.mmap | bytes:
     with open(path, "rb") as f:
+        if path.stat().st_size == 0:  # mmap refuses empty files; a shard of empty documents has an empty SA
+            return b""
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)

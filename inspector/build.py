@@ -19,7 +19,7 @@ import pyarrow.feather as feather
 
 from index import storage
 from index.errors import InspectorError
-from index.suffix_array import ShardWriter, build_suffix_array, width_for
+from index.suffix_array import ShardWriter, SuffixArrayStats, build_suffix_array, width_for
 
 from .corpus import find_parquet_files, inspect_source, read_batches
 from .results import BuildReport
@@ -31,6 +31,43 @@ Progress = Callable[[str, int, int], None]
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     pass
+
+
+class _SuffixArrayPool:
+    """Sorts shards' suffix arrays: small ones inline, large ones in two worker processes beside tokenizing."""
+
+    INLINE_TOKENS = 2_000_000
+
+    def __init__(self, width: int, n_symbols: int):
+        self.width, self.n_symbols = width, n_symbols
+        self._pool: ProcessPoolExecutor | None = None
+        self._jobs: list = []
+
+    def submit(self, writer: ShardWriter) -> None:
+        args = (writer.folder, self.width, writer.n_tokens, self.n_symbols, len(writer.doc_starts))
+        if writer.n_tokens < self.INLINE_TOKENS:
+            self._jobs.append(build_suffix_array(*args))
+            return
+        if self._pool is None:
+            # "fork": "spawn" would re-run a caller's unguarded script in each worker
+            self._pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"))
+        self._jobs.append(self._pool.submit(build_suffix_array, *args))
+
+    def wait(self, progress: Progress) -> float:
+        """Seconds spent sorting, summed over shards."""
+        seconds = 0.0
+        progress("suffix arrays", 0, len(self._jobs))
+        for done, job in enumerate(self._jobs, 1):
+            seconds += (job if isinstance(job, SuffixArrayStats) else job.result()).sort_seconds
+            progress("suffix arrays", done, len(self._jobs))
+        return seconds
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def build_index(
@@ -62,19 +99,17 @@ def build_index(
         empty = 0
         tokenize_seconds = 0.0
         writer: ShardWriter | None = None
-        context = multiprocessing.get_context("fork")  # "spawn" would re-run an unguarded caller script
-        with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-            futures = []
+        pool = _SuffixArrayPool(width, tok.max_id + 1)
 
-            def close_shard() -> None:
-                nonlocal writer
-                if writer is None:
-                    return
+        def close_shard() -> None:
+            nonlocal writer
+            if writer is not None:
                 writer.close()
                 shards[-1]["tokens"] = writer.n_tokens
-                futures.append(pool.submit(build_suffix_array, writer.folder, width, writer.n_tokens, tok.max_id + 1))
+                pool.submit(writer)
                 writer = None
 
+        with pool:
             rows_done = 0
             progress("tokenize", 0, total_rows)
             for batch in read_batches(sources, text_column, id_column, settings.batch_rows):
@@ -105,11 +140,7 @@ def build_index(
                 rows_done += len(batch.texts)
                 progress("tokenize", rows_done, total_rows)
             close_shard()
-            sa_seconds = 0.0
-            progress("suffix arrays", 0, len(futures))
-            for done, future in enumerate(futures, 1):
-                sa_seconds += future.result().sort_seconds
-                progress("suffix arrays", done, len(futures))
+            sa_seconds = pool.wait(progress)
 
         shard_of = np.asarray(docs["shard"], dtype=np.int64)
         for number, shard in enumerate(shards):

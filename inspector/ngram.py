@@ -112,18 +112,15 @@ class NgramQueries:
                 lo, hi = shard.find_range(self._key(seq))
                 values, counts = shard.next_token_runs(lo, hi, len(seq))
             else:
-                lo, hi = 0, shard.n_tokens
-                counts = np.diff(shard.first)
-                values = np.arange(len(counts))
+                lo, hi = 0, shard.n_tokens - shard.n_documents
+                counts = np.diff(shard.first)[: shard.n_symbols]
+                values = np.arange(shard.n_symbols)
             prompt_count += hi - lo
             for value, c in zip(values.tolist(), counts.tolist()):
                 if value >= shard.n_symbols:  # the separator: the prompt ends a document here
                     ends += c
                 elif c:
                     dist[value] = dist.get(value, 0) + c
-        if not seq:
-            prompt_count -= ends  # an empty prompt counts tokens, not separators
-            ends = 0
         return prompt_count, dist, ends
 
     def ntd(

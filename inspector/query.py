@@ -85,42 +85,39 @@ def parse_cnf(query: str, settings: Settings) -> list[list[str]]:
         lexemes.append((kind, value, column))
         pos = m.end()
     clauses: list[list[str]] = [[]]
-    term: list[str] = []
+    words: list[str] = []  # the term being read
     depth = 0
-
-    def end_term(column: int, after: str) -> None:
-        if not term:
-            raise InvalidQuery(f"column {column}: expected a term {after}")
-        clauses[-1].append(" ".join(term))
-        term.clear()
-
-    last = "the start"
+    previous = "the start"
     for kind, value, column in lexemes:
         if kind in ("word", "quoted"):
-            term.append(value)
-        elif kind == "OR":
-            end_term(column, f"before OR (after {last})")
-        elif kind == "AND":
-            if depth:
-                raise InvalidQuery(f"column {column}: AND inside parentheses; use (a OR b) AND (c OR d)")
-            end_term(column, f"before AND (after {last})")
-            clauses.append([])
+            if depth == 0 and clauses[-1] and not words and previous == ")":
+                raise InvalidQuery(f"column {column}: expected AND after ')'")
+            words.append(value)
+        elif kind in ("OR", "AND", "close"):
+            if words:
+                clauses[-1].append(" ".join(words))
+                words = []
+            elif not (kind == "AND" and previous == ")"):
+                raise InvalidQuery(f"column {column}: expected a term before {value!r} (after {previous!r})")
+            if kind == "AND":
+                if depth:
+                    raise InvalidQuery(f"column {column}: AND inside parentheses; write (a OR b) AND (c OR d)")
+                clauses.append([])
+            elif kind == "close":
+                if not depth:
+                    raise InvalidQuery(f"column {column}: ')' without '('")
+                depth = 0
         elif kind == "open":
-            if depth or term or clauses[-1]:
+            if depth or words or clauses[-1]:
                 raise InvalidQuery(f"column {column}: parentheses group one whole clause, e.g. a AND (b OR c)")
             depth = 1
-        elif kind == "close":
-            if not depth:
-                raise InvalidQuery(f"column {column}: ')' without '('")
-            end_term(column, "before ')'")
-            depth = 0
-        last = value if kind != "quoted" else f'"{value}"'
+        previous = value
     if depth:
         raise InvalidQuery("unbalanced parenthesis: a '(' is never closed")
-    if term:
-        clauses[-1].append(" ".join(term))
-    if not clauses[-1]:
-        raise InvalidQuery("empty query" if len(clauses) == 1 else "the query ends with AND: add a term after it")
+    if words:
+        clauses[-1].append(" ".join(words))
+    elif previous in ("AND", "OR") or not clauses[-1]:
+        raise InvalidQuery("empty query" if len(clauses) == 1 else "the query ends with AND or OR: add a term after it")
     if len(clauses) > settings.max_clauses:
         raise InvalidQuery(f"{len(clauses)} AND clauses; the limit is {settings.max_clauses}")
     for clause in clauses:

@@ -1,0 +1,255 @@
+"""`inspector ...`: each command is a few lines over the Python API; errors become one line and exit code 2."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from index.errors import InspectorError
+
+from . import build_index, open_index
+from .query import parse_ids
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except InspectorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+def _emit(result, as_json: bool, human) -> None:
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=1))
+    else:
+        human(result)
+
+
+class _Bar:
+    """A tqdm bar per build stage on stderr."""
+
+    def __init__(self):
+        self._bar = None
+        self._stage = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if stage != self._stage:
+            self.close()
+            self._stage = stage
+            self._bar = tqdm(total=total, desc=stage, unit="rows" if stage == "tokenize" else "steps", file=sys.stderr)
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _ids(value: str | None) -> list[int] | None:
+    return parse_ids(value) if value else None
+
+
+def _tokens(tokens) -> str:
+    return " ".join(repr(t) for t in tokens)
+
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+IDS = click.option("--ids", help="Query as comma-separated token ids (e.g. 464,3290) instead of text.")
+BOUNDARY = click.option(
+    "--boundary",
+    type=click.Choice(["word", "exact"]),
+    default="word",
+    show_default=True,
+    help="word: a text starting with a letter counts both ' word...' and 'word...'; exact: as typed.",
+)
+INDEX = click.argument("index_dir", metavar="DIR", type=click.Path(path_type=Path))
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="corpus-inspector")
+def main():
+    """Corpus Inspector: exact n-gram counts, document search and more over Parquet corpora."""
+
+
+@main.command()
+@click.argument("corpus", nargs=-1, required=True)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Index folder to (re)build.")
+@click.option("--text-column", default="text", show_default=True, help="Column holding the document text.")
+@click.option("--id-column", default="id", show_default=True, help="Column holding document ids, used when present.")
+@click.option("--tokenizer", default="gpt2", show_default=True, help="gpt2, bytes, or a path to a tokenizer.json.")
+@click.option("--shard-tokens", type=int, default=None, help="Tokens per index shard (default 500M).")
+@JSON
+def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, as_json):
+    """Index Parquet files, folders or globs (CORPUS...) into --out."""
+    bar = _Bar()
+    try:
+        report = build_index(
+            corpus,
+            out,
+            text_column=text_column,
+            id_column=id_column,
+            tokenizer=tokenizer,
+            shard_tokens=shard_tokens,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    _emit(
+        report,
+        as_json,
+        lambda r: click.echo(
+            f"indexed {r.documents:,} documents, {r.tokens:,} tokens in {r.shards} shard(s) in {r.seconds:.1f} s "
+            f"({r.tokens_per_second:,.0f} tokens/s); {r.empty_skipped:,} empty texts skipped -> {r.path}"
+        ),
+    )
+
+
+@main.command()
+@INDEX
+@click.option("--verify", is_flag=True, help="Check every file's checksum, whatever the index size.")
+@JSON
+def info(index_dir, verify, as_json):
+    """Facts about an index: documents, tokens, shards, tokenizer, size on disk."""
+    result = open_index(index_dir, verify=True if verify else None).info()
+
+    def human(r):
+        click.echo(f"{r.path}: {r.documents:,} documents, {r.tokens:,} tokens, tokenizer {r.tokenizer}, built {r.created}")
+        click.echo(f"{len(r.shards)} shard(s), {r.bytes_on_disk:,} bytes on disk ({r.bytes_per_token} per token)")
+        click.echo(f"{len(r.files)} source file(s); {r.empty_skipped:,} empty texts skipped")
+
+    _emit(result, as_json, human)
+
+
+@main.command()
+@INDEX
+@click.argument("query", required=False, default="")
+@IDS
+@BOUNDARY
+@JSON
+def count(index_dir, query, ids, boundary, as_json):
+    """Occurrences of QUERY (an empty query counts all tokens)."""
+    result = open_index(index_dir).count(query, ids=_ids(ids), boundary=boundary)
+
+    def human(r):
+        click.echo(f"{r.count:,}")
+        for v in r.variants:
+            click.echo(f"  {v.count:>12,}  {_tokens(v.tokens)}")
+
+    _emit(result, as_json, human)
+
+
+@main.command()
+@INDEX
+@click.argument("prompt", required=False, default="")
+@click.option("--top", type=int, default=20, show_default=True, help="How many next tokens to list (0: all).")
+@IDS
+@BOUNDARY
+@JSON
+def ntd(index_dir, prompt, top, ids, boundary, as_json):
+    """Next-token distribution after PROMPT."""
+    result = open_index(index_dir).ntd(prompt, ids=_ids(ids), top=top, boundary=boundary)
+
+    def human(r):
+        click.echo(f"prompt occurs {r.prompt_count:,} times; {r.distinct:,} distinct next tokens")
+        for t in r.next_tokens:
+            click.echo(f"  {t.count:>12,}  {t.prob:8.4f}  {t.token!r}")
+
+    _emit(result, as_json, human)
+
+
+@main.command()
+@INDEX
+@click.argument("prompt")
+@click.argument("next_text", metavar="NEXT", required=False)
+@IDS
+@click.option("--next-ids", help="NEXT as comma-separated token ids.")
+@BOUNDARY
+@JSON
+def prob(index_dir, prompt, next_text, ids, next_ids, boundary, as_json):
+    """P(NEXT | PROMPT) = count(PROMPT NEXT) / count(PROMPT)."""
+    result = open_index(index_dir).prob(prompt, next_text, ids=_ids(ids), next_ids=_ids(next_ids), boundary=boundary)
+    _emit(
+        result,
+        as_json,
+        lambda r: click.echo(
+            f"{r.prob if r.prob is not None else 'undefined (prompt does not occur)'}"
+            f"  = {r.count:,} / {r.prompt_count:,}  next {_tokens(r.next_tokens)}"
+        ),
+    )
+
+
+@main.command()
+@INDEX
+@click.argument("text", required=False, default="")
+@IDS
+@JSON
+def infgram(index_dir, text, ids, as_json):
+    """∞-gram: per token of TEXT, the longest occurring n-gram ending there and its probability."""
+    result = open_index(index_dir).infgram(text, ids=_ids(ids))
+
+    def human(r):
+        for t in r.tokens:
+            click.echo(f"  n={t.suffix_length + 1:<4} p={t.prob:.4f}  match={t.match_length:<4} {t.token!r}")
+
+    _emit(result, as_json, human)
+
+
+@main.command()
+@INDEX
+@click.argument("query")
+@click.option("--limit", type=int, default=10, show_default=True)
+@click.option("--offset", type=int, default=0, show_default=True)
+@click.option("--context", type=int, default=20, show_default=True, help="Tokens of context each side.")
+@BOUNDARY
+@JSON
+def find(index_dir, query, limit, offset, context, boundary, as_json):
+    """Documents matching a CNF QUERY, e.g. 'deep learning AND (GPU OR TPU)'."""
+    result = open_index(index_dir).find(query, limit=limit, offset=offset, context=context, boundary=boundary)
+
+    def human(r):
+        click.echo(f"{r.count:,} documents{' (approximate: a clause was sampled)' if r.approx else ''}")
+        for hit in r.documents:
+            s = hit.snippet
+            line = f"{s.left}[[{s.match}]]{s.right}".replace("\n", " ")
+            click.echo(f"  doc {hit.doc} ({hit.id}): {line}")
+
+    _emit(result, as_json, human)
+
+
+@main.command()
+@INDEX
+@click.argument("doc", type=int)
+@JSON
+def doc(index_dir, doc, as_json):
+    """Document DOC in full, with its metadata."""
+    result = open_index(index_dir).document(doc)
+
+    def human(r):
+        click.echo(f"doc {r.doc}  id {r.id}  {r.file} row {r.row}  {r.tokens:,} tokens")
+        for key, value in r.metadata.items():
+            click.echo(f"  {key}: {value}")
+        click.echo()
+        click.echo(r.text)
+
+    _emit(result, as_json, human)
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write it (default ./data/demo).")
+@JSON
+def demo(out, as_json):
+    """Write the built-in demo corpus (Python's own documentation and source) and index it."""
+    from .demo import DEFAULT_DEMO, build_demo
+
+    bar = _Bar()
+    try:
+        report = build_demo(out or DEFAULT_DEMO, progress=bar)
+    finally:
+        bar.close()
+    _emit(report, as_json, lambda r: click.echo(f"demo index: {r.documents:,} documents, {r.tokens:,} tokens -> {r.path}"))
