@@ -54,11 +54,11 @@ class _SuffixArrayPool:
         self._jobs.append(self._pool.submit(build_suffix_array, *args))
 
     def wait(self, progress: Progress) -> float:
-        """Seconds spent sorting, summed over shards."""
+        """Seconds of the suffix-array step (sort, keep token starts, write), summed over shards."""
         seconds = 0.0
         progress("suffix arrays", 0, len(self._jobs))
         for done, job in enumerate(self._jobs, 1):
-            seconds += (job if isinstance(job, SuffixArrayStats) else job.result()).sort_seconds
+            seconds += (job if isinstance(job, SuffixArrayStats) else job.result()).total_seconds
             progress("suffix arrays", done, len(self._jobs))
         return seconds
 

@@ -63,26 +63,26 @@ class NgramQueries:
 
     def count(self, query: str | None = None, *, ids: Sequence[int] | None = None, boundary: str = "word") -> CountResult:
         """Occurrences of the query (an empty query counts every token), with a per-shard breakdown."""
-        per_shard = np.zeros(len(self.shards), dtype=np.int64)
+        per_shard = [0] * len(self.shards)
         variants = []
         for seq in self._variants(query, ids, boundary):
-            counts = np.asarray(self._per_shard(seq), dtype=np.int64)
-            per_shard += counts
-            variants.append(self._variant(seq, int(counts.sum())))
+            counts = self._per_shard(seq)
+            per_shard = [a + b for a, b in zip(per_shard, counts)]
+            variants.append(self._variant(seq, sum(counts)))
         return CountResult(
             query=query if ids is None else ",".join(map(str, ids)),
-            count=int(per_shard.sum()),
+            count=sum(per_shard),
             approx=False,
             tokens=variants[0].tokens,
             ids=variants[0].ids,
             variants=tuple(variants),
-            per_shard=tuple(int(c) for c in per_shard),
+            per_shard=tuple(per_shard),
         )
 
     def count_many(self, ids: np.ndarray) -> np.ndarray:
         """Counts of many n-grams of one length in one vectorised call: (Q, n) token ids in, (Q,) int64 out.
 
-        Duplicate rows are searched once; rows are sorted first so the binary searches read memory in order.
+        Each shard sorts the rows, searches each distinct one once, and brackets each search by its neighbours'.
         """
         queries = np.asarray(ids, dtype=np.int64)
         if queries.ndim != 2:
@@ -94,12 +94,10 @@ class NgramQueries:
             return total
         if queries.min() < 0 or queries.max() > self.tokenizer.max_id:
             raise InvalidQuery(f"count_many: token ids must lie in 0..{self.tokenizer.max_id}")
-        unique, inverse = np.unique(queries, axis=0, return_inverse=True)
-        counts = np.zeros(len(unique), dtype=np.int64)
         for shard in self.shards:
-            lo, hi = shard.find_ranges(unique)
-            counts += hi - lo
-        return counts[inverse.reshape(-1)]
+            lo, hi = shard.find_ranges(queries)
+            total += hi - lo
+        return total
 
     # -- next-token distribution and probabilities -------------------------------------------------------------
 

@@ -1,0 +1,154 @@
+"""Building: bad input names its file, builds are atomic and locked, damage is detected, nothing half-built opens."""
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from inspector import BuildLocked, CorpusError, IndexCorrupt, IndexMissing, InspectorError, build_index, open_index
+
+from .conftest import write_parquet
+
+
+def test_documents_keep_file_row_id_and_metadata(index, corpus_dir):
+    files = sorted(str(p) for p in corpus_dir.glob("*.parquet"))
+    assert index.n_documents == 59 and index.info().empty_skipped == 1
+    first = index.document(0)
+    assert (first.id, first.file, first.row) == ("doc-000", files[0], 0)
+    assert set(first.metadata) == {"id", "source", "quality", "url"}
+    later = index.document(40)  # row 25 of the first file was empty, so doc 40 is row 11 of the second file
+    assert (later.id, later.file, later.row) == ("doc-041", files[1], 11)
+    assert later.text == pq.read_table(files[1]).column("text")[11].as_py()
+    with pytest.raises(InspectorError, match="does not exist"):
+        index.document(59)
+
+
+@pytest.mark.parametrize(
+    "rows,message",
+    [
+        ([{"body": "x"}], r"no column 'text' \(columns: body\); choose one with --text-column"),
+        ([{"text": 5}], "column 'text' holds int64, not text"),
+        ([{"text": "ok"}, {"text": "fine"}, {"text": None}], "column 'text' is null at row 2"),
+    ],
+)
+def test_bad_columns_name_file_column_and_row(tmp_path, rows, message):
+    path = write_parquet(tmp_path / "c" / "bad.parquet", rows)
+    with pytest.raises(CorpusError, match=message) as err:
+        build_index([path], tmp_path / "out", tokenizer="bytes")
+    assert str(path) in str(err.value)
+    assert not (tmp_path / "out" / "CURRENT").exists()
+
+
+def test_unreadable_inputs_name_the_file(tmp_path):
+    good = write_parquet(tmp_path / "c" / "good.parquet", [{"text": "hello world " * 200}] * 50)
+    not_parquet = tmp_path / "c" / "notes.parquet"
+    not_parquet.write_text("this is not parquet")
+    with pytest.raises(CorpusError, match=f"{not_parquet}: not a readable Parquet file"):
+        build_index([tmp_path / "c"], tmp_path / "out")
+    truncated = tmp_path / "t" / "cut.parquet"
+    truncated.parent.mkdir()
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(CorpusError, match=str(truncated)):
+        build_index([truncated], tmp_path / "out")
+    with pytest.raises(CorpusError, match="no such file or folder"):
+        build_index([tmp_path / "missing"], tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="no Parquet files found"):
+        build_index([tmp_path / "empty"], tmp_path / "out")
+
+
+def test_out_must_not_be_a_folder_of_other_things(tmp_path, corpus_dir):
+    with pytest.raises(InspectorError, match="holds no index"):
+        build_index([corpus_dir], corpus_dir)
+
+
+def test_second_build_is_refused_while_the_lock_is_held(tmp_path, corpus_dir):
+    out = tmp_path / "idx"
+    build_index([corpus_dir], out)
+    with open(out / ".lock", "a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(BuildLocked, match=r"lock .*\.lock is held"):
+            build_index([corpus_dir], out)
+    assert open_index(out).count("data").count > 0
+
+
+def test_damage_is_detected_not_answered(tmp_path, corpus_dir):
+    out = tmp_path / "idx"
+    build_index([corpus_dir], out)
+    live = out / (out / "CURRENT").read_text().strip()
+    sa = next(live.glob("shard-*/sa.bin"))
+    data = bytearray(sa.read_bytes())
+    data[5] ^= 0xFF
+    sa.write_bytes(data)
+    with pytest.raises(IndexCorrupt, match="corrupt or incomplete .*checksum.*rebuild"):
+        open_index(out)
+    sa.write_bytes(data[:-4])
+    with pytest.raises(IndexCorrupt, match="corrupt or incomplete"):
+        open_index(out, verify=False)
+    (live / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexCorrupt, match="rebuild"):
+        open_index(out)
+    (out / "CURRENT").write_text("build-missing\n")
+    with pytest.raises(IndexCorrupt, match="rebuild"):
+        open_index(out)
+    (out / "CURRENT").unlink()
+    with pytest.raises(IndexMissing, match="no finished index"):
+        open_index(out)
+    build_index([corpus_dir], out)
+    assert open_index(out).count("data").count > 0
+
+
+def test_changed_source_file_is_reported(tmp_path):
+    path = write_parquet(tmp_path / "c" / "a.parquet", [{"text": "alpha beta"}, {"text": "gamma"}])
+    build_index([path], tmp_path / "idx")
+    write_parquet(path, [{"text": "something else entirely"}, {"text": "gamma"}])
+    with pytest.raises(IndexCorrupt, match="changed since the index was built"):
+        open_index(tmp_path / "idx").document(0)
+
+
+def _big_corpus(folder: Path, files: int = 4, docs: int = 4000) -> None:
+    rng = random.Random(1)
+    words = [f"w{i}" for i in range(3000)]
+    for f in range(files):
+        rows = [{"text": " ".join(rng.choices(words, k=400))} for _ in range(docs)]
+        write_parquet(folder / f"big-{f}.parquet", rows)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.6, 1.5, 3.0])
+def test_killed_build_leaves_the_previous_index_usable(tmp_path, corpus_dir, delay):
+    out = tmp_path / "idx"
+    build_index([corpus_dir], out)
+    before = open_index(out).count("data model").count
+    big = tmp_path / "big"
+    _big_corpus(big)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "build", str(big), "--out", str(out), "--shard-tokens", "3000000"],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while not list(out.glob(".tmp-*")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    reopened = open_index(out)
+    if delay < 1:  # still tokenizing: nothing new may be visible
+        assert reopened.n_documents == 59
+    counts = {reopened.count("data model").count, reopened.count("w1 w2").count}
+    if reopened.n_documents == 59:  # killed before publishing: the old index, whole
+        assert reopened.count("data model").count == before
+    else:  # the kill came after the new build was published: the new index, whole
+        assert reopened.n_documents == 16000 and counts
+    build_index([corpus_dir], out)  # the next build clears what the killed one left
+    assert not list(out.glob(".tmp-*")) and len(list(out.glob("build-*"))) == 1
