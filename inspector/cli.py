@@ -84,8 +84,10 @@ def main():
 @click.option("--id-column", default="id", show_default=True, help="Column holding document ids, used when present.")
 @click.option("--tokenizer", default="gpt2", show_default=True, help="gpt2, bytes, or a path to a tokenizer.json.")
 @click.option("--shard-tokens", type=int, default=None, help="Tokens per index shard (default 500M).")
+@click.option("--no-fulltext", is_flag=True, help="Skip the Tantivy full-text index.")
+@click.option("--stem", is_flag=True, help="Full-text: match English word forms (models ~ model).")
 @JSON
-def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, as_json):
+def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fulltext, stem, as_json):
     """Index Parquet files, folders or globs (CORPUS...) into --out."""
     bar = _Bar()
     try:
@@ -96,6 +98,8 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, as_json)
             id_column=id_column,
             tokenizer=tokenizer,
             shard_tokens=shard_tokens,
+            fulltext=not no_fulltext,
+            stem=stem,
             progress=bar,
         )
     finally:
@@ -236,6 +240,57 @@ def doc(index_dir, doc, as_json):
             click.echo(f"  {key}: {value}")
         click.echo()
         click.echo(r.text)
+
+    _emit(result, as_json, human)
+
+
+@main.command()
+@INDEX
+@click.argument("query", required=False, default="")
+@click.option("--where", help="Metadata filter, e.g. \"quality >= 0.5 AND language = 'en'\".")
+@click.option("--source", help="Only documents whose `source` column equals this.")
+@click.option("--limit", type=int, default=10, show_default=True)
+@click.option("--offset", type=int, default=0, show_default=True)
+@JSON
+def search(index_dir, query, where, source, limit, offset, as_json):
+    """Ranked full-text search (BM25, Tantivy query syntax: phrases, AND/OR/-, field:value)."""
+    filters = [("source", "=", source)] if source else None
+    result = open_index(index_dir).search(query, where=where, filters=filters, limit=limit, offset=offset)
+
+    def human(r):
+        click.echo(f"{r.total:,} documents")
+        for warning in r.warnings:
+            click.echo(f"  note: {warning}")
+        for hit in r.hits:
+            marked = _bracket(hit.snippet, hit.highlights).replace("\n", " ")
+            click.echo(f"  doc {hit.doc} ({hit.id}) score {hit.score:.3f}: {marked}")
+
+    _emit(result, as_json, human)
+
+
+def _bracket(text: str, ranges) -> str:
+    for a, b in sorted(ranges, reverse=True):
+        text = f"{text[:a]}[[{text[a:b]}]]{text[b:]}"
+    return text
+
+
+@main.command()
+@INDEX
+@JSON
+def stats(index_dir, as_json):
+    """Corpus statistics: documents and tokens per file and source, length and score distributions."""
+    result = open_index(index_dir).stats()
+
+    def human(r):
+        click.echo(f"{r.documents:,} documents, {r.tokens:,} tokens")
+        for column, groups in r.facets.items():
+            click.echo(f"by {column}:")
+            for g in groups:
+                click.echo(f"  {g.documents:>10,} docs {g.tokens:>14,} tokens  {g.value}")
+        for column, d in r.distributions.items():
+            q = d.quantiles
+            if d.count:
+                click.echo(f"{column}: mean {d.mean:.4g}, median {q['0.5']:.4g}, p10 {q['0.1']:.4g}, p90 {q['0.9']:.4g}")
 
     _emit(result, as_json, human)
 

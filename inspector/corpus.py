@@ -37,6 +37,7 @@ class Batch:
     first_row: int
     texts: list
     ids: list | None
+    columns: dict  # the requested metadata columns (None where a file lacks one)
 
 
 def footer_crc(path: Path) -> int:
@@ -83,22 +84,39 @@ def inspect_source(path: Path, text_column: str) -> SourceFile:
     return SourceFile(str(path), meta.metadata.num_rows, path.stat().st_size, footer_crc(path), tuple(schema.names))
 
 
+def metadata_schema(sources: Sequence[SourceFile], text_column: str) -> pa.Schema:
+    """The union of the shards' columns other than the text; a column typed differently in two files is an error."""
+    schemas = [pq.read_schema(s.path) for s in sources]
+    try:
+        merged = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+    except (pa.ArrowException, TypeError) as exc:
+        raise CorpusError(f"the shards' columns disagree in type ({_first_line(exc)}): make them consistent") from None
+    return pa.schema([f for f in merged if f.name != text_column])
+
+
 def read_batches(
-    sources: Sequence[SourceFile], text_column: str, id_column: str | None, batch_rows: int = 2048
+    sources: Sequence[SourceFile],
+    text_column: str,
+    id_column: str | None,
+    batch_rows: int = 2048,
+    metadata: Sequence[str] = (),
 ) -> Iterator[Batch]:
-    """Texts (and ids when the column exists) in batches; a null text is an error naming file, column and row."""
+    """Texts, ids (when the column exists) and `metadata` columns in batches; a null text is an error naming file,
+    column and row."""
     for file_index, source in enumerate(sources):
         has_id = id_column is not None and id_column in source.columns
-        columns = [text_column] + ([id_column] if has_id else [])
+        extra = [c for c in metadata if c in source.columns and c != text_column]
+        columns = list(dict.fromkeys([text_column] + ([id_column] if has_id else []) + extra))
         row = 0
         try:
             for record in pq.ParquetFile(source.path).iter_batches(batch_size=batch_rows, columns=columns):
-                texts = record.column(0)
+                texts = record.column(text_column)
                 if texts.null_count:
                     bad = row + texts.is_null().to_pylist().index(True)
                     raise CorpusError(f"{source.path}: column {text_column!r} is null at row {bad}")
-                ids = record.column(1).cast(pa.string()).to_pylist() if has_id else None
-                yield Batch(file_index, row, texts.to_pylist(), ids)
+                ids = record.column(id_column).cast(pa.string()).to_pylist() if has_id else None
+                values = {c: record.column(c).to_pylist() if c in extra else None for c in metadata}
+                yield Batch(file_index, row, texts.to_pylist(), ids, values)
                 row += record.num_rows
         except (pa.ArrowException, OSError) as exc:
             raise CorpusError(f"{source.path}: unreadable near row {row} ({_first_line(exc)})") from None

@@ -7,13 +7,30 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
 
+from functools import cached_property
+
 from index import storage
-from index.errors import IndexCorrupt, InvalidQuery
+from index.catalog import Catalog
+from index.errors import IndexCorrupt, InspectorError, InvalidQuery
+from index.fulltext import FieldSpec, Fulltext
 from index.suffix_array import Shard
 
 from .corpus import RowReader
 from .ngram import NgramQueries
-from .results import Document, DocumentHit, FindResult, IndexInfo, ShardInfo
+from .highlight import highlight_html
+from .query import parse_where
+from .results import (
+    CorpusStats,
+    Distribution,
+    Document,
+    DocumentHit,
+    FindResult,
+    GroupCount,
+    IndexInfo,
+    SearchHit,
+    SearchResult,
+    ShardInfo,
+)
 from .settings import DEFAULT, Settings
 from .tokenizer import load_tokenizer
 
@@ -120,6 +137,94 @@ class CorpusIndex(NgramQueries):
             )
         return FindResult(query, clauses, len(docs), approx, offset, tuple(hits))
 
+    # -- full-text search (Tantivy BM25) -------------------------------------------------------------------------
+
+    @cached_property
+    def fulltext(self) -> Fulltext:
+        spec = self.manifest.get("fulltext")
+        if not spec:
+            raise InspectorError(f"index at {self.path} was built with --no-fulltext: rebuild it without that flag")
+        return Fulltext(self.build / "fulltext", [FieldSpec(**f) for f in spec["fields"]], spec["stem"])
+
+    def filter_columns(self) -> dict[str, str]:
+        """Columns usable in `where` filters, with their kind (int, float or str)."""
+        return {c: s.kind for c, s in self.fulltext.specs.items()}
+
+    def search(
+        self,
+        query: str,
+        *,
+        where: str | None = None,
+        filters: list[tuple[str, str, object]] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        snippet_chars: int = 240,
+    ) -> SearchResult:
+        """Ranked documents (BM25) for a query in Tantivy syntax, filtered by metadata.
+
+        `where` is text (`quality >= 0.5 AND source = 'web'`), `filters` the same as (column, op, value) triples.
+        Bad syntax never raises: what was ignored comes back in `warnings`.
+        """
+        if limit < 0 or offset < 0:
+            raise InvalidQuery("limit and offset must not be negative")
+        conditions = [*(parse_where(where) if where else []), *(filters or [])]
+        engine = self.fulltext
+        parsed, warnings = engine.parse(query, conditions)
+        total, found = engine.search(parsed, limit, offset)
+        hits = []
+        for doc, score in found:
+            document = self.document(doc)
+            fragment, marks = engine.highlight(parsed, document.text, snippet_chars)
+            snippet = document.text[fragment[0] : fragment[1]]
+            local = tuple((a - fragment[0], b - fragment[0]) for a, b in marks)
+            hits.append(
+                SearchHit(
+                    doc=doc,
+                    score=round(score, 4),
+                    id=document.id,
+                    file=document.file,
+                    row=document.row,
+                    metadata=document.metadata,
+                    snippet=snippet,
+                    highlights=local,
+                    snippet_html=highlight_html(snippet, local),
+                )
+            )
+        return SearchResult(
+            query=query,
+            filters=tuple((c, o, str(v)) for c, o, v in conditions),
+            total=total,
+            offset=offset,
+            hits=tuple(hits),
+            warnings=tuple(warnings),
+        )
+
+    # -- corpus statistics (DuckDB catalog) ---------------------------------------------------------------------
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.build / "catalog.duckdb")
+
+    def stats(self, bins: int = 30, max_facet_values: int = 50) -> CorpusStats:
+        """Documents and tokens per file and per value of each low-cardinality text column; distributions of
+        document length and of every numeric metadata column."""
+        catalog = self.catalog
+        facets = {}
+        for column in catalog.text_columns():
+            if catalog.distinct_count(column) <= min(max_facet_values, max(1, self.n_documents - 1)):
+                facets[column] = tuple(GroupCount(v, n, t) for v, n, t in catalog.group_counts(column))
+        distributions = {
+            column: _distribution(column, catalog.values(column), bins)
+            for column in ["tokens", "chars", *catalog.numeric_columns()]
+        }
+        return CorpusStats(
+            documents=self.n_documents,
+            tokens=self.n_tokens,
+            per_file=tuple(GroupCount(p, n, t) for p, n, t in catalog.per_file()),
+            facets=facets,
+            distributions=distributions,
+        )
+
     # -- facts --------------------------------------------------------------------------------------------------
 
     def info(self) -> IndexInfo:
@@ -139,6 +244,25 @@ class CorpusIndex(NgramQueries):
             text_column=m["text_column"],
             id_column=m["id_column"],
         )
+
+
+def _distribution(column: str, values: np.ndarray, bins: int) -> Distribution:
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return Distribution(column, 0, None, None, None, {}, (), ())
+    counts, edges = np.histogram(values, bins=bins)
+    quantiles = {str(q): float(np.quantile(values, q)) for q in (0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99)}
+    return Distribution(
+        column=column,
+        count=len(values),
+        min=float(values.min()),
+        max=float(values.max()),
+        mean=float(values.mean()),
+        quantiles=quantiles,
+        bin_edges=tuple(float(e) for e in edges),
+        bin_counts=tuple(int(c) for c in counts),
+    )
 
 
 def _plain(value):

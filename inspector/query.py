@@ -124,3 +124,34 @@ def parse_cnf(query: str, settings: Settings) -> list[list[str]]:
         if len(clause) > settings.max_terms_per_clause:
             raise InvalidQuery(f"a clause has {len(clause)} OR terms; the limit is {settings.max_terms_per_clause}")
     return clauses
+
+
+_CONDITION = re.compile(
+    r"""\s*(?P<column>[A-Za-z_][\w.]*|"[^"]+")\s*(?P<op>>=|<=|!=|=|>|<)\s*"""
+    r"""(?P<value>'[^']*'|"[^"]*"|[^\s'"]+)\s*(?:(?P<and>AND)\b|$)""",
+    re.IGNORECASE,
+)
+
+
+def parse_where(text: str) -> list[tuple[str, str, str]]:
+    """`quality >= 0.5 AND source = 'web'` -> [("quality", ">=", "0.5"), ("source", "=", "web")].
+
+    Only conditions joined by AND; values stay strings until the column's type is known.
+    """
+    conditions, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        m = _CONDITION.match(text, pos)
+        if m is None:
+            raise InvalidQuery(
+                f"--where: cannot read a condition at column {pos + 1} of {text!r}; "
+                "write COLUMN OP VALUE joined by AND, with OP one of = != < <= > >="
+            )
+        value = m.group("value")
+        if value[:1] in "'\"" and value[-1:] == value[:1] and len(value) >= 2:
+            value = value[1:-1]
+        conditions.append((m.group("column").strip('"'), m.group("op"), value))
+        pos = m.end()
+        if m.group("and") is None and pos < len(text):
+            raise InvalidQuery(f"--where: expected AND at column {pos + 1} of {text!r}")
+    return conditions

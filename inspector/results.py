@@ -160,4 +160,62 @@ class BuildReport(_Result):
     seconds: float
     tokenize_seconds: float
     suffix_array_seconds: float
+    fulltext_seconds: float
+    text_bytes: int
     tokens_per_second: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit(_Result):
+    doc: int
+    score: float
+    id: str | None
+    file: str
+    row: int
+    metadata: dict
+    #: the best fragment of the text, plain; `highlights` are character ranges in it
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]
+    #: the same fragment escaped for HTML with the matched terms in <mark>: safe to render
+    snippet_html: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult(_Result):
+    query: str
+    filters: tuple[tuple[str, str, str], ...]
+    total: int
+    offset: int
+    hits: tuple[SearchHit, ...]
+    #: parts of the query that were ignored, in words a user can act on
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution(_Result):
+    column: str
+    count: int
+    min: float | None
+    max: float | None
+    mean: float | None
+    quantiles: dict
+    bin_edges: tuple[float, ...]
+    bin_counts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCount(_Result):
+    value: str | None
+    documents: int
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusStats(_Result):
+    documents: int
+    tokens: int
+    per_file: tuple[GroupCount, ...]
+    #: documents and tokens per value, for each text column with few distinct values (source, language, ...)
+    facets: dict
+    #: tokens and characters per document, and every numeric metadata column (quality scores, ...)
+    distributions: dict
