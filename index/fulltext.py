@@ -151,6 +151,12 @@ class Fulltext:
         spec = self.specs.get(column)
         if spec is None:
             raise InvalidQuery(f"no filterable column {column!r}; the columns are: {', '.join(sorted(self.specs)) or 'none'}")
+        if op == "in":  # any of several values: a disjunction of equality filters
+            values = list(value)
+            if not values:
+                return t.Occur.Must, t.Query.empty_query()
+            parts = [self._filter(column, "=", v)[1] for v in values]
+            return t.Occur.Must, t.Query.boolean_query([(t.Occur.Should, q) for q in parts])
         if spec.kind == "str":
             if op not in ("=", "!="):
                 raise InvalidQuery(f"column {column!r} holds text: compare it with = or !=")

@@ -124,7 +124,10 @@ def info(index_dir, verify, as_json):
 
     def human(r):
         click.echo(f"{r.path}: {r.documents:,} documents, {r.tokens:,} tokens, tokenizer {r.tokenizer}, built {r.created}")
-        click.echo(f"{len(r.shards)} shard(s), {r.bytes_on_disk:,} bytes on disk ({r.bytes_per_token} per token)")
+        click.echo(
+            f"{len(r.shards)} shard(s), {r.bytes_on_disk:,} bytes on disk ({r.bytes_per_token} per token; "
+            f"n-gram index {r.ngram_bytes_per_token})"
+        )
         click.echo(f"{len(r.files)} source file(s); {r.empty_skipped:,} empty texts skipped")
 
     _emit(result, as_json, human)
@@ -308,3 +311,30 @@ def demo(out, as_json):
     finally:
         bar.close()
     _emit(report, as_json, lambda r: click.echo(f"demo index: {r.documents:,} documents, {r.tokens:,} tokens -> {r.path}"))
+
+
+@main.command()
+@click.argument("index_dir", metavar="[DIR]", required=False, type=click.Path(path_type=Path))
+@click.option("--port", type=int, default=8501, show_default=True)
+def app(index_dir, port):
+    """Open the app in the browser, on DIR or else on the demo index (built first if missing)."""
+    import os
+
+    from .demo import DEFAULT_DEMO, build_demo
+
+    entry = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+    if not entry.exists():
+        raise InspectorError("the app's files are not installed here: install from a checkout with `pip install -e .`")
+    if index_dir is None:
+        index_dir = DEFAULT_DEMO / "index"
+        if not (index_dir / "CURRENT").exists():
+            click.echo(f"building the demo index in {index_dir} (once)…", err=True)
+            bar = _Bar()
+            try:
+                build_demo(DEFAULT_DEMO, progress=bar)
+            finally:
+                bar.close()
+    env = {**os.environ, "INSPECTOR_INDEX": str(Path(index_dir).resolve())}
+    command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
+               "--browser.gatherUsageStats", "false"]
+    os.execvpe(sys.executable, command, env)

@@ -18,7 +18,7 @@ from index.suffix_array import Shard
 from .corpus import RowReader
 from .ngram import NgramQueries
 from .highlight import highlight_html
-from .query import parse_where
+from .query import parse_cnf, parse_where
 from .results import (
     CorpusStats,
     Distribution,
@@ -27,6 +27,7 @@ from .results import (
     FindResult,
     GroupCount,
     IndexInfo,
+    Match,
     SearchHit,
     SearchResult,
     ShardInfo,
@@ -137,6 +138,28 @@ class CorpusIndex(NgramQueries):
             )
         return FindResult(query, clauses, len(docs), approx, offset, tuple(hits))
 
+    def locate(
+        self, doc: int, query: str, *, cnf: bool = True, boundary: str = "word", limit: int = 1000
+    ) -> tuple[Match, ...]:
+        """Where the query's n-grams (every term of a CNF query, or the whole text) occur inside document `doc`.
+
+        Candidates are the positions of each sequence's first token, narrowed token by token, so a very long
+        document costs one pass per query token; at most `limit` matches come back.
+        """
+        tokens = self.document_tokens(doc)
+        terms = [t for clause in parse_cnf(query, self.settings) for t in clause] if cnf else [query]
+        spans: set[tuple[int, int]] = set()
+        for term in terms:
+            for seq in self._variants(term, None, boundary):
+                n = len(seq)
+                if not n or n > len(tokens):
+                    continue
+                starts = np.nonzero(tokens[: len(tokens) - n + 1] == seq[0])[0]
+                for j in range(1, n):
+                    starts = starts[tokens[starts + j] == seq[j]]
+                spans.update((int(a), int(a) + n) for a in starts[:limit])
+        return self._matches(tokens, sorted(spans)[:limit])
+
     # -- full-text search (Tantivy BM25) -------------------------------------------------------------------------
 
     @cached_property
@@ -199,6 +222,13 @@ class CorpusIndex(NgramQueries):
             warnings=tuple(warnings),
         )
 
+    def search_highlights(self, doc: int, query: str) -> tuple[tuple[int, int], ...]:
+        """Character ranges of the search query's matched terms anywhere in document `doc`'s text."""
+        text = self.document(doc).text
+        parsed, _ = self.fulltext.parse(query, [])
+        _, marks = self.fulltext.highlight(parsed, text, max(1, len(text)))
+        return marks
+
     # -- corpus statistics (DuckDB catalog) ---------------------------------------------------------------------
 
     @cached_property
@@ -230,6 +260,7 @@ class CorpusIndex(NgramQueries):
     def info(self) -> IndexInfo:
         m = self.manifest
         on_disk = sum(f["size"] for f in m["files"].values())
+        ngram = sum(f["size"] for name, f in m["files"].items() if name.startswith(("shard-", "documents.arrow")))
         return IndexInfo(
             path=str(self.path),
             created=m["created"],
@@ -241,6 +272,7 @@ class CorpusIndex(NgramQueries):
             shards=tuple(ShardInfo(s["name"], s["documents"], s["tokens"]) for s in m["shards"]),
             bytes_on_disk=on_disk,
             bytes_per_token=round(on_disk / self.n_tokens, 3) if self.n_tokens else 0.0,
+            ngram_bytes_per_token=round(ngram / self.n_tokens, 3) if self.n_tokens else 0.0,
             text_column=m["text_column"],
             id_column=m["id_column"],
         )

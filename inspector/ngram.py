@@ -290,5 +290,7 @@ class NgramQueries:
         return Snippet(decode(tokens[max(0, a - context) : a]), decode(tokens[a:b]), decode(tokens[b : b + context]))
 
     def _matches(self, tokens: np.ndarray, spans: list[tuple[int, int]]) -> tuple[Match, ...]:
-        chars = self._char_offsets(tokens)
+        if not spans:
+            return ()
+        chars = self._char_offsets(tokens[: max(b for _, b in spans)])  # only as far as needed: documents can be huge
         return tuple(Match(a, b, int(chars[a]), int(chars[b])) for a, b in spans)

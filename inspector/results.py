@@ -146,6 +146,8 @@ class IndexInfo(_Result):
     shards: tuple[ShardInfo, ...]
     bytes_on_disk: int
     bytes_per_token: float
+    #: the n-gram index alone: token shards, suffix arrays, document table
+    ngram_bytes_per_token: float
     text_column: str
     id_column: str | None
 

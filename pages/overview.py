@@ -1,0 +1,48 @@
+"""Overview: what is in the corpus — sizes, where documents come from, how long they are, how they score."""
+import pandas as pd
+import streamlit as st
+
+from pages._shared import current_index, stats
+
+index = current_index()
+info = index.info()
+corpus = stats()
+
+st.title("Overview")
+c = st.columns(5)
+c[0].metric("Documents", f"{info.documents:,}")
+c[1].metric("Tokens", f"{info.tokens:,}")
+c[2].metric("Shards", len(info.shards))
+c[3].metric("Tokenizer", info.tokenizer)
+c[4].metric("Built", info.created[:10])
+st.caption(f"{info.bytes_on_disk / 2**20:,.1f} MiB on disk ({info.ngram_bytes_per_token} bytes per token for the "
+           f"n-gram index); {info.empty_skipped:,} empty texts skipped")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Where documents come from")
+    if corpus.facets:
+        column = st.selectbox("Break down by", list(corpus.facets), key="facet_column")
+        groups = pd.DataFrame([g.as_dict() for g in corpus.facets[column]]).rename(columns={"value": column})
+        st.bar_chart(groups, x=column, y="documents", horizontal=True)
+        st.dataframe(groups, hide_index=True)
+    else:
+        st.info("No text column with few distinct values (such as source or language) to break the corpus down by.")
+
+with right:
+    st.subheader("Distributions")
+    column = st.selectbox("Distribution of", list(corpus.distributions), key="distribution_column",
+                          help="tokens and chars are per document; the rest are numeric metadata columns")
+    dist = corpus.distributions[column]
+    if dist.count:
+        bins = pd.DataFrame({"from": [float(f"{e:.3g}") for e in dist.bin_edges[:-1]], "documents": dist.bin_counts})
+        st.bar_chart(bins, x="from", y="documents", sort=False)
+        q = dist.quantiles
+        st.caption(f"mean {dist.mean:,.4g} · median {q['0.5']:,.4g} · p10 {q['0.1']:,.4g} · p90 {q['0.9']:,.4g} · "
+                   f"min {dist.min:,.4g} · max {dist.max:,.4g} · {dist.count:,} values")
+    else:
+        st.info("No values in this column.")
+
+st.subheader("Files")
+files = pd.DataFrame([g.as_dict() for g in corpus.per_file]).rename(columns={"value": "file"})
+st.dataframe(files, hide_index=True)

@@ -1,0 +1,49 @@
+"""Corpus Inspector: the app. The entry builds the navigation and the shared sidebar; each page lives in pages/."""
+from __future__ import annotations
+
+import streamlit as st
+
+from inspector import InspectorError
+from inspector.demo import DEFAULT_DEMO, build_demo
+from pages._shared import PAGES, default_index_path, index_path, md, try_index
+
+st.set_page_config(page_title="Corpus Inspector", page_icon=":material/manage_search:", layout="wide")
+
+# The index folder: from the URL (?index=...) once, then from the sidebar; kept in the URL so a view can be shared.
+if "index_path" not in st.session_state:
+    st.session_state.index_path = st.query_params.get("index") or default_index_path()
+
+pages = [
+    st.Page(PAGES["overview"], title="Overview", icon=":material/analytics:", default=True),
+    st.Page(PAGES["ngrams"], title="N-grams", icon=":material/tag:", url_path="ngrams"),
+    st.Page(PAGES["search"], title="Search", icon=":material/search:", url_path="search"),
+    st.Page(PAGES["document"], title="Document", icon=":material/description:", url_path="document"),
+]
+navigation = st.navigation(pages)
+if "doc" in st.query_params and navigation.url_path != "document":
+    st.switch_page(PAGES["document"], query_params=dict(st.query_params))
+
+with st.sidebar:
+    st.text_input("Index folder", key="index_path", help="A folder made by `inspector build` or `inspector demo`.")
+    if st.session_state.index_path != default_index_path():
+        st.query_params["index"] = st.session_state.index_path
+    try:
+        facts = try_index().info()
+    except InspectorError as exc:
+        st.error(md(str(exc)))
+        if index_path() == str(DEFAULT_DEMO / "index") and st.button("Build the demo index"):
+            bar = st.progress(0.0, text="Starting…")
+
+            def report(stage: str, done: int, total: int) -> None:
+                bar.progress(done / total if total else 1.0, text=f"{stage}: {done:,} of {total:,}")
+
+            build_demo(DEFAULT_DEMO, progress=report)
+            st.rerun()
+    else:
+        st.caption("Index")
+        st.text(
+            f"{facts.documents:,} documents\n{facts.tokens:,} tokens\n{len(facts.shards)} shard(s), "
+            f"{facts.tokenizer} tokenizer\nbuilt {facts.created}"
+        )
+
+navigation.run()

@@ -1,0 +1,102 @@
+"""The app through Streamlit's AppTest: every page and mode shows the API's numbers; errors are st.error boxes."""
+from __future__ import annotations
+
+import html
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from .conftest import XSS_TEXT
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def app(index_dir, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("INSPECTOR_INDEX", str(index_dir))
+    return AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+
+
+def no_trouble(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_overview_shows_the_index_facts(app, index):
+    at = app.run()
+    no_trouble(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Documents"] == f"{index.n_documents:,}" and metrics["Tokens"] == f"{index.n_tokens:,}"
+    assert at.selectbox(key="facet_column").value == "source"
+    at.selectbox(key="distribution_column").set_value("quality").run()
+    no_trouble(at)
+
+
+def test_ngram_modes_show_the_api_answers(app, index):
+    at = app.run()
+    at.switch_page("pages/ngrams.py").run()
+    at.text_input(key="ngram_query").input("data model").run()
+    no_trouble(at)
+    assert at.metric[0].value == f"{index.count('data model').count:,}"
+    at.segmented_control(key="ngram_mode").set_value("Next token").run()
+    no_trouble(at)
+    ntd = index.ntd("data model")
+    assert [m.value for m in at.metric] == [f"{ntd.prompt_count:,}", f"{ntd.distinct:,}", f"{ntd.document_ends:,}"]
+    at.segmented_control(key="ngram_mode").set_value("∞-gram").run()
+    no_trouble(at)
+    assert "title=" in at.html[0].value and "data" in at.html[0].value
+    at.segmented_control(key="ngram_mode").set_value("Documents").run()
+    no_trouble(at)
+    found = index.find("data model")
+    assert at.metric[0].value == f"{found.count:,}" and len(at.html) == min(10, found.count)
+
+
+def test_bad_ngram_query_is_an_error_box(app):
+    at = app.run()
+    at.switch_page("pages/ngrams.py").run()
+    at.segmented_control(key="ngram_mode").set_value("Documents").run()
+    at.text_input(key="ngram_query").input("data AND (model").run()
+    assert not at.exception and "unbalanced parenthesis" in at.error[0].value
+
+
+def test_search_filters_and_snippets(app, index):
+    at = app.run()
+    at.switch_page("pages/search.py").run()
+    at.text_input(key="search_query").input("data").run()
+    no_trouble(at)
+    assert at.metric[0].value == f"{index.search('data').total:,}"
+    at.multiselect(key="filter_source").set_value(["web"]).run()
+    no_trouble(at)
+    assert at.metric[0].value == f"{index.search('data', filters=[('source', 'in', ['web'])]).total:,}"
+    at.multiselect(key="filter_source").set_value([])
+    at.text_input(key="search_query").input("script alert").run()
+    snippet = at.html[0].value
+    assert "&lt;<mark>script</mark>&gt;" in snippet and "<script>" not in snippet
+
+
+def test_document_page_escapes_and_marks(app, monkeypatch):
+    at = app.run()
+    at.switch_page("pages/document.py")
+    at.query_params["doc"] = "10"
+    at.query_params["ngram"] = "alert"
+    at.run()
+    no_trouble(at)
+    body = at.html[0].value
+    assert html.escape(XSS_TEXT).replace("alert", "<mark>alert</mark>") in body
+    assert "<script>" not in body and "<img" not in body
+
+
+def test_missing_and_damaged_index_are_error_boxes(app, index_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("INSPECTOR_INDEX", str(tmp_path / "nowhere"))
+    at = app.run()
+    assert not at.exception and any("no index at" in e.value for e in at.error)
+    damaged = tmp_path / "damaged"
+    shutil.copytree(index_dir, damaged)
+    build = damaged / (damaged / "CURRENT").read_text().strip()
+    (build / "manifest.json").write_text("{")
+    monkeypatch.setenv("INSPECTOR_INDEX", str(damaged))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    assert not at.exception and any("corrupt or incomplete" in e.value for e in at.error)
