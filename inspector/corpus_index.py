@@ -33,7 +33,7 @@ from .results import (
     ShardInfo,
 )
 from .settings import DEFAULT, Settings
-from .tokenizer import load_tokenizer
+from .tokenizer import Tokenizer, load_tokenizer
 
 
 class CorpusIndex(NgramQueries):
@@ -46,9 +46,8 @@ class CorpusIndex(NgramQueries):
         size_hint = sum(f.stat().st_size for f in self.build.rglob("*") if f.is_file())
         verify = size_hint <= settings.verify_bytes if verify is None else verify
         self.manifest = storage.read_manifest(self.build, verify=verify)
-        self.tokenizer = load_tokenizer(self.manifest["tokenizer"], self.build)
         width = self.manifest["width"]
-        n_symbols = self.tokenizer.max_id + 1
+        n_symbols = self.manifest["tokenizer"]["max_id"] + 1
         self.shards = [
             Shard(self.build / s["name"], width, s["tokens"], n_symbols) for s in self.manifest["shards"]
         ]
@@ -68,6 +67,11 @@ class CorpusIndex(NgramQueries):
         self._doc_id = table.column("id")
         self.sources = self.manifest["sources"]
         self._rows = RowReader(self.sources)
+
+    @cached_property
+    def tokenizer(self) -> Tokenizer:
+        """Loaded on first use (the GPT-2 one takes ~0.3 s), and checked against the one that built the index."""
+        return load_tokenizer(self.manifest["tokenizer"], self.build)
 
     # -- documents ----------------------------------------------------------------------------------------------
 

