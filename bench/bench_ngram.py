@@ -73,7 +73,6 @@ def main() -> None:
     index = open_index(args.out, verify=False)
     opened = rss_mib()
     info = index.info()
-    mapped = sum(s.tokens * 6 for s in info.shards) / 2**20
     rows += [
         ("shards", str(len(info.shards))),
         ("bytes on disk / token, n-gram index (tokens, suffix array, document table)", f"{info.ngram_bytes_per_token:.3f}"),

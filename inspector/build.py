@@ -1,7 +1,7 @@
-"""`inspector build`: Parquet shards -> tokenized index shards -> suffix arrays, published atomically.
+"""`inspector build`: Parquet shards -> n-gram shards + full-text index + catalog, published atomically.
 
-The main process reads and tokenizes (tiktoken uses both cores); each full shard's suffix array is sorted in a
-worker process while the next shard is tokenized.
+One pass over the corpus: the main process reads, tokenizes (tiktoken on both cores) and hands texts to Tantivy's
+writer threads; each full shard's suffix array is sorted in a worker process while the next shard is tokenized.
 """
 from __future__ import annotations
 

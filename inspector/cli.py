@@ -316,7 +316,8 @@ def demo(out, as_json):
 @main.command()
 @click.argument("index_dir", metavar="[DIR]", required=False, type=click.Path(path_type=Path))
 @click.option("--port", type=int, default=8501, show_default=True)
-def app(index_dir, port):
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (0.0.0.0: every network).")
+def app(index_dir, port, host):
     """Open the app in the browser, on DIR or else on the demo index (built first if missing)."""
     import os
 
@@ -336,5 +337,5 @@ def app(index_dir, port):
                 bar.close()
     env = {**os.environ, "INSPECTOR_INDEX": str(Path(index_dir).resolve())}
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
-               "--browser.gatherUsageStats", "false"]
+               "--server.address", host, "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     os.execvpe(sys.executable, command, env)

@@ -1,6 +1,6 @@
 """Exact n-gram queries over all index shards: count, ntd, prob, ∞-gram, CNF document search, batch counts.
 
-Semantics follow infini-gram (Liu et al., 2024; docs/queries.md): counts are overlapping occurrences, a prompt's
+Semantics follow infini-gram (Liu et al., 2024; README, "What the queries mean"): counts are overlapping occurrences, a prompt's
 probability is count(prompt + next) / count(prompt), the ∞-gram backs off to the longest suffix of the prompt that
 occurs. Every answer is exact unless it says `approx`.
 """
@@ -56,6 +56,11 @@ class NgramQueries:
     def _variants(self, text, ids, boundary) -> tuple[tuple[int, ...], ...]:
         return token_variants(self.tokenizer, self.settings, text, ids, boundary)
 
+    @staticmethod
+    def _label(text: str | None, ids: Sequence[int] | None) -> str:
+        """How a query is echoed in its answer: the text, or the ids it was given as."""
+        return (text or "") if ids is None else ",".join(map(str, ids))
+
     def _variant(self, ids: tuple[int, ...], count: int) -> Variant:
         return Variant(ids, tuple(self.tokenizer.token_text(i) for i in ids), count)
 
@@ -70,7 +75,7 @@ class NgramQueries:
             per_shard = [a + b for a, b in zip(per_shard, counts)]
             variants.append(self._variant(seq, sum(counts)))
         return CountResult(
-            query=query if ids is None else ",".join(map(str, ids)),
+            query=self._label(query, ids),
             count=sum(per_shard),
             approx=False,
             tokens=variants[0].tokens,
@@ -143,7 +148,7 @@ class NgramQueries:
         if top > 0:
             ranked = ranked[:top]
         return NtdResult(
-            prompt=prompt if ids is None else ",".join(map(str, ids)),
+            prompt=self._label(prompt, ids),
             prompt_count=prompt_count,
             approx=False,
             variants=tuple(variants),
@@ -183,8 +188,8 @@ class NgramQueries:
             joint += int(sum(self._per_shard(seq + next_seq)))
             variants.append(self._variant(seq, c))
         return ProbResult(
-            prompt=prompt if ids is None else ",".join(map(str, ids)),
-            next=next if next is not None else ",".join(map(str, next_seq)),
+            prompt=self._label(prompt, ids),
+            next=self._label(next, None if next is not None else next_seq),
             next_tokens=tuple(self.tokenizer.token_text(i) for i in next_seq),
             prompt_count=prompt_total,
             count=joint,

@@ -11,7 +11,7 @@ import hashlib
 import importlib.util
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -164,7 +164,7 @@ class HFTokenizer(Tokenizer):
         shutil.copyfile(self.path, folder / "tokenizer.json")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin(kind: str) -> Tokenizer:
     """Built-in tokenizers are immutable: one per process (the GPT-2 one costs ~0.2 s and ~90 MiB to load)."""
     return GPT2Tokenizer() if kind == "gpt2" else BytesTokenizer()
