@@ -192,7 +192,8 @@ def build_index(
                 "shard": pa.array(docs["shard"], pa.int32()),
             }
         )
-        feather.write_feather(table, tmp / "documents.arrow", compression="uncompressed")
+        # one chunk, uncompressed: opened memory-mapped and read without a copy
+        feather.write_feather(table, tmp / "documents.arrow", compression="uncompressed", chunksize=max(1, table.num_rows))
         progress("catalog", 0, 1)
         build_catalog(tmp / "catalog.duckdb", table, [s.path for s in sources], text_column, id_column)
         progress("catalog", 1, 1)

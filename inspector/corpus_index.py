@@ -1,13 +1,12 @@
 """An opened index folder: the Python API that the CLI and the app are thin faces over."""
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
-
-from functools import cached_property
 
 from index import storage
 from index.catalog import Catalog
@@ -16,8 +15,8 @@ from index.fulltext import FieldSpec, Fulltext
 from index.suffix_array import Shard
 
 from .corpus import RowReader
-from .ngram import NgramQueries
 from .highlight import highlight_html
+from .ngram import NgramQueries
 from .query import parse_cnf, parse_where
 from .results import (
     CorpusStats,
@@ -60,10 +59,9 @@ class CorpusIndex(NgramQueries):
             raise IndexCorrupt(f"index at {self.path} is corrupt or incomplete ({exc}): rebuild it") from None
         if table.num_rows != self.n_documents:
             raise IndexCorrupt(f"index at {self.path} is corrupt or incomplete (document table): rebuild it")
-        self._doc_file = table.column("file").to_numpy()
-        self._doc_row = table.column("row").to_numpy()
-        self._doc_tokens = table.column("tokens").to_numpy()
-        self._doc_shard = table.column("shard").to_numpy()
+        self._doc_file, self._doc_row, self._doc_tokens, self._doc_shard = (
+            _mapped(table.column(name)) for name in ("file", "row", "tokens", "shard")
+        )
         self._doc_id = table.column("id")
         self.sources = self.manifest["sources"]
         self._rows = RowReader(self.sources)
@@ -280,6 +278,11 @@ class CorpusIndex(NgramQueries):
             text_column=m["text_column"],
             id_column=m["id_column"],
         )
+
+
+def _mapped(column: pa.ChunkedArray) -> np.ndarray:
+    """A column as NumPy without a copy when it is one chunk (the build writes it so): it stays memory-mapped."""
+    return column.chunk(0).to_numpy(zero_copy_only=True) if column.num_chunks == 1 else column.to_numpy()
 
 
 def _distribution(column: str, values: np.ndarray, bins: int) -> Distribution:
