@@ -116,8 +116,10 @@ def parse_cnf(query: str, settings: Settings) -> list[list[str]]:
         raise InvalidQuery("unbalanced parenthesis: a '(' is never closed")
     if words:
         clauses[-1].append(" ".join(words))
-    elif previous in ("AND", "OR") or not clauses[-1]:
-        raise InvalidQuery("empty query" if len(clauses) == 1 else "the query ends with AND or OR: add a term after it")
+    elif previous in ("AND", "OR"):
+        raise InvalidQuery("the query ends with AND or OR: add a term after it")
+    elif not clauses[-1]:
+        raise InvalidQuery("empty query")
     if len(clauses) > settings.max_clauses:
         raise InvalidQuery(f"{len(clauses)} AND clauses; the limit is {settings.max_clauses}")
     for clause in clauses:

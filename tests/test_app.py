@@ -100,3 +100,26 @@ def test_missing_and_damaged_index_are_error_boxes(app, index_dir, tmp_path, mon
     monkeypatch.setenv("INSPECTOR_INDEX", str(damaged))
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
     assert not at.exception and any("corrupt or incomplete" in e.value for e in at.error)
+
+
+def test_long_document_is_shown_in_pieces(tmp_path, monkeypatch):
+    from inspector import build_index
+
+    from .conftest import write_parquet
+
+    text = "".join(f"line {i}: the quick brown fox <b>jumps</b>\n" for i in range(100_000))  # 4 MB
+    write_parquet(tmp_path / "c" / "long.parquet", [{"id": "long", "text": text}])
+    build_index([tmp_path / "c"], tmp_path / "idx", tokenizer="bytes")
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("INSPECTOR_INDEX", str(tmp_path / "idx"))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.switch_page("pages/document.py")
+    at.query_params["doc"] = "0"
+    at.query_params["ngram"] = "fox"
+    at.run()
+    no_trouble(at)
+    shown = at.html[0].value
+    assert html.escape(text[:19_000]).replace("fox", "<mark>fox</mark>")[:5000] in shown
+    assert len(shown) < 40_000 and "&lt;b&gt;jumps&lt;/b&gt;" in shown
+    at.button[0].click().run()
+    assert "line 468: the quick brown" in at.html[0].value and len(at.html[0].value) > len(shown)

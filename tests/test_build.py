@@ -157,3 +157,29 @@ def test_killed_build_leaves_the_previous_index_usable(tmp_path, corpus_dir, del
         assert reopened.n_documents == 16000 and counts
     build_index([corpus_dir], out)  # the next build clears what the killed one left
     assert not list(out.glob(".tmp-*")) and len(list(out.glob("build-*"))) == 1
+
+
+def test_workers_die_with_a_killed_build_and_free_the_lock(tmp_path, corpus_dir):
+    """Only the build's main process is killed (as a crash would): its sorting workers must not hold the lock."""
+    out = tmp_path / "idx"
+    big = tmp_path / "big"
+    _big_corpus(big)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "build", str(big), "--out", str(out), "--shard-tokens", "3000000"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while not list(out.glob(".tmp-*/shard-0001")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)  # shard 0 is being sorted in a worker process now
+    assert proc.poll() is None, "the build ended before it could be killed"
+    proc.kill()
+    proc.wait()
+    while True:
+        try:
+            build_index([corpus_dir], out)
+            break
+        except BuildLocked:
+            assert time.time() < deadline, "the lock stayed held after the build was killed"
+            time.sleep(0.1)
+    assert open_index(out).n_documents == 59
