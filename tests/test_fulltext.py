@@ -101,3 +101,13 @@ def test_no_fulltext_build_says_how_to_search(tmp_path, corpus_dir):
     assert idx.count("data").count > 0
     with pytest.raises(InspectorError, match="--no-fulltext"):
         idx.search("data")
+
+
+def test_stemming_is_an_option(tmp_path):
+    from .conftest import write_parquet
+
+    write_parquet(tmp_path / "c" / "a.parquet", [{"text": "Language models learn."}, {"text": "A model learned."}])
+    build_index([tmp_path / "c"], tmp_path / "plain")
+    build_index([tmp_path / "c"], tmp_path / "stem", stem=True)
+    assert {h.doc for h in open_index(tmp_path / "plain").search("model").hits} == {1}
+    assert {h.doc for h in open_index(tmp_path / "stem").search("model").hits} == {0, 1}
