@@ -33,12 +33,10 @@ class FieldSpec:
     kind: str  # "int", "float" or "str"
 
 
-def field_specs(schema: pa.Schema, skip: Sequence[str]) -> list[FieldSpec]:
+def field_specs(schema: pa.Schema) -> list[FieldSpec]:
     """Filterable metadata columns of a Parquet schema: numbers and strings (dates become strings)."""
     specs, used = [], set(RESERVED)
     for column in schema:
-        if column.name in skip:
-            continue
         t = column.type
         if pa.types.is_integer(t) or pa.types.is_boolean(t):
             kind = "int"
@@ -102,14 +100,6 @@ class FulltextWriter:
     def commit(self) -> None:
         self.writer.commit()
         self.writer.wait_merging_threads()
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    doc: int
-    score: float
-    highlights: tuple[tuple[int, int], ...]  # character ranges in the document text
-    fragment: tuple[int, int]  # character range of the best fragment
 
 
 class Fulltext:

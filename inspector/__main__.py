@@ -1,3 +1,4 @@
 from .cli import main
 
-main(prog_name="inspector")
+if __name__ == "__main__":  # guarded: build workers started with "spawn" import this module again
+    main(prog_name="inspector")

@@ -61,9 +61,10 @@ class _SuffixArrayPool:
             self._jobs.append(build_suffix_array(*args))
             return
         if self._pool is None:
-            # "fork": "spawn" would re-run a caller's unguarded script in each worker
+            # "spawn", not "fork": libdivsufsort runs on OpenMP, and a child forked after the parent has used OpenMP
+            # (an inline sort, an earlier build in the same process) hangs in its first parallel region
             self._pool = ProcessPoolExecutor(
-                max_workers=2, mp_context=multiprocessing.get_context("fork"), initializer=_die_with_parent
+                max_workers=2, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent
             )
         self._jobs.append(self._pool.submit(build_suffix_array, *args))
 
@@ -100,12 +101,14 @@ def build_index(
     """Index Parquet files, folders or globs into `out`: n-gram shards, the full-text index and the catalog.
 
     One pass over the corpus feeds both indexes; the previous index in `out` stays live until the very end.
+    Shards of 2M tokens or more are sorted in worker processes started with "spawn", so a script that calls this
+    must do so under `if __name__ == "__main__":`, as with any multiprocessing code.
     """
     started = time.perf_counter()
     progress = progress or _no_progress
     files = find_parquet_files(corpus)
     sources = [inspect_source(path, text_column) for path in files]
-    specs = field_specs(metadata_schema(sources, text_column), skip=[]) if fulltext else []
+    specs = field_specs(metadata_schema(sources, text_column)) if fulltext else []
     tok = make_tokenizer(tokenizer)
     width = width_for(tok.max_id)
     shard_tokens = shard_tokens or settings.shard_tokens

@@ -5,6 +5,7 @@ Files are read in sorted path order, in record batches, so a shard never loads w
 """
 from __future__ import annotations
 
+import bisect
 import glob
 import zlib
 from collections import OrderedDict
@@ -150,7 +151,7 @@ class RowReader:
 
     def read(self, file_index: int, row: int) -> dict:
         handle, starts = self._open(file_index)
-        group = next(i for i in range(len(starts) - 1) if starts[i] <= row < starts[i + 1])
+        group = bisect.bisect_right(starts, row) - 1
         key = (file_index, group)
         table = self._groups.get(key)
         if table is None:

@@ -94,6 +94,17 @@ def metric(page, index: int = 0):
     return page.locator('[data-testid="stMetricValue"]').nth(index)
 
 
+def ask(page, url: str, query: str, shown: str) -> None:
+    """Open `url`, type `query` in its Query box, press Enter, and wait until the first number reads `shown`."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    box = page.locator('input[aria-label="Query"]')
+    box.fill(query)
+    box.press("Enter")
+    expect(metric(page)).to_have_text(shown, timeout=20_000)
+
+
 def test_overview(page, server, index):
     page.goto(server)
     metric(page).wait_for()
@@ -104,11 +115,7 @@ def test_overview(page, server, index):
 def test_typed_count_equals_the_api(page, server, index):
     from playwright.sync_api import expect
 
-    page.goto(f"{server}/ngrams")
-    box = page.locator('input[aria-label="Query"]')
-    box.fill("data model")
-    box.press("Enter")
-    expect(metric(page)).to_have_text(f"{index.count('data model').count:,}", timeout=20_000)
+    ask(page, f"{server}/ngrams", "data model", f"{index.count('data model').count:,}")
     screenshot(page, "ngrams-count")
     page.get_by_role("radio", name="Next token").click()
     expect(metric(page)).to_have_text(f"{index.ntd('data model').prompt_count:,}", timeout=20_000)
@@ -133,13 +140,7 @@ def test_documents_mode_opens_a_document(page, server, index):
 
 
 def test_search_page(page, server, index):
-    from playwright.sync_api import expect
-
-    page.goto(f"{server}/search")
-    box = page.locator('input[aria-label="Query"]')
-    box.fill("data")
-    box.press("Enter")
-    expect(metric(page)).to_have_text(f"{index.search('data').total:,}", timeout=20_000)
+    ask(page, f"{server}/search", "data", f"{index.search('data').total:,}")
     screenshot(page, "search")
 
 
