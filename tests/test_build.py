@@ -183,3 +183,18 @@ def test_workers_die_with_a_killed_build_and_free_the_lock(tmp_path, corpus_dir)
             assert time.time() < deadline, "the lock stayed held after the build was killed"
             time.sleep(0.1)
     assert open_index(out).n_documents == 59
+
+
+def test_large_build_after_a_small_one_in_the_same_process(tmp_path):
+    """libdivsufsort uses OpenMP: once a small shard was sorted in-process, a forked worker would hang (it did)."""
+    small = write_parquet(tmp_path / "small" / "a.parquet", [{"text": "tiny corpus"}])
+    large = write_parquet(tmp_path / "large" / "a.parquet", [{"text": "abcd efgh " * 300_000}])  # 3M byte tokens
+    script = (
+        "from inspector import build_index\n"
+        "if __name__ == '__main__':\n"
+        f"    build_index([{str(small)!r}], {str(tmp_path / 'i1')!r}, tokenizer='bytes')\n"
+        f"    build_index([{str(large)!r}], {str(tmp_path / 'i2')!r}, tokenizer='bytes')\n"
+    )
+    (tmp_path / "twice.py").write_text(script)
+    subprocess.run([sys.executable, str(tmp_path / "twice.py")], check=True, timeout=120)
+    assert open_index(tmp_path / "i2").count("efgh abcd").count == 299_999
