@@ -209,15 +209,18 @@ def infgram(index_dir, text, ids, as_json):
 
 @main.command()
 @INDEX
-@click.argument("query")
+@click.argument("query", required=False, default="")
 @click.option("--limit", type=int, default=10, show_default=True)
 @click.option("--offset", type=int, default=0, show_default=True)
 @click.option("--context", type=int, default=20, show_default=True, help="Tokens of context each side.")
+@IDS
 @BOUNDARY
 @JSON
-def find(index_dir, query, limit, offset, context, boundary, as_json):
+def find(index_dir, query, limit, offset, context, ids, boundary, as_json):
     """Documents matching a CNF QUERY, e.g. 'deep learning AND (GPU OR TPU)'."""
-    result = open_index(index_dir).find(query, limit=limit, offset=offset, context=context, boundary=boundary)
+    result = open_index(index_dir).find(
+        query, ids=_ids(ids), limit=limit, offset=offset, context=context, boundary=boundary
+    )
 
     def human(r):
         click.echo(f"{r.count:,} documents{' (approximate: a clause was sampled)' if r.approx else ''}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -110,19 +111,23 @@ class CorpusIndex(NgramQueries):
 
     def find(
         self,
-        query: str,
+        query: str | None = None,
         *,
+        ids: Sequence[int] | None = None,
         limit: int | None = None,
         offset: int = 0,
         context: int | None = None,
         boundary: str = "word",
     ) -> FindResult:
-        """Documents containing every AND clause (any OR term of it), in corpus order, with snippets and matches."""
+        """Documents containing every AND clause (any OR term of it), in corpus order, with snippets and matches.
+
+        `ids` searches for that one token sequence instead of a text query.
+        """
         limit = self.settings.find_limit if limit is None else limit
         context = self.settings.context_tokens if context is None else context
         if limit < 0 or offset < 0 or context < 0:
             raise InvalidQuery("limit, offset and context must not be negative")
-        clauses, docs, spans, approx = self._match_documents(query, boundary)
+        clauses, docs, spans, approx = self._match_documents(query or "", boundary, ids)
         hits = []
         for doc in docs[offset : offset + limit].tolist():
             shard, local = self._locate(doc)
@@ -138,7 +143,7 @@ class CorpusIndex(NgramQueries):
                     matches=self._matches(tokens, matches),
                 )
             )
-        return FindResult(query, clauses, len(docs), approx, offset, tuple(hits))
+        return FindResult(self._label(query, ids), clauses, len(docs), approx, offset, tuple(hits))
 
     def locate(
         self, doc: int, query: str, *, cnf: bool = True, boundary: str = "word", limit: int = 1000

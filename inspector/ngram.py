@@ -238,13 +238,16 @@ class NgramQueries:
 
     # -- CNF document search -----------------------------------------------------------------------------------
 
-    def _match_documents(self, query: str, boundary: str):
-        """Per clause its variants; the sorted global documents matching every clause; match spans per shard."""
+    def _match_documents(self, query: str, boundary: str, ids: Sequence[int] | None = None):
+        """Per clause its variants; the sorted global documents matching every clause; match spans per shard.
+
+        With `ids` the query is that one token sequence.
+        """
         clauses = []
-        for clause in parse_cnf(query, self.settings):
+        for clause in [[None]] if ids is not None else parse_cnf(query, self.settings):
             seqs = []
             for term in clause:
-                variants = self._variants(term, None, boundary)
+                variants = self._variants(term, ids, boundary)
                 if not any(variants):
                     raise InvalidQuery(f"empty term in {query!r}")
                 seqs.extend(variants)

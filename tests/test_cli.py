@@ -40,6 +40,8 @@ def test_count_ntd_prob_infgram_match_the_api(index_dir, index):
 def test_find_and_doc(index_dir, index):
     got = run("find", index_dir, "purple elephant AND (umbrella OR zebra)", "--limit", "5")
     assert got["count"] == 1 and got["documents"][0]["doc"] == 3
+    ids = ",".join(map(str, index.tokenizer.encode(" purple elephant")))
+    assert [d["doc"] for d in run("find", index_dir, "--ids", ids)["documents"]] == [3]
     hit = got["documents"][0]
     assert hit["id"] == "doc-003" and hit["snippet"]["match"] == " zebra"  # the first match in the document
     doc = run("doc", index_dir, 3)
