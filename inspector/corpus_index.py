@@ -1,8 +1,8 @@
 """An opened index folder: the Python API that the CLI and the app are thin faces over."""
 from __future__ import annotations
 
-from functools import cached_property
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
