@@ -92,7 +92,7 @@ try:
         st.dataframe(table, hide_index=True)
     else:
         page = st.number_input("Page", min_value=1, value=1, key="ngram_page")
-        result = index.find(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, boundary=boundary)
+        result = index.find(query, ids=ids, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, boundary=boundary)
         st.metric("Documents" + (" (at least: a clause was sampled)" if result.approx else ""), f"{result.count:,}")
         for clause in result.clauses:
             show_tokens(clause)
