@@ -36,10 +36,12 @@ with st.expander("Filters", expanded=False):
         dist = corpus.distributions.get(column)
         if kind == "str" or dist is None or not dist.count or dist.min == dist.max:
             continue
-        low, high = st.slider(column, dist.min, dist.max, (dist.min, dist.max), key=f"filter_{column}")
-        if low > dist.min:
+        cast = int if kind == "int" else float
+        lowest, highest = cast(dist.min), cast(dist.max)
+        low, high = st.slider(column, lowest, highest, (lowest, highest), key=f"filter_{column}")
+        if low > lowest:
             filters.append((column, ">=", low))
-        if high < dist.max:
+        if high < highest:
             filters.append((column, "<=", high))
 
 page = st.number_input("Page", min_value=1, value=1, key="search_page")

@@ -72,6 +72,10 @@ def test_search_filters_and_snippets(app, index):
     no_trouble(at)
     assert at.metric[0].value == f"{index.search('data', filters=[('source', 'in', ['web'])]).total:,}"
     at.multiselect(key="filter_source").set_value([])
+    at.slider(key="filter_quality").set_value((0.5, at.slider(key="filter_quality").max)).run()
+    no_trouble(at)
+    assert at.metric[0].value == f"{index.search('data', where='quality >= 0.5').total:,}"
+    at.slider(key="filter_quality").set_value((at.slider(key="filter_quality").min, at.slider(key="filter_quality").max))
     at.text_input(key="search_query").input("script alert").run()
     snippet = at.html[0].value
     assert "&lt;<mark>script</mark>&gt;" in snippet and "<script>" not in snippet
