@@ -135,8 +135,11 @@ def live_build(out: Path) -> Path:
     return live
 
 
-def read_manifest(build: Path, verify: bool) -> dict:
-    """Read and check the manifest: every listed file present with its size; with `verify`, its CRC too."""
+def read_manifest(build: Path, verify: bool | None, verify_bytes: int = 1 << 30) -> dict:
+    """Read and check the manifest: every listed file present with its size; with `verify`, its CRC too.
+
+    `verify=None` checks CRCs when the listed files add up to at most `verify_bytes`.
+    """
     corrupt = f"index at {build.parent} is corrupt or incomplete"
     try:
         manifest = json.loads((build / MANIFEST).read_text())
@@ -149,7 +152,10 @@ def read_manifest(build: Path, verify: bool) -> dict:
             f"index at {build.parent} has format version {manifest.get('version')}, this program reads "
             f"{FORMAT_VERSION}: rebuild it"
         )
-    for rel, facts in manifest.get("files", {}).items():
+    files = manifest.get("files", {})
+    if verify is None:
+        verify = sum(f["size"] for f in files.values()) <= verify_bytes
+    for rel, facts in files.items():
         path = build / rel
         try:
             size = path.stat().st_size

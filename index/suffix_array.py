@@ -74,7 +74,7 @@ class ShardWriter:
 @dataclass(frozen=True, slots=True)
 class SuffixArrayStats:
     tokens: int
-    sort_seconds: int | float
+    sort_seconds: float
     total_seconds: float
 
 

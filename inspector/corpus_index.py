@@ -43,9 +43,7 @@ class CorpusIndex(NgramQueries):
         self.path = Path(path)
         self.settings = settings
         self.build = storage.live_build(self.path)
-        size_hint = sum(f.stat().st_size for f in self.build.rglob("*") if f.is_file())
-        verify = size_hint <= settings.verify_bytes if verify is None else verify
-        self.manifest = storage.read_manifest(self.build, verify=verify)
+        self.manifest = storage.read_manifest(self.build, verify=verify, verify_bytes=settings.verify_bytes)
         width = self.manifest["width"]
         n_symbols = self.manifest["tokenizer"]["max_id"] + 1
         self.shards = [
@@ -229,9 +227,8 @@ class CorpusIndex(NgramQueries):
             warnings=tuple(warnings),
         )
 
-    def search_highlights(self, doc: int, query: str) -> tuple[tuple[int, int], ...]:
-        """Character ranges of the search query's matched terms anywhere in document `doc`'s text."""
-        text = self.document(doc).text
+    def search_highlights(self, text: str, query: str) -> tuple[tuple[int, int], ...]:
+        """Character ranges of the search query's matched terms anywhere in `text` (a document's, already read)."""
         parsed, _ = self.fulltext.parse(query, [])
         _, marks = self.fulltext.highlight(parsed, text, max(1, len(text)))
         return marks

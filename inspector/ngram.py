@@ -110,9 +110,10 @@ class NgramQueries:
         """(prompt count, {next id: count}, document ends) for one token sequence, summed over shards."""
         dist: dict[int, int] = {}
         prompt_count = ends = 0
+        key = self._key(seq)
         for shard in self.shards:
             if seq:
-                lo, hi = shard.find_range(self._key(seq))
+                lo, hi = shard.find_range(key)
                 values, counts = shard.next_token_runs(lo, hi, len(seq))
             else:
                 lo, hi = 0, shard.n_tokens - shard.n_documents

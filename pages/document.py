@@ -29,7 +29,7 @@ try:
     if ngram:
         ranges += [(m.char_start, m.char_end) for m in index.locate(doc, ngram)]
     if search:
-        ranges += list(index.search_highlights(doc, search))
+        ranges += list(index.search_highlights(document.text, search))
 except InspectorError as exc:
     show_error(exc)
     st.stop()
