@@ -45,8 +45,23 @@ def try_index() -> CorpusIndex:
     return _open(path, _live_build(path))
 
 
+def _leave_pages_folder_mode() -> None:
+    """Make the entry script run first even on a fresh server's first request for a deep link (/document?doc=3).
+
+    Until streamlit_app.py has called st.navigation once, Streamlit treats pages/ as its old pages folder and runs a
+    page file directly, without our sidebar; switching that mode off and rerunning sends the request through the
+    entry script (a Streamlit internal: the flag st.navigation itself clears).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_index() -> CorpusIndex:
     """The chosen index, or an error box saying what to do, and the page stops."""
+    _leave_pages_folder_mode()
     try:
         return try_index()
     except InspectorError as exc:

@@ -32,6 +32,11 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(index_dir):
+    yield from serve(index_dir)
+
+
+def serve(index_dir):
+    """Start the real app on a free port; yield its URL once it answers."""
     port = free_port()
     env = {**os.environ, "INSPECTOR_INDEX": str(index_dir)}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
@@ -155,3 +160,17 @@ def test_untrusted_text_shows_literally(page, server):
     assert page.locator(".document-text img, .document-text script, .document-text a").count() == 0
     assert page.locator("img[src='x']").count() == 0
     screenshot(page, "document")
+
+
+def test_first_request_to_a_fresh_server_can_be_a_deep_link(page, index_dir):
+    """A shared link is often the first request: it must get the app's sidebar, not a bare page file."""
+    server = serve(index_dir)
+    url = next(server)
+    try:
+        page.goto(f"{url}/document?doc=3")
+        page.locator(".document-text").wait_for(timeout=30_000)
+        assert "purple elephant umbrella" in page.locator(".document-text").inner_text()
+        assert page.locator('input[aria-label="Index folder"]').count() == 1
+        assert page.get_by_role("link", name="Overview").count() == 1
+    finally:
+        server.close()
