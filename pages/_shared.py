@@ -54,7 +54,8 @@ def _leave_pages_folder_mode() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory and not st.session_state.get("left_pages_folder_mode"):
+        st.session_state.left_pages_folder_mode = True  # once per session: a rerun would swallow a button's click
         PagesManager.uses_pages_directory = False
         st.rerun()
 
