@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from inspector import InspectorError
-from inspector.demo import DEFAULT_DEMO, build_demo
-from pages._shared import PAGES, default_index_path, index_path, md, try_index
+from inspector import DEFAULT_DEMO, InspectorError, build_demo
+from pages._shared import PAGES, default_index_path, index_path, md, rebuilt_since_last_view, try_index
 
 st.set_page_config(page_title="Corpus Inspector", page_icon=":material/manage_search:", layout="wide")
 
@@ -40,6 +39,8 @@ with st.sidebar:
             build_demo(DEFAULT_DEMO, progress=report)
             st.rerun()
     else:
+        if rebuilt_since_last_view():
+            st.toast(f"The index was rebuilt: now answering from the build of {facts.created}.", icon="🔄")
         st.caption("Index")
         st.text(
             f"{facts.documents:,} documents\n{facts.tokens:,} tokens\n{len(facts.shards)} shard(s), "

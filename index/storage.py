@@ -4,11 +4,18 @@ Layout of an index folder DIR:
 
     DIR/.lock             flock held by a running build (released by the kernel if the build dies)
     DIR/CURRENT           name of the live build folder, replaced atomically (os.replace) at the end of a build
-    DIR/build-<ns>/       one complete build: manifest.json plus the files it lists
+    DIR/build-<ns>/       one complete build: manifest.json, the files it lists, and .readers
     DIR/.tmp-<pid>-<ns>/  a build in progress; removed by the next build if it was killed
 
 A build is visible only once CURRENT names it, so a killed build never leaves something that opens as valid, and
-the previous build stays usable until the very last step.
+the previous build stays usable until the very last step. Every open build holds a shared flock on its
+`.readers` file for as long as it is open; a build removes an old build only when it can take that lock
+exclusively, so a process that opened an index (the app, a notebook) keeps answering from it through any number of
+rebuilds, and a later build removes it once it is free.
+
+Damage: the manifest records each file's size, CRC-32 and modification time. Opening checks sizes and times (a
+stat per file); a file whose time changed is checked against its CRC. `verify=True` (`inspector info --verify`,
+the app's background check) reads every file, which also finds damage that kept the time (a failing disk).
 """
 from __future__ import annotations
 
@@ -25,9 +32,10 @@ from pathlib import Path
 from .errors import BuildLocked, IndexCorrupt, IndexMissing, InspectorError
 
 FORMAT = "corpus-inspector"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
+READERS = ".readers"
 _CHUNK = 1 << 24
 
 
@@ -81,7 +89,7 @@ def build_area(out: Path) -> Iterator[Path]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise BuildLocked(f"another build is writing {out} (lock {lock_path} is held): wait for it to finish") from None
-        for stale in out.glob(".tmp-*"):
+        for stale in [*out.glob(".tmp-*"), *out.glob(".trash-*")]:
             shutil.rmtree(stale, ignore_errors=True)
         tmp = out / f".tmp-{os.getpid()}-{time.time_ns()}"
         tmp.mkdir()
@@ -103,6 +111,10 @@ def commit(tmp: Path, manifest: dict) -> Path:
         rel = path.relative_to(tmp).as_posix()
         files[rel] = {"size": path.stat().st_size, "crc32": crc32_file(path)}
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, **manifest, "files": files}
+    (tmp / READERS).touch()
+    _fsync_tree(tmp)
+    for rel, facts in files.items():  # after fsync: nothing writes these files again
+        facts["mtime_ns"] = (tmp / rel).stat().st_mtime_ns
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     _fsync_tree(tmp)
     final = out / f"build-{time.time_ns()}"
@@ -114,10 +126,43 @@ def commit(tmp: Path, manifest: dict) -> Path:
         os.fsync(f.fileno())
     os.replace(pointer, out / CURRENT)
     _fsync_dir(out)
-    for old in out.glob("build-*"):
-        if old != final:
-            shutil.rmtree(old, ignore_errors=True)
+    remove_unused_builds(out)
     return final
+
+
+def remove_unused_builds(out: Path) -> list[str]:
+    """Remove every build but the live one that no process holds open; the names of those kept for readers."""
+    live = current_name(out)
+    kept = []
+    for old in sorted(out.glob("build-*")):
+        if old.name == live:
+            continue
+        try:
+            holder = open(old / READERS, "rb")
+        except FileNotFoundError:  # a build without reader locks: nobody can be holding it
+            holder = None
+        try:
+            if holder is not None:
+                try:
+                    fcntl.flock(holder.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    kept.append(old.name)
+                    continue
+            trash = out / f".trash-{old.name}"
+            os.rename(old, trash)  # a reader opening it from now on finds it gone and reads CURRENT again
+            shutil.rmtree(trash, ignore_errors=True)
+        finally:
+            if holder is not None:
+                holder.close()
+    return kept
+
+
+def current_name(out: Path) -> str | None:
+    """The name of the live build in index folder `out` (the one place CURRENT is read), or None."""
+    try:
+        return (Path(out) / CURRENT).read_text().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 def live_build(out: Path) -> Path:
@@ -125,44 +170,76 @@ def live_build(out: Path) -> Path:
     out = Path(out)
     if not out.is_dir():
         raise IndexMissing(f"no index at {out}: build one with `inspector build CORPUS --out {out}`")
-    try:
-        name = (out / CURRENT).read_text().strip()
-    except FileNotFoundError:
-        raise IndexMissing(f"no finished index at {out}: build one with `inspector build CORPUS --out {out}`") from None
+    name = current_name(out)
+    if name is None:
+        raise IndexMissing(f"no finished index at {out}: build one with `inspector build CORPUS --out {out}`")
     live = out / name
     if not name.startswith("build-") or not live.is_dir():
         raise IndexCorrupt(f"index at {out} is corrupt or incomplete ({CURRENT} names a missing build): rebuild it")
     return live
 
 
-def read_manifest(build: Path, verify: bool | None, verify_bytes: int = 1 << 30) -> dict:
-    """Read and check the manifest: every listed file present with its size; with `verify`, its CRC too.
+class OpenBuild:
+    """The live build of an index folder, held open: a shared lock on its `.readers` keeps later builds from
+    removing it until `close` (or until this object is collected, or the process ends)."""
 
-    `verify=None` checks CRCs when the listed files add up to at most `verify_bytes`.
-    """
+    def __init__(self, out: Path, verify: bool | None = None):
+        out = Path(out)
+        for _ in range(20):
+            folder = live_build(out)
+            try:
+                holder = open(folder / READERS, "rb")
+            except FileNotFoundError:
+                continue  # removed between reading CURRENT and opening it: read CURRENT again
+            try:
+                fcntl.flock(holder.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                still_there = os.stat(folder / READERS).st_ino == os.fstat(holder.fileno()).st_ino
+            except (BlockingIOError, FileNotFoundError):
+                still_there = False  # a build is removing it right now
+            if not still_there:
+                holder.close()
+                continue
+            self.folder, self._holder = folder, holder
+            try:
+                self.manifest = read_manifest(folder, verify)
+            except BaseException:
+                self.close()
+                raise
+            return
+        raise IndexCorrupt(f"index at {out} keeps changing while it is opened: try again")
+
+    def close(self) -> None:
+        if self._holder is not None:
+            self._holder.close()
+            self._holder = None
+
+    _holder = None
+
+
+def read_manifest(build: Path, verify: bool | None) -> dict:
+    """Read and check the manifest: every listed file present with its size; its CRC too when `verify` is True, or
+    when `verify` is None and the file's modification time differs from the one recorded (False: sizes only)."""
     corrupt = f"index at {build.parent} is corrupt or incomplete"
     try:
         manifest = json.loads((build / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
         raise IndexCorrupt(f"{corrupt} (manifest unreadable: {exc}): rebuild it") from None
-    if manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IndexCorrupt(f"{corrupt} (not a corpus-inspector manifest): rebuild it")
     if manifest.get("version") != FORMAT_VERSION:
         raise IndexCorrupt(
             f"index at {build.parent} has format version {manifest.get('version')}, this program reads "
             f"{FORMAT_VERSION}: rebuild it"
         )
-    files = manifest.get("files", {})
-    if verify is None:
-        verify = sum(f["size"] for f in files.values()) <= verify_bytes
-    for rel, facts in files.items():
+    for rel, facts in manifest.get("files", {}).items():
         path = build / rel
         try:
-            size = path.stat().st_size
+            stat = path.stat()
         except FileNotFoundError:
             raise IndexCorrupt(f"{corrupt} ({rel} is missing): rebuild it") from None
-        if size != facts["size"]:
-            raise IndexCorrupt(f"{corrupt} ({rel} has {size} bytes, expected {facts['size']}): rebuild it")
-        if verify and crc32_file(path) != facts["crc32"]:
+        if stat.st_size != facts["size"]:
+            raise IndexCorrupt(f"{corrupt} ({rel} has {stat.st_size} bytes, expected {facts['size']}): rebuild it")
+        check = verify or (verify is None and stat.st_mtime_ns != facts.get("mtime_ns"))
+        if check and crc32_file(path) != facts["crc32"]:
             raise IndexCorrupt(f"{corrupt} ({rel} fails its checksum): rebuild it")
     return manifest

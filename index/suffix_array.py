@@ -9,6 +9,9 @@ On disk, per shard folder:
     first.npy       int64 [n_symbols + 2]: SA rank where suffixes starting with token v begin (the separator's
                     range, v = n_symbols, is empty), so a one-token query is a table look-up and longer ones start
                     narrowed
+    keys.npy        uint64 [ceil(searchable / KEY_EVERY)]: the first 8 bytes of every KEY_EVERY-th suffix in SA
+                    order, each token from a separator on set to all ones (so the keys never decrease): a batch
+                    of queries finds its ranges to within two samples with one np.searchsorted
     doc_starts.npy  int64 [documents + 1]: where each document starts (the last entry is the token count)
 
 Because ids are big-endian, byte order is token order: the suffix array is libdivsufsort's over the bytes, keeping
@@ -18,8 +21,11 @@ No query contains the separator and every document ends with one, so no match cr
 from __future__ import annotations
 
 import mmap
+import os
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +34,11 @@ import numpy as np
 from .errors import IndexCorrupt
 
 PAD = 8
+#: the first word of every KEY_EVERY-th suffix is kept in keys.npy: a batch search starts within two samples
+KEY_EVERY = 64
 _DTYPES = {1: ">u1", 2: ">u2", 4: ">u4"}
+_CORES = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+_POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="ngram-search")
 
 
 def width_for(max_id: int) -> int:
@@ -108,38 +118,66 @@ def build_suffix_array(folder: Path, width: int, n_tokens: int, n_symbols: int, 
     np.cumsum(np.bincount(symbols, minlength=n_symbols + 1), out=first[1:])
     first[-1] = first[-2]
     np.save(folder / "first.npy", first)
+    np.save(folder / "keys.npy", _sample_keys(folder, width, n_tokens, keep))
     return SuffixArrayStats(n_tokens, sort_seconds, time.perf_counter() - start)
 
 
+def _sample_keys(folder: Path, width: int, n_tokens: int, searchable: int) -> np.ndarray:
+    """keys.npy: the first word of every KEY_EVERY-th suffix, cut at its first separator (see the module doc)."""
+    data = np.fromfile(folder / "tokens.bin", dtype=np.uint8)
+    windows = np.ndarray((n_tokens,), dtype=">u8", buffer=data, strides=(width,))
+    sa = np.fromfile(folder / "sa.bin", dtype="<u4", count=searchable)
+    keys = windows[sa[::KEY_EVERY].astype(np.int64)].astype(np.uint64)
+    per, token_mask = 8 // width, np.uint64(separator(width))
+    cut = np.zeros(len(keys), dtype=bool)
+    for t in range(per):
+        shift = np.uint64(8 * width * (per - 1 - t))
+        cut |= ((keys >> shift) & token_mask) == token_mask
+        keys[cut] |= token_mask << shift
+    return keys
+
+
 class Shard:
-    """A memory-mapped shard answering exact range queries; opening it maps files and reads nothing else."""
+    """A memory-mapped shard answering exact range queries; opening it maps files and reads nothing else.
+
+    Queries are token ids (any integer sequence or array, each id below `n_symbols`); packing them into the shard's
+    byte form happens here and nowhere else.
+    """
 
     def __init__(self, folder: Path, width: int, n_tokens: int, n_symbols: int):
         self.folder, self.width, self.n_tokens, self.n_symbols = folder, width, n_tokens, n_symbols
         self.separator = separator(width)
+        self.dtype = np.dtype(_DTYPES[width])
         try:
             self._tok_map = _map(folder / "tokens.bin")
             self._sa_map = _map(folder / "sa.bin")
             self.first = np.load(folder / "first.npy")
+            self.keys = np.load(folder / "keys.npy", mmap_mode="r")
             self.doc_starts = np.load(folder / "doc_starts.npy", mmap_mode="r")
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(f"index shard {folder} is corrupt or incomplete ({exc}): rebuild it") from None
-        searchable = n_tokens - (len(self.doc_starts) - 1)
+        self.searchable = n_tokens - (len(self.doc_starts) - 1)
         if (
             len(self._tok_map) != n_tokens * width + PAD
-            or len(self._sa_map) != 4 * searchable
+            or len(self._sa_map) != 4 * self.searchable
             or len(self.first) != n_symbols + 2
-            or self.first[-1] != searchable
+            or self.first[-1] != self.searchable
             or self.doc_starts[-1] != n_tokens
+            or len(self.keys) != -(-self.searchable // KEY_EVERY)
         ):
             raise IndexCorrupt(f"index shard {folder} is corrupt or incomplete (sizes disagree): rebuild it")
-        self.tokens = np.frombuffer(self._tok_map, dtype=_DTYPES[width], count=n_tokens)
+        self.tokens = np.frombuffer(self._tok_map, dtype=self.dtype, count=n_tokens)
         self.sa = np.frombuffer(self._sa_map, dtype="<u4")
         # A big-endian 8-byte window starting at every token: compares up to 8 // width tokens at once.
         self._words = np.ndarray((n_tokens,), dtype=">u8", buffer=self._tok_map, strides=(width,))
         self._per_word = 8 // width
         self._first = self.first.tolist()
         self._sa_items = memoryview(self._sa_map).cast("I") if sys.byteorder == "little" else self.sa
+        # mask of the first t tokens of a word, t = 0..per_word
+        self._prefix_masks = np.array(
+            [((1 << (8 * width * t)) - 1) << (8 * width * (self._per_word - t)) for t in range(self._per_word + 1)],
+            dtype=np.uint64,
+        )
 
     @property
     def n_documents(self) -> int:
@@ -147,16 +185,14 @@ class Shard:
 
     # -- single queries (plain Python over the mapped bytes: fastest for one query) ---------------------------
 
-    def find_range(self, query: bytes) -> tuple[int, int]:
-        """SA ranks [lo, hi) of the suffixes that start with `query` (big-endian token bytes, not empty)."""
-        w = self.width
-        first_token = int.from_bytes(query[:w], "big")
-        if first_token >= self.n_symbols:
-            return 0, 0
+    def find_range(self, ids) -> tuple[int, int]:
+        """SA ranks [lo, hi) of the suffixes that start with the token sequence `ids` (not empty)."""
+        first_token = int(ids[0])
         lo, hi = self._first[first_token], self._first[first_token + 1]
-        if len(query) == w or lo == hi:
+        if len(ids) == 1 or lo == hi:
             return lo, hi
-        sa, tok, n = self._sa_items, self._tok_map, len(query)
+        query = np.asarray(ids, dtype=self.dtype).tobytes()
+        w, sa, tok, n = self.width, self._sa_items, self._tok_map, len(query)
         a, b = lo, hi
         while a < b:
             m = (a + b) >> 1
@@ -177,98 +213,133 @@ class Shard:
 
     # -- batches (vectorised NumPy binary search, all queries in lock-step) ------------------------------------
 
-    def find_ranges(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """SA ranks [lo, hi) for each row of `queries` (Q x n token ids, n >= 1).
+    def find_ranges(self, queries: np.ndarray, lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """SA ranks [lo, hi) for each row of `queries` (Q x n token ids); row r is its first `lengths[r]` ids
+        (all n when `lengths` is None; every length >= 1)."""
+        rows = self._pack(queries, lengths)
+        lower, upper = np.zeros(len(rows), np.int64), np.zeros(len(rows), np.int64)
 
-        Rows are searched in sorted order, so each bound is bracketed by its already-found neighbours': a first pass
-        over every 4096th row, then every 512th, ... narrows the ranges, and the total work falls from
-        Q log N reads towards Q log(N / Q).
-        """
-        q = np.asarray(queries, dtype=np.int64)
-        count, n = q.shape
-        head = np.minimum(q[:, 0], self.n_symbols) if count else np.zeros(0, np.int64)
-        lo, hi = self.first[head], self.first[head + 1]
-        hi[q[:, 0] >= self.n_symbols] = lo[q[:, 0] >= self.n_symbols]  # ids past the vocabulary match nothing
-        if n == 1 or count == 0:
-            return lo, hi
-        words, masks = self._query_words(q)
-        # sort by the packed words (as few as 13 / 4 keys) and search each distinct query once
-        order = np.lexsort(words.T[::-1])
-        words, lo, hi = words[order], lo[order], hi[order]
-        first_of_run = np.ones(count, dtype=bool)
-        first_of_run[1:] = (words[1:] != words[:-1]).any(axis=1)
-        run = np.cumsum(first_of_run) - 1
-        words, lo, hi = words[first_of_run], lo[first_of_run], hi[first_of_run]
-        distinct = np.arange(len(words))
-        lower = self._bracketed_search(lo, hi, words, masks, distinct, upper=False)
-        found = np.nonzero(lower < hi)[0]
-        hit = found[self._compare(self.sa[lower[found]].astype(np.int64), words, masks, found) == 0]
-        upper = lower.copy()
-        upper[hit] = self._bracketed_search(lower[hit], hi[hit], words, masks, hit, upper=True)
-        out_lo, out_hi = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
-        out_lo[order], out_hi[order] = lower[run], upper[run]
-        return out_lo, out_hi
+        def search(part: slice) -> None:
+            which = np.arange(len(rows))[part]
+            lo, hi = self._bracket(rows, which)
+            low = self._lower_bounds(lo, hi, rows, which)
+            hit = np.nonzero(low < hi)[0]
+            hit = hit[self._compare(low[hit], rows, which[hit]) == 0]
+            # a row's range ends where the next distinct row's starts when neither is a prefix of the other
+            ceiling = hi.copy()
+            disjoint = rows.next_is_disjoint[which[:-1]]
+            ceiling[:-1][disjoint] = np.minimum(hi[:-1], low[1:])[disjoint]
+            high = low.copy()
+            high[hit] = self._upper_bounds(low[hit], ceiling[hit], rows, which[hit])
+            lower[part], upper[part] = low, high
 
-    def _bracketed_search(self, lo, hi, words, masks, rows, upper: bool) -> np.ndarray:
-        """Bounds for `rows` (sorted queries), coarse strides first; each row starts between its found neighbours."""
-        lo, hi = lo.copy(), hi.copy()
-        result = np.zeros(len(rows), dtype=np.int64)
-        known = np.zeros(len(rows), dtype=bool)
-        for stride in (4096, 512, 64, 8, 1):
-            todo = np.arange(0, len(rows), stride)
-            todo = todo[~known[todo]]
-            if not len(todo):
-                continue
-            done = np.nonzero(known)[0]
-            if len(done):
-                at = np.searchsorted(done, todo)
-                has_prev, has_next = at > 0, at < len(done)
-                prev, nxt = done[np.maximum(at - 1, 0)], done[np.minimum(at, len(done) - 1)]
-                lo[todo] = np.where(has_prev, np.maximum(lo[todo], result[prev]), lo[todo])
-                hi[todo] = np.where(has_next, np.minimum(hi[todo], result[nxt]), hi[todo])
-            a, b = lo[todo], np.maximum(hi[todo], lo[todo])
-            self._bisect(a, b, words, masks, rows[todo], upper)
-            result[todo] = a
-            known[todo] = True
-        return result
+        _in_parallel(search, len(rows))
+        return rows.expand(lower), rows.expand(upper)
 
-    def _query_words(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pack each query into big-endian 8-byte words (as the windows read them) and a mask per word."""
-        per, w = self._per_word, self.width
-        n_words = -(-q.shape[1] // per)
-        padded = np.zeros((len(q), n_words * per), dtype=_DTYPES[w])
-        padded[:, : q.shape[1]] = q
-        words = np.frombuffer(padded.tobytes(), dtype=">u8").reshape(len(q), n_words).astype(np.uint64)
-        tail = q.shape[1] - (n_words - 1) * per
-        masks = np.full(n_words, np.uint64(0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
-        masks[-1] = np.uint64(((1 << (8 * w * tail)) - 1) << (8 * w * (per - tail)))
-        return words, masks
+    def occurs_many(self, queries: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Whether each row occurs at all: the lower bound alone, half the work of `find_ranges`."""
+        rows = self._pack(queries, lengths)
+        found = np.zeros(len(rows), dtype=bool)
 
-    def _compare(self, pos: np.ndarray, words: np.ndarray, masks: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """-1, 0 or 1: how the n tokens at each `pos` compare with the query in row `rows` of `words`."""
-        result = np.zeros(len(rows), dtype=np.int8)
-        open_ = np.arange(len(rows))
-        for j in range(words.shape[1]):
-            window = self._words[pos[open_] + j * self._per_word] & masks[j]
-            target = words[rows[open_], j]
+        def search(part: slice) -> None:
+            which = np.arange(len(rows))[part]
+            lo, hi = self._bracket(rows, which)
+            low = self._lower_bounds(lo, hi, rows, which)
+            candidates = np.nonzero(low < hi)[0]
+            found[which[candidates]] = self._compare(low[candidates], rows, which[candidates]) == 0
+
+        _in_parallel(search, len(rows))
+        return rows.expand(found)
+
+    def _pack(self, queries, lengths) -> _PackedRows:
+        return _PackedRows(queries, lengths, self.width, self._prefix_masks)
+
+    def _bracket(self, rows: _PackedRows, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rank bounds [lo, hi) holding both ends of each row's range, from the sampled keys (every KEY_EVERY-th
+        rank's first word) and the first-token table: a row's first word lies between two samples."""
+        first_word, first_mask = rows.words[0][which], rows.masks[0][which]
+        low = np.searchsorted(self.keys, first_word, side="left")
+        high = np.searchsorted(self.keys, first_word | ~first_mask, side="right")
+        lo = np.maximum((low - 1) * KEY_EVERY + 1, 0)
+        hi = np.minimum(high * KEY_EVERY, self.searchable)
+        head = (first_word >> np.uint64(64 - 8 * self.width)).astype(np.int64)
+        lo, hi = np.maximum(lo, self.first[head]), np.minimum(hi, self.first[head + 1])
+        return lo, np.maximum(hi, lo)
+
+    def _compare(self, ranks: np.ndarray, rows: _PackedRows, which: np.ndarray, start: int = 0) -> np.ndarray:
+        """-1, 0 or 1: how the suffix at each SA rank compares with query row `which` over that row's length
+        (words before `start` are known to be equal)."""
+        pos = self.sa[ranks].astype(np.int64)
+        result = np.zeros(len(which), dtype=np.int8)
+        open_ = np.arange(len(which))
+        for j in range(start, len(rows.words)):
+            if j:  # equal so far: only these read on (so reads stay inside a document), while the row lasts
+                open_ = open_[rows.lengths[which[open_]] > j * self._per_word]
+                if not len(open_):
+                    break
+            r = which[open_]
+            window = self._words[pos[open_] + j * self._per_word] & rows.masks[j][r]
+            target = rows.words[j][r]
             less, more = window < target, window > target
             result[open_[less]] = -1
             result[open_[more]] = 1
-            open_ = open_[~(less | more)]  # equal so far: only these read the next word, so reads stay in a document
-            if len(open_) == 0:
-                break
+            open_ = open_[~(less | more)]
         return result
 
-    def _bisect(self, lo, hi, words, masks, rows, upper: bool) -> None:
-        """In-place binary search: lo ends at the first rank in [lo, hi) whose suffix is >= (upper: >) its query."""
-        active = np.nonzero(lo < hi)[0]
+    def _lower_bounds(self, lo: np.ndarray, hi: np.ndarray, rows: _PackedRows, which: np.ndarray) -> np.ndarray:
+        """First rank in [lo, hi) whose suffix is >= its row `which` (hi when none), for all at once.
+
+        The hot loop of every batch: it keeps the unfinished rows packed together and decides most steps on the
+        first word alone, reading the rest of a row only where the first words are equal.
+        """
+        out = lo.copy()
+        slot = np.nonzero(lo < hi)[0]
+        which, a, b = which[slot], lo[slot], hi[slot]
+        first_word, first_mask = rows.words[0][which], rows.masks[0][which]
+        longer = len(rows.words) > 1
+        while len(which):
+            mid = (a + b) >> 1
+            window = self._words[self.sa[mid]] & first_mask
+            less = window < first_word
+            if longer:
+                tie = np.nonzero(window == first_word)[0]
+                if len(tie):
+                    less[tie] = self._compare(mid[tie], rows, which[tie], start=1) < 0
+            a = np.where(less, mid + 1, a)
+            b = np.where(less, b, mid)
+            done = a >= b
+            if done.any():
+                out[slot[done]] = a[done]
+                keep = ~done
+                slot, which, a, b = slot[keep], which[keep], a[keep], b[keep]
+                first_word, first_mask = first_word[keep], first_mask[keep]
+        return out
+
+    def _upper_bounds(self, lower: np.ndarray, hi: np.ndarray, rows: _PackedRows, which: np.ndarray) -> np.ndarray:
+        """First rank past each found row's range: gallop from its lower bound (most n-grams occur a few times),
+        then bisect the last step."""
+        a, b = lower + 1, hi.copy()  # the answer lies in [a, b]
+        step = np.ones(len(which), dtype=np.int64)
+        active = np.nonzero(a < b)[0]
         while len(active):
-            mid = (lo[active] + hi[active]) >> 1
-            c = self._compare(self.sa[mid].astype(np.int64), words, masks, rows[active])
-            right = c <= 0 if upper else c < 0
-            lo[active[right]] = mid[right] + 1
-            hi[active[~right]] = mid[~right]
-            active = active[lo[active] < hi[active]]
+            probe = a[active] + step[active] - 1
+            inside = probe < b[active]
+            equal = np.zeros(len(active), dtype=bool)
+            equal[inside] = self._compare(probe[inside], rows, which[active[inside]]) == 0
+            a[active[equal]] = probe[equal] + 1
+            stop = active[~equal]
+            b[stop] = np.minimum(b[stop], probe[~equal])
+            step[active] *= 2
+            active = active[equal]
+            active = active[a[active] < b[active]]
+        active = np.nonzero(a < b)[0]  # bisect [a, b): the first rank whose suffix is past the row
+        while len(active):
+            mid = (a[active] + b[active]) >> 1
+            equal = self._compare(mid, rows, which[active]) == 0
+            a[active[equal]] = mid[equal] + 1
+            b[active[~equal]] = mid[~equal]
+            active = active[a[active] < b[active]]
+        return a
 
     # -- reading a range --------------------------------------------------------------------------------------
 
@@ -319,6 +390,76 @@ class Shard:
     def document_tokens(self, local_doc: int) -> np.ndarray:
         start, end = int(self.doc_starts[local_doc]), int(self.doc_starts[local_doc + 1]) - 1
         return self.tokens[start:end].astype(np.int64)
+
+
+class _PackedRows:
+    """A batch of queries as the windows read them, sorted and with duplicates dropped.
+
+    Per word j, big-endian 8-byte words and masks (one column each, so a gather is 1-D), and each row's length.
+    Sorted rows read neighbouring parts of the suffix array, and a row's range ends where the next one's starts;
+    `expand` maps answers back to the caller's rows.
+    """
+
+    def __init__(self, queries, lengths, width: int, prefix_masks: np.ndarray):
+        q = np.asarray(queries, dtype=np.int64)
+        count, n = q.shape
+        lengths = np.full(count, n, dtype=np.int64) if lengths is None else np.asarray(lengths, dtype=np.int64)
+        per_word = 8 // width
+        n_words = max(1, -(-n // per_word))
+        columns = q.view(np.uint64)  # ids are checked non-negative; a strided column read beats a transpose
+        words, masks = [], []
+        for j in range(n_words):  # big-endian: a word's first token is its highest bits
+            word = np.zeros(count, dtype=np.uint64)
+            for t in range(j * per_word, min(n, (j + 1) * per_word)):
+                word |= columns[:, t] << np.uint64(8 * width * (per_word - 1 - t % per_word))
+            mask = prefix_masks[np.clip(lengths - j * per_word, 0, per_word)]
+            words.append(word & mask)
+            masks.append(mask)
+        order = np.argsort(words[0])
+        first = words[0][order]
+        new_first = np.r_[True, first[1:] != first[:-1]] if count else np.zeros(0, dtype=bool)
+        tied = ~new_first  # rows sharing their first word: sort only those by the rest (lexsort is slow)
+        tied[:-1] |= tied[1:]
+        at = np.nonzero(tied)[0]
+        if len(at):
+            sub = order[at]
+            keys = [lengths[sub]] + [words[j][sub] for j in range(n_words - 1, 0, -1)] + [np.cumsum(new_first)[at]]
+            order[at] = sub[np.lexsort(keys)]
+        words, masks, lengths = [w[order] for w in words], [m[order] for m in masks], lengths[order]
+        distinct = np.ones(count, dtype=bool)
+        if count > 1:
+            distinct[1:] = lengths[1:] != lengths[:-1]
+            for word in words:
+                distinct[1:] |= word[1:] != word[:-1]
+        self._order, self._run = order, np.cumsum(distinct) - 1
+        self.words = [w[distinct] for w in words]
+        self.masks = [m[distinct] for m in masks]
+        self.lengths = lengths[distinct]
+        #: the next row has the same length, so (being distinct and sorted) its range starts past this one's
+        self.next_is_disjoint = np.zeros(len(self.lengths), dtype=bool)
+        self.next_is_disjoint[:-1] = self.lengths[1:] == self.lengths[:-1]
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def expand(self, values: np.ndarray) -> np.ndarray:
+        """Per-distinct-row answers back in the caller's row order."""
+        out = np.empty(len(self._order), dtype=values.dtype)
+        out[self._order] = values[self._run]
+        return out
+
+
+def _in_parallel(search: Callable[[slice], None], count: int) -> None:
+    """Run `search` over a batch's rows in contiguous parts, one per core: NumPy's gathers and comparisons release
+    the GIL, so the parts overlap (1.5x on two cores)."""
+    parts = min(_CORES, max(1, count // 20_000))
+    bounds = [count * i // parts for i in range(parts + 1)]
+    slices = [slice(bounds[i], bounds[i + 1]) for i in range(parts)]
+    if parts == 1:
+        search(slices[0])
+        return
+    for future in [_POOL.submit(search, part) for part in slices]:
+        future.result()
 
 
 def _map(path: Path) -> mmap.mmap | bytes:

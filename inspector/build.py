@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,13 +23,13 @@ import pyarrow.feather as feather
 from index import storage
 from index.catalog import build_catalog
 from index.errors import InspectorError
-from index.fulltext import FulltextWriter, field_specs
+from index.fulltext import FieldSpec, FulltextWriter, field_specs
 from index.suffix_array import ShardWriter, SuffixArrayStats, build_suffix_array, width_for
 
-from .corpus import find_parquet_files, inspect_source, metadata_schema, read_batches
+from .corpus import SourceFile, find_parquet_files, inspect_source, metadata_schema, read_batches
 from .results import BuildReport
 from .settings import DEFAULT, Settings
-from .tokenizer import make_tokenizer
+from .tokenizer import Tokenizer, make_tokenizer
 
 Progress = Callable[[str, int, int], None]
 
@@ -85,6 +85,37 @@ class _SuffixArrayPool:
             self._pool.shutdown(cancel_futures=True)
 
 
+@dataclass(slots=True)
+class _Plan:
+    """What a build reads and how: decided before anything is written."""
+
+    sources: list[SourceFile]
+    specs: list[FieldSpec]
+    tokenizer: Tokenizer
+    width: int
+    shard_tokens: int
+    text_column: str
+    id_column: str | None
+    stem: bool
+    fulltext: bool
+
+
+@dataclass(slots=True)
+class _Ingested:
+    """What the pass over the corpus produced: one row per document for the document table, the shards' facts."""
+
+    docs: dict[str, list] = field(default_factory=lambda: {k: [] for k in ("file", "row", "id", "tokens", "chars", "shard")})
+    shards: list[dict] = field(default_factory=list)
+    empty: int = 0
+    tokenize_seconds: float = 0.0
+    fulltext_seconds: float = 0.0
+    suffix_array_seconds: float = 0.0
+
+    @property
+    def n_tokens(self) -> int:
+        return int(sum(self.docs["tokens"]))
+
+
 def build_index(
     corpus: Sequence[str | Path],
     out: str | Path,
@@ -106,129 +137,156 @@ def build_index(
     """
     started = time.perf_counter()
     progress = progress or _no_progress
+    plan = _plan(corpus, text_column, id_column, tokenizer, shard_tokens or settings.shard_tokens, fulltext, stem)
+    with storage.build_area(Path(out)) as tmp:
+        ingested = _ingest(plan, tmp, settings, progress)
+        table = _write_document_table(tmp, ingested)
+        progress("catalog", 0, 1)
+        build_catalog(tmp / "catalog.duckdb", table, [s.path for s in plan.sources], text_column, id_column)
+        progress("catalog", 1, 1)
+        plan.tokenizer.save(tmp)
+        progress("publish", 0, 1)
+        final = storage.commit(tmp, _manifest(plan, ingested))
+        progress("publish", 1, 1)
+    return _report(final.parent, plan, ingested, time.perf_counter() - started)
+
+
+def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem) -> _Plan:
+    """Find and check the input files and the tokenizer; choose the token width."""
     files = find_parquet_files(corpus)
     sources = [inspect_source(path, text_column) for path in files]
     specs = field_specs(metadata_schema(sources, text_column)) if fulltext else []
     tok = make_tokenizer(tokenizer)
     width = width_for(tok.max_id)
-    shard_tokens = shard_tokens or settings.shard_tokens
     if not 1 <= shard_tokens * width < 2**31 - 1:
         raise InspectorError(f"--shard-tokens must be between 1 and {(2**31 - 2) // width} for this tokenizer")
-    total_rows = sum(s.rows for s in sources)
+    return _Plan(sources, specs, tok, width, shard_tokens, text_column, id_column, stem, fulltext)
 
-    with storage.build_area(Path(out)) as tmp:
-        docs: dict[str, list] = {"file": [], "row": [], "id": [], "tokens": [], "chars": [], "shard": []}
-        shards: list[dict] = []
-        empty = 0
-        timings = {"tokenize": 0.0, "fulltext": 0.0}
-        writer: ShardWriter | None = None
-        pool = _SuffixArrayPool(width, tok.max_id + 1)
-        text_index = FulltextWriter(tmp / "fulltext", specs, stem) if fulltext else None
 
-        def close_shard() -> None:
-            nonlocal writer
-            if writer is not None:
-                writer.close()
-                shards[-1]["tokens"] = writer.n_tokens
-                pool.submit(writer)
-                writer = None
-
-        with pool:
-            rows_done = 0
-            progress("read, tokenize, index", 0, total_rows)
-            metadata = [spec.column for spec in specs]
-            for batch in read_batches(sources, text_column, id_column, settings.batch_rows, metadata):
-                keep = [i for i, text in enumerate(batch.texts) if text]
-                empty += len(batch.texts) - len(keep)
-                texts = [batch.texts[i] for i in keep]
-                t0 = time.perf_counter()
-                encoded = tok.encode_batch(texts)
-                timings["tokenize"] += time.perf_counter() - t0
-                if text_index is not None:
-                    t0 = time.perf_counter()
-                    columns = {c: None if v is None else [v[i] for i in keep] for c, v in batch.columns.items()}
-                    first_doc = len(docs["file"])
-                    text_index.add(range(first_doc, first_doc + len(texts)), texts, columns)
-                    timings["fulltext"] += time.perf_counter() - t0
-                pending: list[np.ndarray] = []
-                pending_tokens = 0
-                for i, text, tokens in zip(keep, texts, encoded):
-                    if writer is not None and writer.n_tokens + pending_tokens + len(tokens) + 1 > shard_tokens:
-                        writer.add(pending)
-                        pending, pending_tokens = [], 0
-                        close_shard()
-                    if writer is None:
-                        writer = ShardWriter(tmp / f"shard-{len(shards):04d}", width)
-                        shards.append({"name": writer.folder.name, "doc_lo": len(docs["file"])})
-                    pending.append(tokens)
-                    pending_tokens += len(tokens) + 1
-                    docs["file"].append(batch.file_index)
-                    docs["row"].append(batch.first_row + i)
-                    docs["id"].append(batch.ids[i] if batch.ids is not None else None)
-                    docs["tokens"].append(len(tokens))
-                    docs["chars"].append(len(text))
-                    docs["shard"].append(len(shards) - 1)
-                if writer is not None:
-                    writer.add(pending)
-                rows_done += len(batch.texts)
-                progress("read, tokenize, index", rows_done, total_rows)
-            close_shard()
+def _ingest(plan: _Plan, tmp: Path, settings: Settings, progress: Progress) -> _Ingested:
+    """The one pass: read batches, tokenize, append to n-gram shards (each sorted once full) and to Tantivy."""
+    done = _Ingested()
+    text_index = FulltextWriter(tmp / "fulltext", plan.specs, plan.stem) if plan.fulltext else None
+    total_rows = sum(s.rows for s in plan.sources)
+    with _SuffixArrayPool(plan.width, plan.tokenizer.max_id + 1) as pool:
+        shards = _ShardSink(tmp, plan.width, plan.shard_tokens, pool, done)
+        rows_done = 0
+        progress("read, tokenize, index", 0, total_rows)
+        metadata = [spec.column for spec in plan.specs]
+        for batch in read_batches(plan.sources, plan.text_column, plan.id_column, settings.batch_rows, metadata):
+            keep = [i for i, text in enumerate(batch.texts) if text]
+            done.empty += len(batch.texts) - len(keep)
+            texts = [batch.texts[i] for i in keep]
+            t0 = time.perf_counter()
+            encoded = plan.tokenizer.encode_batch(texts)
+            done.tokenize_seconds += time.perf_counter() - t0
             if text_index is not None:
-                progress("full-text commit", 0, 1)
                 t0 = time.perf_counter()
-                text_index.commit()
-                timings["fulltext"] += time.perf_counter() - t0
-                progress("full-text commit", 1, 1)
-            sa_seconds = pool.wait(progress)
+                columns = {c: None if v is None else [v[i] for i in keep] for c, v in batch.columns.items()}
+                first_doc = len(done.docs["file"])
+                text_index.add(range(first_doc, first_doc + len(texts)), texts, columns)
+                done.fulltext_seconds += time.perf_counter() - t0
+            shards.add(batch, keep, texts, encoded)
+            rows_done += len(batch.texts)
+            progress("read, tokenize, index", rows_done, total_rows)
+        shards.close()
+        if text_index is not None:
+            progress("full-text commit", 0, 1)
+            t0 = time.perf_counter()
+            text_index.commit()
+            done.fulltext_seconds += time.perf_counter() - t0
+            progress("full-text commit", 1, 1)
+        done.suffix_array_seconds = pool.wait(progress)
+    shard_of = np.asarray(done.docs["shard"], dtype=np.int64)
+    for number, shard in enumerate(done.shards):
+        shard["documents"] = int(np.count_nonzero(shard_of == number))
+    return done
 
-        shard_of = np.asarray(docs["shard"], dtype=np.int64)
-        for number, shard in enumerate(shards):
-            shard["documents"] = int(np.count_nonzero(shard_of == number))
-        table = pa.table(
-            {
-                "doc": pa.array(np.arange(len(docs["file"]), dtype=np.int64)),
-                "file": pa.array(docs["file"], pa.int32()),
-                "row": pa.array(docs["row"], pa.int64()),
-                "id": pa.array(docs["id"], pa.string()),
-                "tokens": pa.array(docs["tokens"], pa.int64()),
-                "chars": pa.array(docs["chars"], pa.int64()),
-                "shard": pa.array(docs["shard"], pa.int32()),
-            }
-        )
-        # one chunk, uncompressed: opened memory-mapped and read without a copy
-        feather.write_feather(table, tmp / "documents.arrow", compression="uncompressed", chunksize=max(1, table.num_rows))
-        progress("catalog", 0, 1)
-        build_catalog(tmp / "catalog.duckdb", table, [s.path for s in sources], text_column, id_column)
-        progress("catalog", 1, 1)
-        tok.save(tmp)
-        n_tokens = int(sum(docs["tokens"]))
-        manifest = {
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "tokenizer": tok.identity(),
-            "width": width,
-            "text_column": text_column,
-            "id_column": id_column,
-            "documents": len(docs["file"]),
-            "tokens": n_tokens,
-            "empty_skipped": empty,
-            "sources": [asdict(s) for s in sources],
-            "shards": shards,
-            "fulltext": {"stem": stem, "fields": [asdict(s) for s in specs]} if fulltext else None,
+
+class _ShardSink:
+    """Appends tokenized documents to the current shard; a shard that would pass `shard_tokens` is closed and
+    handed to the suffix-array pool, and the next one begins."""
+
+    def __init__(self, tmp: Path, width: int, shard_tokens: int, pool: _SuffixArrayPool, done: _Ingested):
+        self.tmp, self.width, self.shard_tokens, self.pool, self.done = tmp, width, shard_tokens, pool, done
+        self.writer: ShardWriter | None = None
+
+    def add(self, batch, keep: list[int], texts: list[str], encoded: list[np.ndarray]) -> None:
+        docs, shards = self.done.docs, self.done.shards
+        pending: list[np.ndarray] = []
+        pending_tokens = 0
+        for i, text, tokens in zip(keep, texts, encoded):
+            if self.writer is not None and self.writer.n_tokens + pending_tokens + len(tokens) + 1 > self.shard_tokens:
+                self.writer.add(pending)
+                pending, pending_tokens = [], 0
+                self.close()
+            if self.writer is None:
+                self.writer = ShardWriter(self.tmp / f"shard-{len(shards):04d}", self.width)
+                shards.append({"name": self.writer.folder.name, "doc_lo": len(docs["file"])})
+            pending.append(tokens)
+            pending_tokens += len(tokens) + 1
+            docs["file"].append(batch.file_index)
+            docs["row"].append(batch.first_row + i)
+            docs["id"].append(batch.ids[i] if batch.ids is not None else None)
+            docs["tokens"].append(len(tokens))
+            docs["chars"].append(len(text))
+            docs["shard"].append(len(shards) - 1)
+        if self.writer is not None:
+            self.writer.add(pending)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.done.shards[-1]["tokens"] = self.writer.n_tokens
+            self.pool.submit(self.writer)
+            self.writer = None
+
+
+def _write_document_table(tmp: Path, done: _Ingested) -> pa.Table:
+    """documents.arrow: one chunk, uncompressed, so it is opened memory-mapped and read without a copy."""
+    docs = done.docs
+    table = pa.table(
+        {
+            "doc": pa.array(np.arange(len(docs["file"]), dtype=np.int64)),
+            "file": pa.array(docs["file"], pa.int32()),
+            "row": pa.array(docs["row"], pa.int64()),
+            "id": pa.array(docs["id"], pa.string()),
+            "tokens": pa.array(docs["tokens"], pa.int64()),
+            "chars": pa.array(docs["chars"], pa.int64()),
+            "shard": pa.array(docs["shard"], pa.int32()),
         }
-        progress("publish", 0, 1)
-        final = storage.commit(tmp, manifest)
-        progress("publish", 1, 1)
-    seconds = time.perf_counter() - started
+    )
+    feather.write_feather(table, tmp / "documents.arrow", compression="uncompressed", chunksize=max(1, table.num_rows))
+    return table
+
+
+def _manifest(plan: _Plan, done: _Ingested) -> dict:
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "tokenizer": plan.tokenizer.identity(),
+        "width": plan.width,
+        "text_column": plan.text_column,
+        "id_column": plan.id_column,
+        "documents": len(done.docs["file"]),
+        "tokens": done.n_tokens,
+        "empty_skipped": done.empty,
+        "sources": [asdict(s) for s in plan.sources],
+        "shards": done.shards,
+        "fulltext": {"stem": plan.stem, "fields": [asdict(s) for s in plan.specs]} if plan.fulltext else None,
+    }
+
+
+def _report(path: Path, plan: _Plan, done: _Ingested, seconds: float) -> BuildReport:
     return BuildReport(
-        path=str(final.parent),
-        documents=len(docs["file"]),
-        tokens=n_tokens,
-        empty_skipped=empty,
-        shards=len(shards),
+        path=str(path),
+        documents=len(done.docs["file"]),
+        tokens=done.n_tokens,
+        empty_skipped=done.empty,
+        shards=len(done.shards),
         seconds=round(seconds, 3),
-        tokenize_seconds=round(timings["tokenize"], 3),
-        suffix_array_seconds=round(sa_seconds, 3),
-        fulltext_seconds=round(timings["fulltext"], 3),
-        text_bytes=sum(s.size for s in sources),
-        tokens_per_second=round(n_tokens / seconds, 1) if seconds else 0.0,
+        tokenize_seconds=round(done.tokenize_seconds, 3),
+        suffix_array_seconds=round(done.suffix_array_seconds, 3),
+        fulltext_seconds=round(done.fulltext_seconds, 3),
+        text_bytes=sum(s.size for s in plan.sources),
+        tokens_per_second=round(done.n_tokens / seconds, 1) if seconds else 0.0,
     )

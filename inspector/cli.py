@@ -7,10 +7,7 @@ from pathlib import Path
 
 import click
 
-from index.errors import InspectorError
-
-from . import build_index, open_index
-from .query import parse_ids
+from . import DEFAULT_DEMO, InspectorError, build_demo, build_index, live_build_name, open_index, parse_ids
 
 
 class _Group(click.Group):
@@ -116,7 +113,7 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
 
 @main.command()
 @INDEX
-@click.option("--verify", is_flag=True, help="Check every file's checksum, whatever the index size.")
+@click.option("--verify", is_flag=True, help="Read every file against its checksum (opening checks sizes and modification times).")
 @JSON
 def info(index_dir, verify, as_json):
     """Facts about an index: documents, tokens, shards, tokenizer, size on disk."""
@@ -306,8 +303,6 @@ def stats(index_dir, as_json):
 @JSON
 def demo(out, as_json):
     """Write the built-in demo corpus (Python's own documentation and source) and index it."""
-    from .demo import DEFAULT_DEMO, build_demo
-
     bar = _Bar()
     try:
         report = build_demo(out or DEFAULT_DEMO, progress=bar)
@@ -324,14 +319,12 @@ def app(index_dir, port, host):
     """Open the app in the browser, on DIR or else on the demo index (built first if missing)."""
     import os
 
-    from .demo import DEFAULT_DEMO, build_demo
-
     entry = Path(__file__).resolve().parents[1] / "streamlit_app.py"
     if not entry.exists():
         raise InspectorError("the app's files are not installed here: install from a checkout with `pip install -e .`")
     if index_dir is None:
         index_dir = DEFAULT_DEMO / "index"
-        if not (index_dir / "CURRENT").exists():
+        if not live_build_name(index_dir):
             click.echo(f"building the demo index in {index_dir} (once)…", err=True)
             bar = _Bar()
             try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import glob
+import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -131,6 +132,7 @@ class RowReader:
         self._files: dict[int, tuple[pq.ParquetFile, list[int]]] = {}
         self._groups: OrderedDict[tuple[int, int], pa.Table] = OrderedDict()
         self._cache_groups = cache_groups
+        self._lock = threading.Lock()  # the app shares one reader between its sessions' threads
 
     def _open(self, file_index: int) -> tuple[pq.ParquetFile, list[int]]:
         if file_index not in self._files:
@@ -150,6 +152,10 @@ class RowReader:
         return self._files[file_index]
 
     def read(self, file_index: int, row: int) -> dict:
+        with self._lock:
+            return self._read(file_index, row)
+
+    def _read(self, file_index: int, row: int) -> dict:
         handle, starts = self._open(file_index)
         group = bisect.bisect_right(starts, row) - 1
         key = (file_index, group)

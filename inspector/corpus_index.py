@@ -1,4 +1,11 @@
-"""An opened index folder: the Python API that the CLI and the app are thin faces over."""
+"""An opened index folder: the Python API that the CLI and the app are thin faces over.
+
+`CorpusIndex` is the text layer. It composes the parts of a build and turns text into token ids and answers back
+into text: the id-level n-gram engine (`index.ngram_index.NgramIndex`), the documents (document table and Parquet
+rows), the full-text index (Tantivy), the catalog (DuckDB) and the tokenizer. Semantics follow infini-gram (README,
+"What the queries mean"): overlapping counts, count(prompt + next) / count(prompt), the ∞-gram backs off to the
+longest suffix that occurs. Every answer is exact unless it says `approx`.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,106 +13,225 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.feather as feather
 
 from index import storage
 from index.catalog import Catalog
-from index.errors import IndexCorrupt, InspectorError, InvalidQuery
+from index.errors import InspectorError, InvalidQuery
 from index.fulltext import FieldSpec, Fulltext
-from index.suffix_array import Shard
+from index.ngram_index import NgramIndex
 
-from .corpus import RowReader
+from .documents import Documents
 from .highlight import highlight_html
-from .ngram import NgramQueries
-from .query import parse_cnf, parse_where
+from .query import check_ids, parse_cnf, parse_where, token_variants
 from .results import (
     CorpusStats,
+    CountResult,
     Distribution,
     Document,
     DocumentHit,
     FindResult,
     GroupCount,
     IndexInfo,
+    InfgramResult,
+    InfgramToken,
     Match,
+    NextToken,
+    NtdResult,
+    ProbResult,
     SearchHit,
     SearchResult,
     ShardInfo,
+    Snippet,
+    Variant,
 )
 from .settings import DEFAULT, Settings
 from .tokenizer import Tokenizer, load_tokenizer
 
 
-class CorpusIndex(NgramQueries):
-    """Open with `open_index(path)`; every query method is exact unless its answer says `approx`."""
+class CorpusIndex:
+    """Open with `open_index(path)`. It answers from the build that was live when it opened, through any number of
+    rebuilds, until `close` (a rebuild publishes a new build beside it; see `index.storage`)."""
 
     def __init__(self, path: str | Path, *, settings: Settings = DEFAULT, verify: bool | None = None):
         self.path = Path(path)
         self.settings = settings
-        self.build = storage.live_build(self.path)
-        self.manifest = storage.read_manifest(self.build, verify=verify, verify_bytes=settings.verify_bytes)
-        width = self.manifest["width"]
-        n_symbols = self.manifest["tokenizer"]["max_id"] + 1
-        self.shards = [
-            Shard(self.build / s["name"], width, s["tokens"], n_symbols) for s in self.manifest["shards"]
-        ]
-        self.shard_doc_lo = [s["doc_lo"] for s in self.manifest["shards"]]
-        self.n_tokens = int(self.manifest["tokens"])
-        self.n_documents = int(self.manifest["documents"])
+        self._open = storage.OpenBuild(self.path, verify)
+        self.build, self.manifest = self._open.folder, self._open.manifest
         try:
-            table = feather.read_table(pa.memory_map(str(self.build / "documents.arrow")), memory_map=True)
-        except (pa.ArrowException, OSError) as exc:
-            raise IndexCorrupt(f"index at {self.path} is corrupt or incomplete ({exc}): rebuild it") from None
-        if table.num_rows != self.n_documents:
-            raise IndexCorrupt(f"index at {self.path} is corrupt or incomplete (document table): rebuild it")
-        self._doc_file, self._doc_row, self._doc_tokens, self._doc_shard = (
-            _mapped(table.column(name)) for name in ("file", "row", "tokens", "shard")
-        )
-        self._doc_id = table.column("id")
+            self.engine = NgramIndex(
+                self.build, self.manifest["shards"], self.manifest["width"], self.manifest["tokenizer"]["max_id"]
+            )
+            self.documents = Documents(self.build, self.manifest)
+        except BaseException:
+            self.close()
+            raise
+        self.n_tokens = int(self.manifest["tokens"])
+        self.n_documents = len(self.documents)
         self.sources = self.manifest["sources"]
-        self._rows = RowReader(self.sources)
+
+    def close(self) -> None:
+        """Let later builds remove this build's files (they stay while any process has the build open)."""
+        self._open.close()
+
+    def __enter__(self) -> CorpusIndex:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def verify(self) -> None:
+        """Read every file of the build against its checksum; IndexCorrupt when one fails."""
+        storage.read_manifest(self.build, verify=True)
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
         """Loaded on first use (the GPT-2 one takes ~0.3 s), and checked against the one that built the index."""
         return load_tokenizer(self.manifest["tokenizer"], self.build)
 
-    # -- documents ----------------------------------------------------------------------------------------------
+    # -- n-grams ------------------------------------------------------------------------------------------------
 
-    def _check_doc(self, doc: int) -> int:
-        doc = int(doc)
-        if not 0 <= doc < self.n_documents:
-            raise InvalidQuery(f"document {doc} does not exist: this index has documents 0..{self.n_documents - 1}")
-        return doc
+    def _variants(self, text: str | None, ids: Sequence[int] | None, boundary: str) -> tuple[tuple[int, ...], ...]:
+        return token_variants(self.tokenizer, self.settings, text, ids, boundary)
 
-    def _locate(self, doc: int) -> tuple[int, int]:
-        shard = int(self._doc_shard[doc])
-        return shard, doc - self.shard_doc_lo[shard]
+    def _variant(self, ids: tuple[int, ...], count: int) -> Variant:
+        return Variant(ids, tuple(self.tokenizer.token_text(i) for i in ids), count)
 
-    def document_id(self, doc: int) -> str | None:
-        return self._doc_id[self._check_doc(doc)].as_py()
+    @staticmethod
+    def _label(text: str | None, ids: Sequence[int] | None) -> str:
+        """How a query is echoed in its answer: the text, or the ids it was given as."""
+        return (text or "") if ids is None else ",".join(map(str, ids))
 
-    def document(self, doc: int) -> Document:
-        """The whole text and metadata of document `doc`, read back from its Parquet shard."""
-        doc = self._check_doc(doc)
-        file_index, row = int(self._doc_file[doc]), int(self._doc_row[doc])
-        record = self._rows.read(file_index, row)
-        text = record.pop(self.manifest["text_column"])
-        return Document(
-            doc=doc,
-            id=self._doc_id[doc].as_py(),
-            file=self.sources[file_index]["path"],
-            row=row,
-            tokens=int(self._doc_tokens[doc]),
-            text=text,
-            metadata={k: _plain(v) for k, v in record.items()},
+    def count(self, query: str | None = None, *, ids: Sequence[int] | None = None, boundary: str = "word") -> CountResult:
+        """Occurrences of the query (an empty query counts every token): the sum over the token sequences it stands
+        for (its `variants`, each with its own count), with a per-shard breakdown."""
+        per_shard = np.zeros(len(self.engine.shards), dtype=np.int64)
+        variants = []
+        for seq in self._variants(query, ids, boundary):
+            counts = np.array([hi - lo for lo, hi in self.engine.find(seq).by_shard], dtype=np.int64)
+            per_shard += counts
+            variants.append(self._variant(seq, int(counts.sum())))
+        return CountResult(
+            query=self._label(query, ids),
+            count=int(per_shard.sum()),
+            approx=False,
+            variants=tuple(variants),
+            per_shard=tuple(int(c) for c in per_shard),
         )
 
-    def document_tokens(self, doc: int) -> np.ndarray:
-        shard, local = self._locate(self._check_doc(doc))
-        return self.shards[shard].document_tokens(local)
+    def count_many(self, ids, lengths=None) -> np.ndarray:
+        """Counts of many token sequences in one vectorised pass: a (Q, n) array of ids in (row r is its first
+        `lengths[r]` ids, all n by default), (Q,) int64 out. Needs no tokenizer."""
+        return self.engine.count_many(ids, lengths)
 
-    # -- CNF search ---------------------------------------------------------------------------------------------
+    def ntd(
+        self, prompt: str | None = None, *, ids: Sequence[int] | None = None, top: int | None = None, boundary: str = "word"
+    ) -> NtdResult:
+        """Every token that follows the prompt, with its count and probability count(prompt+t)/count(prompt).
+
+        Exact at any prompt frequency: runs of equal next tokens are found by bisection, so unlike infini-gram there
+        is no sampling cap; `approx` is always False.
+        """
+        top = self.settings.ntd_top if top is None else top
+        totals: dict[int, int] = {}
+        prompt_count = ends = 0
+        variants = []
+        for seq in self._variants(prompt, ids, boundary):
+            found = self.engine.ntd(seq)
+            variants.append(self._variant(seq, found.prompt_count))
+            prompt_count, ends = prompt_count + found.prompt_count, ends + found.document_ends
+            for token, c in zip(found.ids.tolist(), found.counts.tolist()):
+                totals[token] = totals.get(token, 0) + c
+        ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+        if top > 0:
+            ranked = ranked[:top]
+        return NtdResult(
+            prompt=self._label(prompt, ids),
+            prompt_count=prompt_count,
+            approx=False,
+            variants=tuple(variants),
+            next_tokens=tuple(NextToken(t, self.tokenizer.token_text(t), c, c / prompt_count) for t, c in ranked),
+            distinct=len(totals),
+            document_ends=ends,
+        )
+
+    def prob(
+        self,
+        prompt: str | None,
+        next: str | None = None,
+        *,
+        ids: Sequence[int] | None = None,
+        next_ids: Sequence[int] | None = None,
+        boundary: str = "word",
+    ) -> ProbResult:
+        """P(next | prompt) = count(prompt + next) / count(prompt); None when the prompt does not occur.
+
+        `next` may be several tokens (then it is the chain-rule product). In word mode a next text that starts with
+        a letter or digit gets its leading space, as it would have in running text.
+        """
+        if next_ids is None:
+            if not next:
+                raise InvalidQuery("prob needs a next token: give NEXT text or --next-ids")
+            spaced = boundary == "word" and self.tokenizer.space_prefixed and next[:1].isalnum()
+            next_ids = self.tokenizer.encode(" " + next if spaced else next)
+        next_seq = tuple(int(i) for i in next_ids)
+        check_ids(self.tokenizer, self.settings, next_seq)
+        prompt_total = joint = 0
+        variants = []
+        for seq in self._variants(prompt, ids, boundary):
+            c = self.engine.count(seq)
+            prompt_total += c
+            joint += self.engine.count(seq + next_seq)
+            variants.append(self._variant(seq, c))
+        return ProbResult(
+            prompt=self._label(prompt, ids),
+            next=self._label(next, None if next is not None else next_seq),
+            next_tokens=tuple(self.tokenizer.token_text(i) for i in next_seq),
+            prompt_count=prompt_total,
+            count=joint,
+            prob=joint / prompt_total if prompt_total else None,
+            variants=tuple(variants),
+        )
+
+    def infgram(self, text: str | None = None, *, ids: Sequence[int] | None = None) -> InfgramResult:
+        """For each token of a text: the longest n-gram ending there that occurs, and its ∞-gram probability (the
+        n-gram one after the longest suffix of the preceding tokens that occurs)."""
+        seq = list(ids) if ids is not None else self.tokenizer.encode(text or "")
+        if len(seq) > self.settings.max_infgram_tokens:
+            raise InvalidQuery(f"text has {len(seq)} tokens; the ∞-gram limit is {self.settings.max_infgram_tokens}")
+        check_ids(self.tokenizer, self.settings, seq, limit=self.settings.max_infgram_tokens)
+        lengths = self.engine.match_lengths(seq)
+        out = []
+        for i, token in enumerate(seq):
+            suffix = int(lengths[i - 1]) if i else 0  # the longest suffix of seq[:i] that occurs
+            prompt_count = self.engine.count(seq[i - suffix : i])
+            joint = self.engine.count(seq[i - suffix : i + 1])
+            out.append(
+                InfgramToken(
+                    id=token,
+                    token=self.tokenizer.token_text(token),
+                    match_length=int(lengths[i]),
+                    suffix_length=suffix,
+                    prompt_count=prompt_count,
+                    count=joint,
+                    prob=joint / prompt_count if prompt_count else 0.0,
+                )
+            )
+        return InfgramResult(text=text if ids is None else self.tokenizer.decode(seq), tokens=tuple(out))
+
+    # -- CNF document search -------------------------------------------------------------------------------------
+
+    def _clauses(self, query: str, boundary: str, ids: Sequence[int] | None) -> list[list[tuple[int, ...]]]:
+        """Per AND clause, every token sequence its OR terms stand for; with `ids`, that one sequence."""
+        clauses = []
+        for clause in [[None]] if ids is not None else parse_cnf(query, self.settings):
+            seqs = []
+            for term in clause:
+                variants = self._variants(term, ids, boundary)
+                if not any(variants):
+                    raise InvalidQuery(f"empty term in {query!r}")
+                seqs.extend(variants)
+            clauses.append(seqs)
+        return clauses
 
     def find(
         self,
@@ -125,45 +251,67 @@ class CorpusIndex(NgramQueries):
         context = self.settings.context_tokens if context is None else context
         if limit < 0 or offset < 0 or context < 0:
             raise InvalidQuery("limit, offset and context must not be negative")
-        clauses, docs, spans, approx = self._match_documents(query or "", boundary, ids)
+        clauses = self._clauses(query or "", boundary, ids)
+        found = self.engine.find_cnf(clauses, self.settings.max_clause_freq)
+        every_seq = [seq for seqs in clauses for seq in seqs]
         hits = []
-        for doc in docs[offset : offset + limit].tolist():
-            shard, local = self._locate(doc)
-            matches, tokens = self._hit_matches(shard, local, spans)
-            file_index = int(self._doc_file[doc])
+        for doc in found.documents[offset : offset + limit].tolist():
+            tokens = self.engine.document_tokens(doc)
+            spans = self.engine.locate(doc, every_seq, limit=200)
             hits.append(
                 DocumentHit(
                     doc=doc,
-                    id=self._doc_id[doc].as_py(),
-                    file=self.sources[file_index]["path"],
-                    row=int(self._doc_row[doc]),
-                    snippet=self._snippet(tokens, matches[0], context),
-                    matches=self._matches(tokens, matches),
+                    id=self.documents.id(doc),
+                    file=self.documents.file(doc),
+                    row=self.documents.row(doc),
+                    snippet=self._snippet(tokens, spans[0], context),
+                    matches=self._matches(tokens, spans),
                 )
             )
-        return FindResult(self._label(query, ids), clauses, len(docs), approx, offset, tuple(hits))
+        described = tuple(
+            tuple(self._variant(seq, c) for seq, c in zip(seqs, counts)) for seqs, counts in zip(clauses, found.counts)
+        )
+        return FindResult(self._label(query, ids), described, len(found.documents), found.approx, offset, tuple(hits))
 
     def locate(
         self, doc: int, query: str, *, cnf: bool = True, boundary: str = "word", limit: int = 1000
     ) -> tuple[Match, ...]:
-        """Where the query's n-grams (every term of a CNF query, or the whole text) occur inside document `doc`.
-
-        Candidates are the positions of each sequence's first token, narrowed token by token, so a very long
-        document costs one pass per query token; at most `limit` matches come back.
-        """
-        tokens = self.document_tokens(doc)
+        """Where the query's n-grams (every term of a CNF query, or the whole text) occur inside document `doc`;
+        at most `limit` matches."""
         terms = [t for clause in parse_cnf(query, self.settings) for t in clause] if cnf else [query]
-        spans: set[tuple[int, int]] = set()
-        for term in terms:
-            for seq in self._variants(term, None, boundary):
-                n = len(seq)
-                if not n or n > len(tokens):
-                    continue
-                starts = np.nonzero(tokens[: len(tokens) - n + 1] == seq[0])[0]
-                for j in range(1, n):
-                    starts = starts[tokens[starts + j] == seq[j]]
-                spans.update((int(a), int(a) + n) for a in starts[:limit])
-        return self._matches(tokens, sorted(spans)[:limit])
+        seqs = [seq for term in terms for seq in self._variants(term, None, boundary)]
+        return self._matches(self.document_tokens(doc), self.engine.locate(doc, seqs, limit))
+
+    def _char_offsets(self, tokens: np.ndarray) -> np.ndarray:
+        """Character offset of every token boundary (len(tokens) + 1 entries), from the tokens' UTF-8 bytes."""
+        pieces = [self.tokenizer.token_bytes(int(t)) for t in tokens]
+        byte_ends = np.cumsum([0] + [len(p) for p in pieces])
+        data = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+        char_starts = np.concatenate([[0], np.cumsum((data & 0xC0) != 0x80)])
+        return char_starts[byte_ends]
+
+    def _snippet(self, tokens: np.ndarray, match: tuple[int, int], context: int) -> Snippet:
+        a, b = match
+        decode = self.tokenizer.decode
+        return Snippet(decode(tokens[max(0, a - context) : a]), decode(tokens[a:b]), decode(tokens[b : b + context]))
+
+    def _matches(self, tokens: np.ndarray, spans: list[tuple[int, int]]) -> tuple[Match, ...]:
+        if not spans:
+            return ()
+        chars = self._char_offsets(tokens[: max(b for _, b in spans)])  # only as far as needed: documents can be huge
+        return tuple(Match(a, b, int(chars[a]), int(chars[b])) for a, b in spans)
+
+    # -- documents ----------------------------------------------------------------------------------------------
+
+    def document(self, doc: int) -> Document:
+        """The whole text and metadata of document `doc`, read back from its Parquet shard."""
+        return self.documents.read(doc)
+
+    def document_id(self, doc: int) -> str | None:
+        return self.documents.id(doc)
+
+    def document_tokens(self, doc: int) -> np.ndarray:
+        return self.engine.document_tokens(doc)
 
     # -- full-text search (Tantivy BM25) -------------------------------------------------------------------------
 
@@ -267,6 +415,7 @@ class CorpusIndex(NgramQueries):
         ngram = sum(f["size"] for name, f in m["files"].items() if name.startswith(("shard-", "documents.arrow")))
         return IndexInfo(
             path=str(self.path),
+            build=self.build.name,
             created=m["created"],
             tokenizer=m["tokenizer"]["kind"],
             documents=self.n_documents,
@@ -280,11 +429,6 @@ class CorpusIndex(NgramQueries):
             text_column=m["text_column"],
             id_column=m["id_column"],
         )
-
-
-def _mapped(column: pa.ChunkedArray) -> np.ndarray:
-    """A column as NumPy without a copy when it is one chunk (the build writes it so): it stays memory-mapped."""
-    return column.chunk(0).to_numpy(zero_copy_only=True) if column.num_chunks == 1 else column.to_numpy()
 
 
 def _distribution(column: str, values: np.ndarray, bins: int) -> Distribution:
@@ -306,17 +450,15 @@ def _distribution(column: str, values: np.ndarray, bins: int) -> Distribution:
     )
 
 
-def _plain(value):
-    """Metadata values as JSON-friendly Python values (dates and decimals as text)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return str(value)
-
-
 def open_index(path: str | Path, *, settings: Settings = DEFAULT, verify: bool | None = None) -> CorpusIndex:
-    """Open an index folder; raises IndexMissing, or IndexCorrupt when its checks fail ("rebuild it")."""
+    """Open an index folder; raises IndexMissing, or IndexCorrupt when its checks fail ("rebuild it").
+
+    `verify=True` reads every file against its checksum; the default checks sizes and modification times, and the
+    checksum of any file whose time changed (see `index.storage`).
+    """
     return CorpusIndex(path, settings=settings, verify=verify)
+
+
+def live_build_name(path: str | Path) -> str:
+    """The name of the build an index folder serves now ('' when it has none): a cheap way to notice a rebuild."""
+    return storage.current_name(Path(path)) or ""

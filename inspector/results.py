@@ -20,12 +20,14 @@ class Variant(_Result):
 
 @dataclass(frozen=True, slots=True)
 class CountResult(_Result):
+    """`count` is the sum over `variants`: the token sequences the query stands for (two for a word-mode text
+    that starts with a letter: ' word…' and 'word…'), each with its own ids, tokens and count."""
+
     query: str
     count: int
     approx: bool
-    tokens: tuple[str, ...]
-    ids: tuple[int, ...]
     variants: tuple[Variant, ...]
+    #: `count` per index shard
     per_shard: tuple[int, ...]
 
 
@@ -137,6 +139,8 @@ class ShardInfo(_Result):
 @dataclass(frozen=True, slots=True)
 class IndexInfo(_Result):
     path: str
+    #: the build folder answering (a rebuild publishes a new one)
+    build: str
     created: str
     tokenizer: str
     documents: int

@@ -19,8 +19,6 @@ class Settings:
     context_tokens: int = 20
     find_limit: int = 10
     ntd_top: int = 20
-    #: the manifest's CRCs are checked on open when the index is at most this big (always with verify=True)
-    verify_bytes: int = 1 << 30
     batch_rows: int = 2048
 
 

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+import threading
 
 import streamlit as st
 
-from inspector import CorpusIndex, InspectorError, open_index
-from inspector.demo import DEFAULT_DEMO
+from inspector import DEFAULT_DEMO, CorpusIndex, IndexCorrupt, InspectorError, live_build_name, open_index
 
 PAGES = {
     "overview": "pages/overview.py",
@@ -28,21 +27,40 @@ def index_path() -> str:
 
 @st.cache_resource(show_spinner="Opening the index…", max_entries=4)
 def _open(path: str, build: str) -> CorpusIndex:
-    """One memory-mapped index per (folder, build): a rebuild of the folder is opened anew."""
-    return open_index(path)
+    """One memory-mapped index per (folder, build): a rebuild of the folder is opened anew, and the build opened
+    before it stays whole on disk while this process holds it. Opening checks sizes and times; a background thread
+    then reads every file against its checksum (`_damage` says if one failed)."""
+    index = open_index(path)
+    threading.Thread(target=_verify, args=(index, (path, build)), daemon=True, name="verify-index").start()
+    return index
 
 
-def _live_build(path: str) -> str:
+_damage: dict[tuple[str, str], str] = {}
+
+
+def _verify(index: CorpusIndex, key: tuple[str, str]) -> None:
     try:
-        return (Path(path) / "CURRENT").read_text().strip()
-    except OSError:
-        return ""
+        index.verify()
+    except IndexCorrupt as exc:
+        _damage[key] = str(exc)
 
 
 def try_index() -> CorpusIndex:
     """The chosen index; raises InspectorError (missing, damaged) for the caller to show."""
     path = index_path()
-    return _open(path, _live_build(path))
+    build = live_build_name(path)
+    if (path, build) in _damage:
+        raise IndexCorrupt(_damage[(path, build)])
+    return _open(path, build)
+
+
+def rebuilt_since_last_view() -> bool:
+    """True once per session when the index folder was rebuilt since this session last looked at it."""
+    path = index_path()
+    seen = st.session_state.get("seen_build")
+    now = (path, live_build_name(path))
+    st.session_state.seen_build = now
+    return seen is not None and seen[0] == now[0] and seen[1] != now[1]
 
 
 def _leave_pages_folder_mode() -> None:
@@ -77,7 +95,7 @@ def corpus_stats(path: str, build: str):
 
 def stats():
     path = index_path()
-    return corpus_stats(path, _live_build(path))
+    return corpus_stats(path, live_build_name(path))
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:&])")

@@ -1,8 +1,7 @@
 """Document: one document whole (long ones in pieces), its metadata, and the n-gram or search matches marked."""
 import streamlit as st
 
-from inspector import InspectorError
-from inspector.highlight import highlight_html
+from inspector import InspectorError, highlight_html
 from pages._shared import current_index, show_error
 
 STEP = 20_000  # characters shown at first, and added by "show more"

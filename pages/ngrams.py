@@ -4,8 +4,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from inspector import InspectorError
-from inspector.query import parse_ids
+from inspector import InspectorError, parse_ids
 from pages._shared import current_index, document_link, md, show_error, token_label
 
 MODES = ["Count", "Next token", "∞-gram", "Documents"]

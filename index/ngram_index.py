@@ -1,0 +1,281 @@
+"""The id-level n-gram engine: every shard of an index and its document offsets; integers only, no tokenizer.
+
+Its verbs follow infini-gram's engine (Liu et al., 2024): `count`, `find` (per-shard suffix-array rank ranges, then
+`doc_at` fetches an occurrence by rank), `ntd`, CNF document search, and the ∞-gram pass `match_lengths`; each has a
+batch form that answers thousands of queries in lock-step (`count_many`, `find_many`, `match_lengths_many`), which
+the contamination checks run on. Counts are overlapping occurrences; no match crosses a document boundary.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidQuery
+from .suffix_array import Shard
+
+
+@dataclass(frozen=True, slots=True)
+class Ranges:
+    """Where a token sequence occurs: its suffix-array rank range [lo, hi) in each shard."""
+
+    by_shard: tuple[tuple[int, int], ...]
+
+    @property
+    def count(self) -> int:
+        return sum(hi - lo for lo, hi in self.by_shard)
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One occurrence, fetched by rank: its global document number and token offset inside that document."""
+
+    doc: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class NextTokens:
+    """Every token that follows a prompt (ascending ids) with its count; `document_ends`: occurrences that end
+    a document, so have no next token."""
+
+    prompt_count: int
+    ids: np.ndarray
+    counts: np.ndarray
+    document_ends: int
+
+
+@dataclass(frozen=True, slots=True)
+class CnfDocuments:
+    """Documents holding, for every clause, at least one of its token sequences (ascending global numbers)."""
+
+    documents: np.ndarray
+    #: occurrences of each clause's sequences in the whole corpus, clause by clause
+    counts: tuple[tuple[int, ...], ...]
+    #: a sequence occurred more often than the cap in some shard and was sampled evenly: documents may be missed
+    approx: bool
+
+
+class NgramIndex:
+    """Exact n-gram queries over an index's shards. Token ids must lie in 0..max_id (InvalidQuery otherwise)."""
+
+    def __init__(self, build: Path, shards: Sequence[dict], width: int, max_id: int):
+        """`shards`: the manifest's shard entries (folder `name`, `tokens` including separators), in order."""
+        self.max_id = int(max_id)
+        self.shards = [Shard(build / s["name"], width, int(s["tokens"]), self.max_id + 1) for s in shards]
+        #: global number of each shard's first document (and the total last), from the shards' own document tables
+        self.doc_lo = np.cumsum([0] + [s.n_documents for s in self.shards], dtype=np.int64)
+        self.n_documents = int(self.doc_lo[-1])
+        #: tokens of text (document separators are not tokens of the corpus)
+        self.n_tokens = sum(s.searchable for s in self.shards)
+
+    # -- checks -------------------------------------------------------------------------------------------------
+
+    def _ids(self, ids) -> np.ndarray:
+        array = np.asarray(ids, dtype=np.int64)
+        if array.ndim != 1:
+            raise InvalidQuery(f"a token sequence is 1-D, not shape {array.shape}")
+        self._check_range(array)
+        return array
+
+    def _check_range(self, array: np.ndarray) -> None:
+        if array.size and (array.min() < 0 or array.max() > self.max_id):
+            bad = int(array[(array < 0) | (array > self.max_id)][0])
+            raise InvalidQuery(f"token id {bad} is outside this index's range 0..{self.max_id}")
+
+    def _batch(self, queries, lengths) -> tuple[np.ndarray, np.ndarray]:
+        q = np.asarray(queries, dtype=np.int64)
+        if q.ndim != 2:
+            raise InvalidQuery(f"a batch is a 2-D array (queries x tokens), not shape {q.shape}")
+        if lengths is not None:
+            lengths = np.asarray(lengths, dtype=np.int64)
+            if lengths.shape != (len(q),) or (len(q) and (lengths.min() < 0 or lengths.max() > q.shape[1])):
+                raise InvalidQuery(f"lengths must give one length in 0..{q.shape[1]} per query row")
+        self._check_range(q if lengths is None else q[np.arange(q.shape[1]) < lengths[:, None]])
+        return q, lengths
+
+    def _check_doc(self, doc: int) -> int:
+        doc = int(doc)
+        if not 0 <= doc < self.n_documents:
+            raise InvalidQuery(f"document {doc} does not exist: this index has documents 0..{self.n_documents - 1}")
+        return doc
+
+    # -- count and find -------------------------------------------------------------------------------------------
+
+    def find(self, ids: Sequence[int]) -> Ranges:
+        """Per shard, the rank range of the suffixes starting with `ids`; the empty sequence matches every token."""
+        q = self._ids(ids)
+        if not len(q):
+            return Ranges(tuple((0, s.searchable) for s in self.shards))
+        return Ranges(tuple(shard.find_range(q) for shard in self.shards))
+
+    def count(self, ids: Sequence[int]) -> int:
+        return self.find(ids).count
+
+    def find_many(self, queries, lengths=None) -> tuple[np.ndarray, np.ndarray]:
+        """Rank ranges for every row of a (Q, n) array (row r is its first lengths[r] ids): lo and hi, (shards, Q)."""
+        q, lengths = self._batch(queries, lengths)
+        lo = np.zeros((len(self.shards), len(q)), dtype=np.int64)
+        hi = np.zeros_like(lo)
+        if q.shape[1] == 0 or (lengths is not None and (lengths == 0).any()):  # the empty n-gram: every token
+            empty = np.ones(len(q), dtype=bool) if lengths is None else lengths == 0
+            for number, shard in enumerate(self.shards):
+                hi[number, empty] = shard.searchable
+            q, lengths, rows = q[~empty], None if lengths is None else lengths[~empty], np.nonzero(~empty)[0]
+        else:
+            rows = slice(None)
+        if len(q):
+            for number, shard in enumerate(self.shards):
+                lo[number, rows], hi[number, rows] = shard.find_ranges(q, lengths)
+        return lo, hi
+
+    def count_many(self, queries, lengths=None) -> np.ndarray:
+        """Counts of every row of a (Q, n) array in one vectorised pass: (Q,) int64."""
+        lo, hi = self.find_many(queries, lengths)
+        return (hi - lo).sum(axis=0)
+
+    def doc_at(self, shard: int, rank: int) -> Occurrence:
+        """The document and token offset of the occurrence at suffix-array `rank` of `shard`."""
+        if not 0 <= shard < len(self.shards) or not 0 <= rank < self.shards[shard].searchable:
+            raise InvalidQuery(f"no rank {rank} in shard {shard}")
+        part = self.shards[shard]
+        position = int(part.sa[rank])
+        local = int(part.document_of(np.array([position]))[0])
+        return Occurrence(int(self.doc_lo[shard]) + local, position - int(part.doc_starts[local]))
+
+    # -- next tokens ------------------------------------------------------------------------------------------------
+
+    def ntd(self, ids: Sequence[int]) -> NextTokens:
+        """The exact next-token distribution after `ids` (after nothing: every token's count), summed over shards."""
+        q = self._ids(ids)
+        totals = np.zeros(self.max_id + 1, dtype=np.int64)
+        prompt_count = ends = 0
+        for shard in self.shards:
+            if len(q):
+                lo, hi = shard.find_range(q)
+                values, counts = shard.next_token_runs(lo, hi, len(q))
+            else:
+                lo, hi = 0, shard.searchable
+                counts = np.diff(shard.first)[: shard.n_symbols]
+                values = np.arange(shard.n_symbols)
+            prompt_count += hi - lo
+            ending = values > self.max_id  # the separator: the prompt ends a document here
+            ends += int(counts[ending].sum())
+            np.add.at(totals, values[~ending], counts[~ending])
+        present = np.nonzero(totals)[0]
+        return NextTokens(int(prompt_count), present, totals[present], ends)
+
+    # -- the ∞-gram pass ------------------------------------------------------------------------------------------
+
+    def match_lengths(self, ids: Sequence[int], cap: int | None = None) -> np.ndarray:
+        """For each token i, the longest n (at most `cap`) such that ids[i+1-n : i+1] occurs in the corpus.
+
+        The longest occurring n-gram ending at i is at most one longer than the one ending at i - 1, so one
+        left-to-right pass needs O(len(ids)) searches.
+        """
+        q = self._ids(ids)
+        cap = len(q) if cap is None else int(cap)
+        out = np.zeros(len(q), dtype=np.int64)
+        k = 0
+        for i in range(len(q)):
+            k = min(k + 1, cap)
+            while k and not any(hi > lo for lo, hi in (s.find_range(q[i + 1 - k : i + 1]) for s in self.shards)):
+                k -= 1
+            out[i] = k
+        return out
+
+    def match_lengths_many(self, sequences: Sequence[Sequence[int]], cap: int | None = None) -> list[np.ndarray]:
+        """`match_lengths` of many sequences in lock-step: each round checks one candidate n-gram per sequence
+        with one batched search per shard (a shard is asked only about candidates the earlier shards lack)."""
+        arrays = [self._ids(s) for s in sequences]
+        out = [np.zeros(len(a), dtype=np.int64) for a in arrays]
+        if not arrays:
+            return out
+        flat = np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
+        start = np.cumsum([0] + [len(a) for a in arrays])[:-1]
+        size = np.array([len(a) for a in arrays], dtype=np.int64)
+        cap = int(size.max(initial=0)) if cap is None else int(cap)
+        result = np.zeros(len(flat), dtype=np.int64)
+        active = np.nonzero(size > 0)[0]
+        i = np.zeros(len(arrays), dtype=np.int64)  # the token each sequence is at
+        k = np.ones(len(arrays), dtype=np.int64)  # the candidate length ending there
+        while len(active) and cap > 0:
+            ends = start[active] + i[active] + 1
+            lengths = k[active]
+            width = int(lengths.max())
+            take = ends[:, None] - lengths[:, None] + np.arange(width)
+            grams = flat[np.minimum(take, len(flat) - 1)]
+            found = np.zeros(len(active), dtype=bool)
+            for shard in self.shards:
+                ask = np.nonzero(~found)[0]
+                if not len(ask):
+                    break
+                found[ask] = shard.occurs_many(grams[ask], lengths[ask])
+            settled = found | (lengths == 1)  # a 1-gram that does not occur: the match length there is 0
+            rows = active[settled]
+            result[start[rows] + i[rows]] = np.where(found[settled], lengths[settled], 0)
+            i[rows] += 1
+            k[rows] = np.minimum(np.where(found[settled], lengths[settled] + 1, 1), cap)
+            shrink = active[~settled]
+            k[shrink] -= 1
+            active = active[i[active] < size[active]]
+        for n, a in enumerate(arrays):
+            out[n] = result[start[n] : start[n] + len(a)]
+        return out
+
+    # -- documents ----------------------------------------------------------------------------------------------
+
+    def _locate_doc(self, doc: int) -> tuple[Shard, int]:
+        shard = int(np.searchsorted(self.doc_lo, doc, side="right")) - 1
+        return self.shards[shard], doc - int(self.doc_lo[shard])
+
+    def document_tokens(self, doc: int) -> np.ndarray:
+        shard, local = self._locate_doc(self._check_doc(doc))
+        return shard.document_tokens(local)
+
+    def find_cnf(self, clauses: Sequence[Sequence[Sequence[int]]], max_clause_freq: int) -> CnfDocuments:
+        """Documents in which every clause (AND) has at least one of its sequences (OR) (infini-gram's CNF search).
+
+        A sequence with more than `max_clause_freq` occurrences in a shard is read at that many evenly spaced ranks,
+        and the answer says `approx`.
+        """
+        seqs = [[self._ids(s) for s in clause] for clause in clauses]
+        if not seqs or any(not clause or any(not len(s) for s in clause) for clause in seqs):
+            raise InvalidQuery("a CNF query needs at least one clause, each of non-empty token sequences")
+        approx = False
+        counts = [[0] * len(clause) for clause in seqs]
+        documents = []
+        for number, shard in enumerate(self.shards):
+            clause_docs = []
+            for c, clause in enumerate(seqs):
+                positions = []
+                for t, seq in enumerate(clause):
+                    lo, hi = shard.find_range(seq)
+                    counts[c][t] += hi - lo
+                    pos, sampled = shard.positions(lo, hi, max_clause_freq)
+                    approx |= sampled
+                    positions.append(pos)
+                clause_docs.append(np.unique(shard.document_of(np.concatenate(positions))))
+            documents.append(reduce(np.intersect1d, clause_docs) + self.doc_lo[number])
+        found = np.concatenate(documents) if documents else np.zeros(0, np.int64)
+        return CnfDocuments(found, tuple(tuple(c) for c in counts), approx)
+
+    def locate(self, doc: int, sequences: Sequence[Sequence[int]], limit: int = 1000) -> list[tuple[int, int]]:
+        """Token spans [start, end) of every occurrence of any of `sequences` inside document `doc`, in order; at most
+        `limit`. Candidates are a sequence's first-token positions, narrowed token by token: one pass per query
+        token, whatever the document's length."""
+        tokens = self.document_tokens(doc)
+        spans: set[tuple[int, int]] = set()
+        for seq in sequences:
+            q = self._ids(seq)
+            n = len(q)
+            if not n or n > len(tokens):
+                continue
+            starts = np.nonzero(tokens[: len(tokens) - n + 1] == q[0])[0]
+            for j in range(1, n):
+                starts = starts[tokens[starts + j] == q[j]]
+            spans.update((int(a), int(a) + n) for a in starts[:limit])
+        return sorted(spans)[:limit]
