@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from .errors import IndexCorrupt, InvalidQuery
@@ -25,6 +24,8 @@ def build_catalog(
     path: Path, documents: pa.Table, sources: Sequence[str], text_column: str, id_column: str | None
 ) -> None:
     """Join the build's document facts with the shards' metadata columns (read once, text column skipped)."""
+    import duckdb  # here, not at the top: 70 ms a command that never reads the catalog should not pay
+
     con = duckdb.connect(str(path))
     try:
         con.register("facts", documents)
@@ -64,6 +65,8 @@ class Catalog:
     """Read-only access; each call takes its own cursor, so one Catalog serves many threads."""
 
     def __init__(self, path: Path):
+        import duckdb
+
         try:
             self._con = duckdb.connect(str(path), read_only=True)
             described = self._con.execute("DESCRIBE documents").fetchall()
@@ -71,7 +74,7 @@ class Catalog:
             raise IndexCorrupt(f"catalog {path} is corrupt or incomplete ({exc}): rebuild the index") from None
         self.types = {row[0]: row[1] for row in described}
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
+    def cursor(self):
         return self._con.cursor()
 
     def column(self, name: str) -> str:

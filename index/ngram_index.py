@@ -188,43 +188,97 @@ class NgramIndex:
         return out
 
     def match_lengths_many(self, sequences: Sequence[Sequence[int]], cap: int | None = None) -> list[np.ndarray]:
-        """`match_lengths` of many sequences in lock-step: each round checks one candidate n-gram per sequence
-        with one batched search per shard (a shard is asked only about candidates the earlier shards lack)."""
+        """`match_lengths` of many sequences at once, in lock-step rounds of one batched search per shard.
+
+        Each sequence is cut into segments that run side by side, so a round holds thousands of candidates however
+        few the sequences are. A segment first finds the match length at its first token by bisection (the
+        longest occurring suffix is monotone: a longer one occurring implies every shorter one does), then walks
+        on with the one-pass recurrence of `match_lengths`. A shard is asked only about candidates the earlier
+        shards lack.
+        """
         arrays = [self._ids(s) for s in sequences]
-        out = [np.zeros(len(a), dtype=np.int64) for a in arrays]
         if not arrays:
-            return out
-        flat = np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
-        start = np.cumsum([0] + [len(a) for a in arrays])[:-1]
+            return []
+        flat = np.concatenate(arrays)
         size = np.array([len(a) for a in arrays], dtype=np.int64)
+        start = np.cumsum(size) - size
         cap = int(size.max(initial=0)) if cap is None else int(cap)
         result = np.zeros(len(flat), dtype=np.int64)
-        active = np.nonzero(size > 0)[0]
-        i = np.zeros(len(arrays), dtype=np.int64)  # the token each sequence is at
-        k = np.ones(len(arrays), dtype=np.int64)  # the candidate length ending there
-        while len(active) and cap > 0:
-            ends = start[active] + i[active] + 1
-            lengths = k[active]
-            width = int(lengths.max())
-            take = ends[:, None] - lengths[:, None] + np.arange(width)
-            grams = flat[np.minimum(take, len(flat) - 1)]
+        if cap > 0 and len(flat):
+            self._match_segments(flat, start, size, cap, result)
+        return [result[a : a + n] for a, n in zip(start.tolist(), size.tolist())]
+
+    def _match_segments(self, flat, start, size, cap, result) -> None:
+        seg = max(8, min(256, len(flat) // 16384))  # tokens per segment: ~16k segments side by side
+        pieces = [(a + np.arange(0, n, seg), np.minimum(a + np.arange(0, n, seg) + seg, a + n), np.full(-(-n // seg), a))
+                  for a, n in zip(start.tolist(), size.tolist()) if n]
+        pos, end, first = (np.concatenate(p) for p in zip(*pieces))  # flat positions; `first`: its sequence's start
+        lo = np.zeros(len(pos), dtype=np.int64)  # bisection of the first token's match length: lo <= it <= hi
+        hi = np.minimum(pos - first + 1, cap)
+        walking = np.zeros(len(pos), dtype=bool)  # past the first token: `k` is the candidate (previous + 1)
+        k = np.zeros(len(pos), dtype=np.int64)
+        # where the match ending just before `pos` (length m) occurs: shard and token position, shard -1 if unknown.
+        # Text copied from the corpus goes on matching there, so one token read often settles the next candidate.
+        m = np.zeros(len(pos), dtype=np.int64)
+        anchor_shard = np.full(len(pos), -1, dtype=np.int64)
+        anchor = np.zeros(len(pos), dtype=np.int64)
+        active = np.arange(len(pos))
+        while len(active):
+            settled = ~walking[active] & (lo[active] == hi[active])
+            if settled.any():  # bisection done: the first token's length is known, walk on from the next token
+                rows = active[settled]
+                result[pos[rows]] = m[rows] = lo[rows]
+                walking[rows] = True
+                k[rows] = np.minimum(lo[rows] + 1, cap)
+                pos[rows] += 1
+                active = active[pos[active] < end[active]]
+                continue
+            lengths = np.where(walking[active], k[active], (lo[active] + hi[active] + 1) >> 1)
             found = np.zeros(len(active), dtype=bool)
-            for shard in self.shards:
-                ask = np.nonzero(~found)[0]
-                if not len(ask):
-                    break
-                found[ask] = shard.occurs_many(grams[ask], lengths[ask])
-            settled = found | (lengths == 1)  # a 1-gram that does not occur: the match length there is 0
-            rows = active[settled]
-            result[start[rows] + i[rows]] = np.where(found[settled], lengths[settled], 0)
-            i[rows] += 1
-            k[rows] = np.minimum(np.where(found[settled], lengths[settled] + 1, 1), cap)
-            shrink = active[~settled]
-            k[shrink] -= 1
-            active = active[i[active] < size[active]]
-        for n, a in enumerate(arrays):
-            out[n] = result[start[n] : start[n] + len(a)]
-        return out
+            follow = np.nonzero(walking[active] & (anchor_shard[active] >= 0))[0]
+            for number, shard in enumerate(self.shards):
+                here = follow[anchor_shard[active[follow]] == number]
+                rows = active[here]
+                found[here] = shard.tokens[anchor[rows] + m[rows]] == flat[pos[rows]]
+            rows = active[found]  # the candidate is a suffix of the anchored match plus one token
+            anchor[rows] += m[rows] + 1 - lengths[found]
+            anchor_shard[active[follow[~found[follow]]]] = -1
+            ask = np.nonzero(~found)[0]
+            if len(ask):
+                shard_of, where = self._occurrences(flat, pos[active[ask]] + 1 - lengths[ask], lengths[ask])
+                found[ask] = shard_of >= 0
+                rows = active[ask[shard_of >= 0]]
+                anchor_shard[rows], anchor[rows] = shard_of[shard_of >= 0], where[shard_of >= 0]
+            bisecting = ~walking[active]
+            rows = active[bisecting]
+            lo[rows] = np.where(found[bisecting], lengths[bisecting], lo[rows])
+            hi[rows] = np.where(found[bisecting], hi[rows], lengths[bisecting] - 1)
+            anchor_shard[rows] = -1  # a bisection candidate is not the match ending before the next token
+            walk, hit = active[~bisecting], found[~bisecting]
+            length = lengths[~bisecting]
+            done = hit | (length == 1)  # a 1-gram that does not occur: the match length there is 0
+            rows = walk[done]
+            result[pos[rows]] = m[rows] = np.where(hit[done], length[done], 0)
+            k[rows] = np.minimum(m[rows] + 1, cap)
+            pos[rows] += 1
+            k[walk[~done]] -= 1
+            active = active[pos[active] < end[active]]
+
+    def _occurrences(self, flat: np.ndarray, begin: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each n-gram flat[begin : begin + length], a shard and token position where it occurs (shard -1:
+        nowhere). A shard is asked only about the n-grams the earlier shards lack."""
+        width = int(lengths.max())
+        grams = flat[np.minimum(begin[:, None] + np.arange(width), len(flat) - 1)]
+        shard_of = np.full(len(begin), -1, dtype=np.int64)
+        where = np.zeros(len(begin), dtype=np.int64)
+        for number, shard in enumerate(self.shards):
+            ask = np.nonzero(shard_of < 0)[0]
+            if not len(ask):
+                break
+            at = shard.occurrences_many(grams[ask], lengths[ask])
+            hit = ask[at >= 0]
+            shard_of[hit], where[hit] = number, at[at >= 0]
+        return shard_of, where
 
     # -- documents ----------------------------------------------------------------------------------------------
 

@@ -37,6 +37,8 @@ PAD = 8
 #: the first word of every KEY_EVERY-th suffix is kept in keys.npy: a batch search starts within two samples
 KEY_EVERY = 64
 _DTYPES = {1: ">u1", 2: ">u2", 4: ">u4"}
+_STRIDES = (1,)
+_BLOCK = 1  # query words compared per NumPy call
 _CORES = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 _POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="ngram-search")
 
@@ -222,7 +224,7 @@ class Shard:
         def search(part: slice) -> None:
             which = np.arange(len(rows))[part]
             lo, hi = self._bracket(rows, which)
-            low = self._lower_bounds(lo, hi, rows, which)
+            low = self._bracketed_lower_bounds(lo, hi, rows, which)
             hit = np.nonzero(low < hi)[0]
             hit = hit[self._compare(low[hit], rows, which[hit]) == 0]
             # a row's range ends where the next distinct row's starts when neither is a prefix of the other
@@ -236,28 +238,50 @@ class Shard:
         _in_parallel(search, len(rows))
         return rows.expand(lower), rows.expand(upper)
 
-    def occurs_many(self, queries: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
-        """Whether each row occurs at all: the lower bound alone, half the work of `find_ranges`."""
-        rows = self._pack(queries, lengths)
-        found = np.zeros(len(rows), dtype=bool)
+    def occurrences_many(self, queries: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """A token position where each row occurs, or -1: the lower bound alone, half the work of `find_ranges`."""
+        rows = self._pack(queries, lengths, exact=False)
+        found = np.full(len(rows), -1, dtype=np.int64)
 
         def search(part: slice) -> None:
             which = np.arange(len(rows))[part]
             lo, hi = self._bracket(rows, which)
-            low = self._lower_bounds(lo, hi, rows, which)
+            low = self._bracketed_lower_bounds(lo, hi, rows, which)
             candidates = np.nonzero(low < hi)[0]
-            found[which[candidates]] = self._compare(low[candidates], rows, which[candidates]) == 0
+            equal = self._compare(low[candidates], rows, which[candidates]) == 0
+            found[which[candidates[equal]]] = self.sa[low[candidates[equal]]]
 
         _in_parallel(search, len(rows))
         return rows.expand(found)
 
-    def _pack(self, queries, lengths) -> _PackedRows:
-        return _PackedRows(queries, lengths, self.width, self._prefix_masks)
+    def _bracketed_lower_bounds(self, lo: np.ndarray, hi: np.ndarray, rows: _PackedRows, which: np.ndarray):
+        """Lower bounds of sorted rows, coarse strides first: each row then starts between its found neighbours'
+        answers, so rows sharing a long frequent prefix (runs of indentation in code) do not each search it all."""
+        lo, hi = lo.copy(), hi.copy()
+        result = np.zeros(len(which), dtype=np.int64)
+        known = np.zeros(len(which), dtype=bool)
+        for stride in _STRIDES:
+            todo = np.arange(0, len(which), stride)
+            todo = todo[~known[todo]]
+            if not len(todo):
+                continue
+            done = np.nonzero(known)[0]
+            if len(done):
+                at = np.searchsorted(done, todo)
+                prev, nxt = done[np.maximum(at - 1, 0)], done[np.minimum(at, len(done) - 1)]
+                lo[todo] = np.where(at > 0, np.maximum(lo[todo], result[prev]), lo[todo])
+                hi[todo] = np.where(at < len(done), np.minimum(hi[todo], result[nxt]), hi[todo])
+            result[todo] = self._lower_bounds(lo[todo], np.maximum(hi[todo], lo[todo]), rows, which[todo])
+            known[todo] = True
+        return result
+
+    def _pack(self, queries, lengths, exact: bool = True) -> _PackedRows:
+        return _PackedRows(queries, lengths, self.width, self._prefix_masks, exact)
 
     def _bracket(self, rows: _PackedRows, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rank bounds [lo, hi) holding both ends of each row's range, from the sampled keys (every KEY_EVERY-th
         rank's first word) and the first-token table: a row's first word lies between two samples."""
-        first_word, first_mask = rows.words[0][which], rows.masks[0][which]
+        first_word, first_mask = rows.first_word[which], rows.first_mask[which]
         low = np.searchsorted(self.keys, first_word, side="left")
         high = np.searchsorted(self.keys, first_word | ~first_mask, side="right")
         lo = np.maximum((low - 1) * KEY_EVERY + 1, 0)
@@ -268,22 +292,32 @@ class Shard:
 
     def _compare(self, ranks: np.ndarray, rows: _PackedRows, which: np.ndarray, start: int = 0) -> np.ndarray:
         """-1, 0 or 1: how the suffix at each SA rank compares with query row `which` over that row's length
-        (words before `start` are known to be equal)."""
+        (words before `start` are known to be equal).
+
+        Words are read in blocks of four per row (neighbouring bytes, mostly one cache line): few NumPy calls
+        however long the rows, and only rows still equal read the next block.
+        """
         pos = self.sa[ranks].astype(np.int64)
         result = np.zeros(len(which), dtype=np.int8)
         open_ = np.arange(len(which))
-        for j in range(start, len(rows.words)):
-            if j:  # equal so far: only these read on (so reads stay inside a document), while the row lasts
-                open_ = open_[rows.lengths[which[open_]] > j * self._per_word]
-                if not len(open_):
-                    break
+        last = self.n_tokens - 1
+        for block in range(start, rows.n_words, _BLOCK):
+            words = np.arange(block, min(block + _BLOCK, rows.n_words))
+            if block > start:  # only rows still equal and still longer read on
+                open_ = open_[rows.lengths[which[open_]] > block * self._per_word]
+            if not len(open_):
+                break
             r = which[open_]
-            window = self._words[pos[open_] + j * self._per_word] & rows.masks[j][r]
-            target = rows.words[j][r]
-            less, more = window < target, window > target
-            result[open_[less]] = -1
-            result[open_[more]] = 1
-            open_ = open_[~(less | more)]
+            # reads past a document's end (into the next one, harmlessly) are masked off; none leaves the file
+            at = np.minimum(pos[open_, None] + words * self._per_word, last)
+            window = self._words[at] & rows.masks[r[:, None], words]
+            target = rows.words[r[:, None], words]
+            differ = window != target
+            decided = differ.any(axis=1)
+            j = differ.argmax(axis=1)[decided]
+            hit = np.nonzero(decided)[0]
+            result[open_[hit]] = np.where(window[hit, j] < target[hit, j], -1, 1)
+            open_ = open_[~decided]
         return result
 
     def _lower_bounds(self, lo: np.ndarray, hi: np.ndarray, rows: _PackedRows, which: np.ndarray) -> np.ndarray:
@@ -295,8 +329,8 @@ class Shard:
         out = lo.copy()
         slot = np.nonzero(lo < hi)[0]
         which, a, b = which[slot], lo[slot], hi[slot]
-        first_word, first_mask = rows.words[0][which], rows.masks[0][which]
-        longer = len(rows.words) > 1
+        first_word, first_mask = rows.first_word[which], rows.first_mask[which]
+        longer = rows.n_words > 1
         while len(which):
             mid = (a + b) >> 1
             window = self._words[self.sa[mid]] & first_mask
@@ -400,7 +434,8 @@ class _PackedRows:
     `expand` maps answers back to the caller's rows.
     """
 
-    def __init__(self, queries, lengths, width: int, prefix_masks: np.ndarray):
+    def __init__(self, queries, lengths, width: int, prefix_masks: np.ndarray, exact: bool = True):
+        """`exact`: sort by every word and drop duplicates (needed for ranges); otherwise by the first word only."""
         q = np.asarray(queries, dtype=np.int64)
         count, n = q.shape
         lengths = np.full(count, n, dtype=np.int64) if lengths is None else np.asarray(lengths, dtype=np.int64)
@@ -420,20 +455,22 @@ class _PackedRows:
         new_first = np.r_[True, first[1:] != first[:-1]] if count else np.zeros(0, dtype=bool)
         tied = ~new_first  # rows sharing their first word: sort only those by the rest (lexsort is slow)
         tied[:-1] |= tied[1:]
-        at = np.nonzero(tied)[0]
+        at = np.nonzero(tied)[0] if exact else np.zeros(0, np.int64)
         if len(at):
             sub = order[at]
             keys = [lengths[sub]] + [words[j][sub] for j in range(n_words - 1, 0, -1)] + [np.cumsum(new_first)[at]]
             order[at] = sub[np.lexsort(keys)]
         words, masks, lengths = [w[order] for w in words], [m[order] for m in masks], lengths[order]
         distinct = np.ones(count, dtype=bool)
-        if count > 1:
+        if count > 1 and exact:
             distinct[1:] = lengths[1:] != lengths[:-1]
             for word in words:
                 distinct[1:] |= word[1:] != word[:-1]
         self._order, self._run = order, np.cumsum(distinct) - 1
-        self.words = [w[distinct] for w in words]
-        self.masks = [m[distinct] for m in masks]
+        self.words = np.stack([w[distinct] for w in words], axis=1)
+        self.masks = np.stack([m[distinct] for m in masks], axis=1)
+        self.first_word, self.first_mask = self.words[:, 0].copy(), self.masks[:, 0].copy()
+        self.n_words = n_words
         self.lengths = lengths[distinct]
         #: the next row has the same length, so (being distinct and sorted) its range starts past this one's
         self.next_is_disjoint = np.zeros(len(self.lengths), dtype=bool)

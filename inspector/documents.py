@@ -65,9 +65,18 @@ class Documents:
         )
 
 
+_NUMPY = {pa.int32(): np.dtype(np.int32), pa.int64(): np.dtype(np.int64)}
+
+
 def _mapped(column: pa.ChunkedArray) -> np.ndarray:
-    """A column as NumPy without a copy when it is one chunk (the build writes it so): it stays memory-mapped."""
-    return column.chunk(0).to_numpy(zero_copy_only=True) if column.num_chunks == 1 else column.to_numpy()
+    """An integer column as NumPy over the mapped file (the build writes one chunk): no copy, and none of the
+    pandas import that pyarrow's own `to_numpy` costs (0.3 s)."""
+    dtype = _NUMPY.get(column.type)
+    if dtype is None or column.null_count:
+        raise IndexCorrupt(f"document table column of type {column.type} with {column.null_count} nulls: rebuild it")
+    parts = [np.frombuffer(c.buffers()[1], dtype=dtype, count=len(c), offset=c.offset * dtype.itemsize)
+             for c in column.chunks]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
 def _plain(value):

@@ -1,7 +1,30 @@
-"""Brute-force answers over plain lists of token ids: the reference every index answer is checked against."""
+"""Brute-force answers over plain lists of token ids: the reference every index answer is checked against.
+
+A reference never reads what it checks: its corpus is the Parquet rows' texts, read back with pyarrow in corpus order
+(sorted file paths, then rows) and encoded with the tokenizer's `encode`, never the index's own token files.
+The second half builds the small test corpora (Parquet files and the indexes over them) the tests share.
+"""
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from inspector import build_index, open_index
+from inspector.tokenizer import make_tokenizer
+
+from .conftest import write_parquet
+
+# -- brute force over list[list[int]] ---------------------------------------------------------------------------------
 
 
 def occurrences(docs: list[list[int]], q: list[int]) -> list[tuple[int, int]]:
@@ -41,6 +64,28 @@ def find(docs, clauses: list[list[list[int]]]) -> list[int]:
     return hits
 
 
+def spans(doc: list[int], sequences: list[list[int]]) -> list[tuple[int, int]]:
+    """Sorted distinct token spans [start, end) of every occurrence of any non-empty sequence inside one document."""
+    found = {(i, i + len(q)) for q in sequences if q for _, i in occurrences([doc], list(q))}
+    return sorted(found)
+
+
+def ngrams(docs) -> set[tuple[int, ...]]:
+    """Every non-empty token sequence that occurs inside some document."""
+    return {tuple(doc[a:b]) for doc in docs for a in range(len(doc)) for b in range(a + 1, len(doc) + 1)}
+
+
+def match_lengths(docs, seq: list[int], cap: int | None = None, grams: set | None = None) -> list[int]:
+    """Per token i, the longest n <= cap (and <= i + 1) such that seq[i+1-n : i+1] occurs in the corpus (0: none)."""
+    grams = ngrams(docs) if grams is None else grams
+    longest = max(map(len, docs), default=0)  # nothing longer than a document occurs
+    out = []
+    for i in range(len(seq)):
+        top = min(i + 1 if cap is None else cap, i + 1, longest)
+        out.append(next((n for n in range(top, 0, -1) if tuple(seq[i + 1 - n : i + 1]) in grams), 0))
+    return out
+
+
 def infgram(docs, seq: list[int]) -> list[tuple[int, int, int, int]]:
     """Per token: (match_length, suffix_length, prompt_count, count), by brute force from the definitions."""
     out = []
@@ -48,4 +93,177 @@ def infgram(docs, seq: list[int]) -> list[tuple[int, int, int, int]]:
         match = max(k for k in range(0, i + 2) if k == 0 or count(docs, seq[i + 1 - k : i + 1]) > 0)
         suffix = max(k for k in range(0, i + 1) if k == 0 or count(docs, seq[i - k : i]) > 0)
         out.append((match, suffix, count(docs, seq[i - suffix : i]), count(docs, seq[i - suffix : i + 1])))
+    return out
+
+
+# -- the reference corpus: the Parquet rows' texts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    file: str
+    row: int
+    id: str | None
+    text: str
+
+
+def parquet_rows(folder: Path) -> list[Row]:
+    """Every row of the folder's Parquet files, in corpus order: sorted (resolved) file paths, then row order."""
+    rows = []
+    for path in sorted((p.resolve() for p in Path(folder).rglob("*.parquet")), key=str):
+        table = pq.read_table(path)
+        ids = table.column("id").to_pylist() if "id" in table.column_names else [None] * table.num_rows
+        for r, (text, id_) in enumerate(zip(table.column("text").to_pylist(), ids)):
+            rows.append(Row(str(path), r, None if id_ is None else str(id_), text))
+    return rows
+
+
+def documents(rows: list[Row]) -> list[Row]:
+    """The rows that are documents: a build skips empty texts."""
+    return [r for r in rows if r.text]
+
+
+@cache
+def reference_tokenizer(spec: str):
+    """The tokenizer a reference corpus is encoded with (loaded once per spec: a 65536-word one takes 50 ms)."""
+    return make_tokenizer(spec)
+
+
+def encode_all(texts: list[str], tokenizer) -> list[list[int]]:
+    """The reference corpus: `tokenizer.encode(text)` for each text, as plain lists."""
+    return [list(tokenizer.encode(t)) for t in texts]
+
+
+# -- test corpora ----------------------------------------------------------------------------------------------------
+
+
+def word_tokenizer(path: Path, vocab_size: int) -> Path:
+    """A real Hugging Face WordLevel tokenizer.json whose last id is vocab_size - 1 ('hi'; 'lo' is the one before,
+    '[UNK]' the one before that, 'w0', 'w1', ... are 0, 1, ...)."""
+    vocab = {f"w{i}": i for i in range(vocab_size - 3)}
+    vocab.update({"[UNK]": vocab_size - 3, "lo": vocab_size - 2, "hi": vocab_size - 1})
+    spec = {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "WhitespaceSplit"},
+        "post_processor": None,
+        "decoder": None,
+        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"},
+    }
+    path.write_text(json.dumps(spec))
+    return path
+
+
+@dataclass
+class Built:
+    """One corpus written as two Parquet files and indexed twice: as one shard (`one`) and as many (`many`)."""
+
+    corpus: Path
+    #: the reference: every document (non-empty row) of the Parquet files in corpus order, and its token ids
+    rows: list[Row]
+    docs: list[list[int]]
+    one: object
+    many: object
+
+    @property
+    def texts(self) -> list[str]:
+        return [r.text for r in self.rows]
+
+    @property
+    def indexes(self) -> tuple:
+        return (self.one, self.many)
+
+    @property
+    def engines(self) -> tuple:
+        return (self.one.engine, self.many.engine)
+
+
+def write_two_files(corpus: Path, texts: list[str]) -> None:
+    rows = [{"id": str(i), "text": t} for i, t in enumerate(texts)]
+    write_parquet(corpus / "a.parquet", rows[: len(rows) // 2 + 1])
+    if rows[len(rows) // 2 + 1 :]:
+        write_parquet(corpus / "b.parquet", rows[len(rows) // 2 + 1 :])
+
+
+def build_both(
+    tmp_path: Path, texts: list[str], tokenizer: str = "bytes", shard_tokens: int = 7, fulltext: bool = False
+) -> Built:
+    """The same corpus indexed as one shard and as many small shards, split over two Parquet files; the reference
+    is read back from those files and encoded with the tokenizer, apart from the build."""
+    corpus = tmp_path / "corpus"
+    write_two_files(corpus, texts)
+    build_index([corpus], tmp_path / "one", tokenizer=tokenizer, fulltext=fulltext)
+    build_index([corpus], tmp_path / "many", tokenizer=tokenizer, shard_tokens=shard_tokens, fulltext=fulltext)
+    rows = documents(parquet_rows(corpus))
+    assert [r.text for r in rows] == [t for t in texts if t]  # the files hold what was written, in that order
+    docs = encode_all([r.text for r in rows], reference_tokenizer(tokenizer))
+    return Built(corpus, rows, docs, open_index(tmp_path / "one"), open_index(tmp_path / "many"))
+
+
+@contextmanager
+def built(texts: list[str], tokenizer: str = "bytes", shard_tokens: int = 7, fulltext: bool = False) -> Iterator[Built]:
+    """`build_both` in a temporary folder removed afterwards (hypothesis builds hundreds of these)."""
+    folder = Path(tempfile.mkdtemp(prefix="exact-"))
+    made = None
+    try:
+        made = build_both(folder, texts, tokenizer, shard_tokens, fulltext)
+        yield made
+    finally:
+        if made is not None:
+            made.one.close()
+            made.many.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- queries -------------------------------------------------------------------------------------------------------
+
+
+def id_queries(docs: list[list[int]], rng: np.random.Generator, alphabet: list[int], n: int = 30) -> list[list[int]]:
+    """Substrings of the corpus (present; some ending a document), sequences across a document boundary, random
+    sequences over `alphabet` (mostly absent), and one sequence longer than the whole corpus."""
+    out = []
+    full = [d for d in docs if d]
+    for _ in range(n):
+        r = rng.random()
+        if full and r < 0.5:
+            doc = full[rng.integers(len(full))]
+            a = int(rng.integers(len(doc)))
+            b = int(rng.integers(a + 1, min(len(doc), a + 6) + 1))
+            out.append(doc[a:b])
+        elif full and r < 0.6:
+            doc = full[rng.integers(len(full))]
+            out.append(doc[-int(rng.integers(1, min(len(doc), 4) + 1)) :])
+        elif len(full) > 1 and r < 0.7:
+            d = int(rng.integers(len(full) - 1))
+            out.append(full[d][-int(rng.integers(1, 3)) :] + full[d + 1][: int(rng.integers(1, 3))])
+        else:
+            out.append([int(x) for x in rng.choice(alphabet, size=int(rng.integers(1, 5)))])
+    out.append(alphabet[:1] * (sum(map(len, docs)) + 1))
+    return out
+
+
+def text_queries(texts: list[str], rng: np.random.Generator, alphabet: str, n: int = 20) -> list[str]:
+    """The same in characters: substrings of the texts (some ending one), strings across a document boundary,
+    random strings over `alphabet`, and one longer than the whole corpus. Never empty."""
+    out = []
+    full = [t for t in texts if t]
+    for _ in range(n):
+        r = rng.random()
+        if full and r < 0.55:
+            text = full[rng.integers(len(full))]
+            a = int(rng.integers(len(text)))
+            b = int(rng.integers(a + 1, min(len(text), a + 6) + 1))
+            out.append(text[a:b])
+        elif full and r < 0.65:
+            text = full[rng.integers(len(full))]
+            out.append(text[-int(rng.integers(1, min(len(text), 4) + 1)) :])
+        elif len(full) > 1 and r < 0.75:
+            d = int(rng.integers(len(full) - 1))
+            out.append(full[d][-int(rng.integers(1, 3)) :] + full[d + 1][: int(rng.integers(1, 3))])
+        else:
+            out.append("".join(rng.choice(list(alphabet), size=int(rng.integers(1, 5)))))
+    out.append(alphabet[0] * (sum(map(len, full)) + 1))
     return out

@@ -127,3 +127,25 @@ def test_long_document_is_shown_in_pieces(tmp_path, monkeypatch):
     assert len(shown) < 40_000 and "&lt;b&gt;jumps&lt;/b&gt;" in shown
     at.button[0].click().run()
     assert "line 468: the quick brown" in at.html[0].value and len(at.html[0].value) > len(shown)
+
+
+def test_the_app_switches_to_a_rebuilt_index_and_says_so(tmp_path, corpus_dir, monkeypatch):
+    from inspector import build_index
+
+    from .conftest import write_parquet
+
+    out = tmp_path / "idx"
+    build_index([corpus_dir], out)
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("INSPECTOR_INDEX", str(out))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    no_trouble(at)
+    assert {m.label: m.value for m in at.metric}["Documents"] == "59" and not at.toast
+    other = write_parquet(tmp_path / "other" / "a.parquet", [{"text": f"a rebuilt corpus, row {i}"} for i in range(7)])
+    build_index([other], out)
+    at.run()
+    no_trouble(at)
+    assert {m.label: m.value for m in at.metric}["Documents"] == "7"
+    assert "The index was rebuilt" in at.toast[0].value
+    at.run()
+    assert not at.toast  # said once

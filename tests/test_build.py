@@ -10,10 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from inspector import BuildLocked, CorpusError, IndexCorrupt, IndexMissing, InspectorError, build_index, open_index
+from inspector.tokenizer import make_tokenizer
 
 from .conftest import write_parquet
 
@@ -83,7 +85,8 @@ def test_second_build_is_refused_while_the_lock_is_held(tmp_path, corpus_dir):
 def test_damage_is_detected_not_answered(tmp_path, corpus_dir):
     out = tmp_path / "idx"
     build_index([corpus_dir], out)
-    live = out / (out / "CURRENT").read_text().strip()
+    with open_index(out) as index:
+        live = index.build
     sa = next(live.glob("shard-*/sa.bin"))
     data = bytearray(sa.read_bytes())
     data[5] ^= 0xFF
@@ -114,21 +117,45 @@ def test_changed_source_file_is_reported(tmp_path):
         open_index(tmp_path / "idx").document(0)
 
 
-def _big_corpus(folder: Path, files: int = 4, docs: int = 4000) -> None:
+def _big_corpus(folder: Path, files: int = 4, docs: int = 4000) -> list[str]:
     rng = random.Random(1)
     words = [f"w{i}" for i in range(3000)]
+    texts = []
     for f in range(files):
         rows = [{"text": " ".join(rng.choices(words, k=400))} for _ in range(docs)]
         write_parquet(folder / f"big-{f}.parquet", rows)
+        texts += [r["text"] for r in rows]
+    return texts
+
+
+def _reference_counts(texts: list[str], queries: list[str]) -> dict[str, int]:
+    """Brute force from the Parquet text, not the index: GPT-2 ids of every document joined with -1 between them,
+    each query's (word-mode) token sequences matched at every position with NumPy."""
+    tok = make_tokenizer("gpt2")
+    flat = np.concatenate([np.r_[np.asarray(tok.encode(t), dtype=np.int64), -1] for t in texts if t])
+    counts = {}
+    for query in queries:
+        total = 0
+        for variant in {tuple(tok.encode(" " + query)), tuple(tok.encode(query))}:
+            n = len(variant)
+            hit = np.ones(len(flat) - n + 1, dtype=bool)
+            for j, token in enumerate(variant):
+                hit &= flat[j : len(flat) - n + 1 + j] == token
+            total += int(hit.sum())
+        counts[query] = total
+    return counts
+
+
+QUERIES = ["data model", "w1 w2", "w17", "quality score"]
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.6, 1.5, 3.0])
 def test_killed_build_leaves_the_previous_index_usable(tmp_path, corpus_dir, delay):
     out = tmp_path / "idx"
     build_index([corpus_dir], out)
-    before = open_index(out).count("data model").count
+    small_texts = [t for f in sorted(corpus_dir.glob("*.parquet")) for t in pq.read_table(f).column("text").to_pylist()]
     big = tmp_path / "big"
-    _big_corpus(big)
+    big_texts = _big_corpus(big)
     proc = subprocess.Popen(
         [sys.executable, "-m", "inspector", "build", str(big), "--out", str(out), "--shard-tokens", "3000000"],
         start_new_session=True,
@@ -147,16 +174,84 @@ def test_killed_build_leaves_the_previous_index_usable(tmp_path, corpus_dir, del
             time.sleep(0.01)
         except ProcessLookupError:
             break
-    reopened = open_index(out)
-    if delay < 1:  # still tokenizing: nothing new may be visible
-        assert reopened.n_documents == 59
-    counts = {reopened.count("data model").count, reopened.count("w1 w2").count, reopened.search("w1").total}
-    if reopened.n_documents == 59:  # killed before publishing: the old index, whole
-        assert reopened.count("data model").count == before
-    else:  # the kill came after the new build was published: the new index, whole
-        assert reopened.n_documents == 16000 and counts
+    with open_index(out) as reopened:
+        if delay < 1:  # still tokenizing: nothing new may be visible
+            assert reopened.n_documents == 59
+        # whichever build is live, it answers whole: the old one (killed before publishing) or the new one
+        texts = small_texts if reopened.n_documents == 59 else big_texts
+        assert reopened.n_documents == len([t for t in texts if t])
+        got = {q: reopened.count(q).count for q in QUERIES}
+        assert got == _reference_counts(texts, QUERIES)
+        assert reopened.search("w1").total == sum(" w1 " in f" {t} " for t in texts)
     build_index([corpus_dir], out)  # the next build clears what the killed one left
     assert not list(out.glob(".tmp-*")) and len(list(out.glob("build-*"))) == 1
+
+
+def test_an_open_index_answers_from_its_build_through_rebuilds(tmp_path, corpus_dir):
+    """A reader (the app, a notebook) keeps answering every verb from the build it opened, however often the folder
+    is rebuilt; the build is removed by the first build after the reader lets it go."""
+    out = tmp_path / "idx"
+    build_index([corpus_dir], out)
+    old = open_index(out)
+    answers = {
+        "count": old.count("data model").count,
+        "count_many": old.count_many(np.array([[1, 2], [262, 1366]])).tolist(),
+        "ntd": old.ntd("data").next_tokens,
+        "prob": old.prob("data", "model").prob,
+        "infgram": old.infgram("deep learning model").tokens,
+        "find": old.find("data AND model", limit=100),
+        "locate": old.locate(3, "zebra"),
+        "document": old.document(40),
+        "tokens": old.document_tokens(40).tolist(),
+    }
+    other = write_parquet(tmp_path / "other" / "a.parquet", [{"text": f"completely new text number {i}"} for i in range(7)])
+    build_index([other], out)
+    build_index([other], out)
+    new = open_index(out)
+    assert new.n_documents == 7 and new.count("data model").count == 0
+    assert old.build != new.build and old.build.is_dir()
+    # search and stats open their parts lazily: first use comes after the rebuilds
+    assert old.search("zebra").hits[0].doc == 3 and old.stats().documents == 59
+    assert old.info().build == old.build.name and old.n_documents == 59
+    assert {
+        "count": old.count("data model").count,
+        "count_many": old.count_many(np.array([[1, 2], [262, 1366]])).tolist(),
+        "ntd": old.ntd("data").next_tokens,
+        "prob": old.prob("data", "model").prob,
+        "infgram": old.infgram("deep learning model").tokens,
+        "find": old.find("data AND model", limit=100),
+        "locate": old.locate(3, "zebra"),
+        "document": old.document(40),
+        "tokens": old.document_tokens(40).tolist(),
+    } == answers
+    assert answers["count"] > 0 and answers["locate"]
+    held = old.build
+    old.close()
+    build_index([other], out)
+    assert not held.exists()
+    assert new.build.is_dir() and new.count("new text").count == 7  # still held: kept
+    new.close()
+
+
+def test_damage_that_keeps_the_file_time_is_found_by_verify(tmp_path, corpus_dir):
+    """Opening checks sizes and modification times (CRCs only of files whose time changed); `verify` reads all."""
+    out = tmp_path / "idx"
+    build_index([corpus_dir], out)
+    with open_index(out) as index:
+        tokens = next(index.build.glob("shard-*/tokens.bin"))
+    stat = tokens.stat()
+    data = bytearray(tokens.read_bytes())
+    data[0] ^= 0x01
+    tokens.write_bytes(data)
+    os.utime(tokens, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as a failing disk would: same size, same time
+    with open_index(out) as index:  # not detected by the cheap check ...
+        with pytest.raises(IndexCorrupt, match="tokens.bin fails its checksum"):
+            index.verify()  # ... but by the full one
+    with pytest.raises(IndexCorrupt, match="tokens.bin fails its checksum"):
+        open_index(out, verify=True)
+    os.utime(tokens)  # a changed time: the cheap check reads that file's CRC
+    with pytest.raises(IndexCorrupt, match="tokens.bin fails its checksum"):
+        open_index(out)
 
 
 def test_workers_die_with_a_killed_build_and_free_the_lock(tmp_path, corpus_dir):
