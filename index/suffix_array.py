@@ -37,8 +37,7 @@ PAD = 8
 #: the first word of every KEY_EVERY-th suffix is kept in keys.npy: a batch search starts within two samples
 KEY_EVERY = 64
 _DTYPES = {1: ">u1", 2: ">u2", 4: ">u4"}
-_STRIDES = (1,)
-_BLOCK = 1  # query words compared per NumPy call
+_BLOCK = 4  # query words compared per NumPy call
 _CORES = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 _POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="ngram-search")
 
@@ -224,7 +223,7 @@ class Shard:
         def search(part: slice) -> None:
             which = np.arange(len(rows))[part]
             lo, hi = self._bracket(rows, which)
-            low = self._bracketed_lower_bounds(lo, hi, rows, which)
+            low = self._lower_bounds(lo, hi, rows, which)
             hit = np.nonzero(low < hi)[0]
             hit = hit[self._compare(low[hit], rows, which[hit]) == 0]
             # a row's range ends where the next distinct row's starts when neither is a prefix of the other
@@ -246,34 +245,13 @@ class Shard:
         def search(part: slice) -> None:
             which = np.arange(len(rows))[part]
             lo, hi = self._bracket(rows, which)
-            low = self._bracketed_lower_bounds(lo, hi, rows, which)
+            low = self._lower_bounds(lo, hi, rows, which)
             candidates = np.nonzero(low < hi)[0]
             equal = self._compare(low[candidates], rows, which[candidates]) == 0
             found[which[candidates[equal]]] = self.sa[low[candidates[equal]]]
 
         _in_parallel(search, len(rows))
         return rows.expand(found)
-
-    def _bracketed_lower_bounds(self, lo: np.ndarray, hi: np.ndarray, rows: _PackedRows, which: np.ndarray):
-        """Lower bounds of sorted rows, coarse strides first: each row then starts between its found neighbours'
-        answers, so rows sharing a long frequent prefix (runs of indentation in code) do not each search it all."""
-        lo, hi = lo.copy(), hi.copy()
-        result = np.zeros(len(which), dtype=np.int64)
-        known = np.zeros(len(which), dtype=bool)
-        for stride in _STRIDES:
-            todo = np.arange(0, len(which), stride)
-            todo = todo[~known[todo]]
-            if not len(todo):
-                continue
-            done = np.nonzero(known)[0]
-            if len(done):
-                at = np.searchsorted(done, todo)
-                prev, nxt = done[np.maximum(at - 1, 0)], done[np.minimum(at, len(done) - 1)]
-                lo[todo] = np.where(at > 0, np.maximum(lo[todo], result[prev]), lo[todo])
-                hi[todo] = np.where(at < len(done), np.minimum(hi[todo], result[nxt]), hi[todo])
-            result[todo] = self._lower_bounds(lo[todo], np.maximum(hi[todo], lo[todo]), rows, which[todo])
-            known[todo] = True
-        return result
 
     def _pack(self, queries, lengths, exact: bool = True) -> _PackedRows:
         return _PackedRows(queries, lengths, self.width, self._prefix_masks, exact)

@@ -104,18 +104,18 @@ class CorpusIndex:
     def count(self, query: str | None = None, *, ids: Sequence[int] | None = None, boundary: str = "word") -> CountResult:
         """Occurrences of the query (an empty query counts every token): the sum over the token sequences it stands
         for (its `variants`, each with its own count), with a per-shard breakdown."""
-        per_shard = np.zeros(len(self.engine.shards), dtype=np.int64)
+        per_shard = [0] * len(self.engine.shards)
         variants = []
         for seq in self._variants(query, ids, boundary):
-            counts = np.array([hi - lo for lo, hi in self.engine.find(seq).by_shard], dtype=np.int64)
-            per_shard += counts
-            variants.append(self._variant(seq, int(counts.sum())))
+            counts = [hi - lo for lo, hi in self.engine.find(seq).by_shard]
+            per_shard = [a + b for a, b in zip(per_shard, counts)]
+            variants.append(self._variant(seq, sum(counts)))
         return CountResult(
             query=self._label(query, ids),
-            count=int(per_shard.sum()),
+            count=sum(per_shard),
             approx=False,
             variants=tuple(variants),
-            per_shard=tuple(int(c) for c in per_shard),
+            per_shard=tuple(per_shard),
         )
 
     def count_many(self, ids, lengths=None) -> np.ndarray:

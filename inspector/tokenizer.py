@@ -50,8 +50,13 @@ class Tokenizer:
         return b"".join(self.token_bytes(int(i)) for i in ids).decode("utf-8", errors="replace")
 
     def token_text(self, token_id: int) -> str:
-        """A token as a user reads it: partial UTF-8 sequences show as \\x.. escapes."""
-        return self.token_bytes(int(token_id)).decode("utf-8", errors="backslashreplace")
+        """A token as a user reads it: partial UTF-8 sequences show as \\x.. escapes (remembered: answers show
+        the same tokens again and again)."""
+        texts = self.__dict__.setdefault("_texts", {})
+        text = texts.get(token_id)
+        if text is None:
+            text = texts[token_id] = self.token_bytes(int(token_id)).decode("utf-8", errors="backslashreplace")
+        return text
 
     def identity(self) -> dict:
         raise NotImplementedError

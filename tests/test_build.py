@@ -187,23 +187,28 @@ def test_killed_build_leaves_the_previous_index_usable(tmp_path, corpus_dir, del
     assert not list(out.glob(".tmp-*")) and len(list(out.glob("build-*"))) == 1
 
 
+def _every_verb(index) -> dict:
+    """One answer of every n-gram and document verb (search and stats are asked later: they open lazily)."""
+    return {
+        "count": index.count("data model").count,
+        "count_many": index.count_many(np.array([[1, 2], [262, 1366]])).tolist(),
+        "ntd": index.ntd("data").next_tokens,
+        "prob": index.prob("data", "model").prob,
+        "infgram": index.infgram("deep learning model").tokens,
+        "find": index.find("data AND model", limit=100),
+        "locate": index.locate(3, "zebra"),
+        "document": index.document(40),
+        "tokens": index.document_tokens(40).tolist(),
+    }
+
+
 def test_an_open_index_answers_from_its_build_through_rebuilds(tmp_path, corpus_dir):
     """A reader (the app, a notebook) keeps answering every verb from the build it opened, however often the folder
     is rebuilt; the build is removed by the first build after the reader lets it go."""
     out = tmp_path / "idx"
     build_index([corpus_dir], out)
     old = open_index(out)
-    answers = {
-        "count": old.count("data model").count,
-        "count_many": old.count_many(np.array([[1, 2], [262, 1366]])).tolist(),
-        "ntd": old.ntd("data").next_tokens,
-        "prob": old.prob("data", "model").prob,
-        "infgram": old.infgram("deep learning model").tokens,
-        "find": old.find("data AND model", limit=100),
-        "locate": old.locate(3, "zebra"),
-        "document": old.document(40),
-        "tokens": old.document_tokens(40).tolist(),
-    }
+    answers = _every_verb(old)
     other = write_parquet(tmp_path / "other" / "a.parquet", [{"text": f"completely new text number {i}"} for i in range(7)])
     build_index([other], out)
     build_index([other], out)
@@ -213,17 +218,7 @@ def test_an_open_index_answers_from_its_build_through_rebuilds(tmp_path, corpus_
     # search and stats open their parts lazily: first use comes after the rebuilds
     assert old.search("zebra").hits[0].doc == 3 and old.stats().documents == 59
     assert old.info().build == old.build.name and old.n_documents == 59
-    assert {
-        "count": old.count("data model").count,
-        "count_many": old.count_many(np.array([[1, 2], [262, 1366]])).tolist(),
-        "ntd": old.ntd("data").next_tokens,
-        "prob": old.prob("data", "model").prob,
-        "infgram": old.infgram("deep learning model").tokens,
-        "find": old.find("data AND model", limit=100),
-        "locate": old.locate(3, "zebra"),
-        "document": old.document(40),
-        "tokens": old.document_tokens(40).tolist(),
-    } == answers
+    assert _every_verb(old) == answers
     assert answers["count"] > 0 and answers["locate"]
     held = old.build
     old.close()
