@@ -419,12 +419,13 @@ class _PackedRows:
         lengths = np.full(count, n, dtype=np.int64) if lengths is None else np.asarray(lengths, dtype=np.int64)
         per_word = 8 // width
         n_words = max(1, -(-n // per_word))
-        columns = q.view(np.uint64)  # ids are checked non-negative; a strided column read beats a transpose
+        columns = q.view(np.uint64)  # a strided column read beats a transpose
+        token = np.uint64((1 << (8 * width)) - 1)  # padding past a row's length may hold any value: keep it in its slot
         words, masks = [], []
         for j in range(n_words):  # big-endian: a word's first token is its highest bits
             word = np.zeros(count, dtype=np.uint64)
             for t in range(j * per_word, min(n, (j + 1) * per_word)):
-                word |= columns[:, t] << np.uint64(8 * width * (per_word - 1 - t % per_word))
+                word |= (columns[:, t] & token) << np.uint64(8 * width * (per_word - 1 - t % per_word))
             mask = prefix_masks[np.clip(lengths - j * per_word, 0, per_word)]
             words.append(word & mask)
             masks.append(mask)

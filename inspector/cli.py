@@ -125,7 +125,9 @@ def info(index_dir, verify, as_json):
             f"{len(r.shards)} shard(s), {r.bytes_on_disk:,} bytes on disk ({r.bytes_per_token} per token; "
             f"n-gram index {r.ngram_bytes_per_token})"
         )
-        click.echo(f"{len(r.files)} source file(s); {r.empty_skipped:,} empty texts skipped")
+        click.echo(f"{len(r.files)} source file(s); {r.empty_skipped:,} empty texts skipped; build {r.build}")
+        if verify:
+            click.echo("every file matches its checksum")
 
     _emit(result, as_json, human)
 

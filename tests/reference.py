@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -88,10 +89,11 @@ def match_lengths(docs, seq: list[int], cap: int | None = None, grams: set | Non
 
 def infgram(docs, seq: list[int]) -> list[tuple[int, int, int, int]]:
     """Per token: (match_length, suffix_length, prompt_count, count), by brute force from the definitions."""
+    grams = ngrams(docs)
     out = []
     for i in range(len(seq)):
-        match = max(k for k in range(0, i + 2) if k == 0 or count(docs, seq[i + 1 - k : i + 1]) > 0)
-        suffix = max(k for k in range(0, i + 1) if k == 0 or count(docs, seq[i - k : i]) > 0)
+        match = max(k for k in range(0, i + 2) if k == 0 or tuple(seq[i + 1 - k : i + 1]) in grams)
+        suffix = max(k for k in range(0, i + 1) if k == 0 or tuple(seq[i - k : i]) in grams)
         out.append((match, suffix, count(docs, seq[i - suffix : i]), count(docs, seq[i - suffix : i + 1])))
     return out
 
@@ -215,7 +217,10 @@ def built(texts: list[str], tokenizer: str = "bytes", shard_tokens: int = 7, ful
         if made is not None:
             made.one.close()
             made.many.close()
-        shutil.rmtree(folder, ignore_errors=True)
+        _CLEANER.submit(shutil.rmtree, folder, True)  # beside the next build: unlinking takes a while
+
+
+_CLEANER = ThreadPoolExecutor(1, thread_name_prefix="test-cleanup")
 
 
 # -- queries -------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from index.errors import InvalidQuery
@@ -57,6 +57,8 @@ def random_corpus(word_tokenizers, corpus, shard_tokens):
         one, many = made.engines
         assert one.max_id == many.max_id == max_id
         assert len(one.shards) == (1 if made.docs else 0) and len(many.shards) >= len(one.shards)
+        if len(made.docs) > 1 and sum(len(d) + 1 for d in made.docs) > shard_tokens:
+            assert len(many.shards) > 1
         yield made, alphabet
 
 
@@ -93,45 +95,31 @@ def test_count(word_tokenizers, corpus, shard_tokens, seed):
 @given(corpus=corpora, shard_tokens=shard_sizes, seed=seeds)
 def test_find_ranges_and_doc_at(word_tokenizers, corpus, shard_tokens, seed):
     """Per shard rank ranges summing to the count; `doc_at` of every rank in them is a real occurrence, and together
-    they are exactly the reference's occurrences."""
+    they are exactly the reference's occurrences. The empty sequence's ranges hold every token: its ranks reach every
+    (doc, offset) once, and in each shard the suffixes (up to their document's end) never decrease."""
     with random_corpus(word_tokenizers, corpus, shard_tokens) as (made, alphabet):
         docs = made.docs
         queries = ref.id_queries(docs, np.random.default_rng(seed), alphabet)
+        end = 1 << 40  # the separator sorts after every token
         for engine in made.engines:
-            for q in queries:
+            for q in queries + [[]]:
                 ranges = engine.find(q)
                 assert len(ranges.by_shard) == len(engine.shards)
                 assert ranges.count == sum(hi - lo for lo, hi in ranges.by_shard) == ref.count(docs, q)
                 found = []
                 for shard, (lo, hi) in enumerate(ranges.by_shard):
                     assert 0 <= lo <= hi <= engine.shards[shard].searchable
+                    suffixes = []
                     for rank in range(lo, hi):
                         at = engine.doc_at(shard, rank)
                         assert docs[at.doc][at.offset : at.offset + len(q)] == q, (q, shard, rank, at)
                         found.append((at.doc, at.offset))
-                assert sorted(found) == ref.occurrences(docs, q), q
-
-
-@SETTINGS
-@given(corpus=corpora, shard_tokens=shard_sizes)
-def test_doc_at_every_rank_in_suffix_order(word_tokenizers, corpus, shard_tokens):
-    """The empty sequence matches every token: its ranks reach every (doc, offset) exactly once, and each shard's
-    suffixes (up to their document's end) come in non-decreasing order."""
-    with random_corpus(word_tokenizers, corpus, shard_tokens) as (made, _):
-        docs = made.docs
-        end = 1 << 40  # the separator sorts after every token
-        for engine in made.engines:
-            ranges = engine.find([])
-            assert ranges.count == sum(map(len, docs))
-            seen = []
-            for shard, (lo, hi) in enumerate(ranges.by_shard):
-                suffixes = []
-                for rank in range(lo, hi):
-                    at = engine.doc_at(shard, rank)
-                    seen.append((at.doc, at.offset))
-                    suffixes.append(docs[at.doc][at.offset :] + [end])
-                assert suffixes == sorted(suffixes)
-            assert sorted(seen) == [(d, i) for d, doc in enumerate(docs) for i in range(len(doc))]
+                        suffixes.append(docs[at.doc][at.offset :] + [end])
+                    assert suffixes == sorted(suffixes), q
+                if q:
+                    assert sorted(found) == ref.occurrences(docs, q), q
+                else:
+                    assert sorted(found) == [(d, i) for d, doc in enumerate(docs) for i in range(len(doc))]
             for shard, part in enumerate(engine.shards):
                 for bad in (-1, part.searchable):
                     with pytest.raises(InvalidQuery):
@@ -185,6 +173,21 @@ def test_count_many_ragged_lengths(word_tokenizers, corpus, shard_tokens, seed):
             got = engine.count_many(batch, lengths)
             assert got.tolist() == expected
             assert got.tolist() == [engine.count(r) for r in rows]
+
+
+def test_count_many_ignores_any_padding_past_lengths():
+    """The batch verbs check ids only up to each row's length, so the rest of a row is padding that must be ignored,
+    whatever it holds (-1 is a common pad; so is any id past the vocabulary)."""
+    with ref.built(["abab", "ba"], "bytes", 3) as made:
+        rows = [[0x61], [0x62], [0x61, 0x62], []]
+        expected = [ref.count(made.docs, r) for r in rows]
+        for engine in made.engines:
+            for pad in (0x100, 1 << 20, -1):
+                batch = np.full((len(rows), 3), pad, dtype=np.int64)
+                for r, row in enumerate(rows):
+                    batch[r, : len(row)] = row
+                lengths = np.array([len(r) for r in rows])
+                assert engine.count_many(batch, lengths).tolist() == expected, pad
 
 
 @SETTINGS
@@ -308,6 +311,7 @@ def test_find_cnf(word_tokenizers, corpus, shard_tokens, seed):
                 for _ in range(int(rng.integers(1, 4)))
             ]
             expected = ref.find(made.docs, clauses)
+            event(f"documents found: {'some' if expected else 'none'}")
             counts = tuple(tuple(ref.count(made.docs, s) for s in clause) for clause in clauses)
             for engine in made.engines:
                 got = engine.find_cnf(clauses, max_clause_freq=10**9)
@@ -353,6 +357,7 @@ def test_ids_outside_the_range_are_refused(word_tokenizers):
             for bad in ([-1], [0x61, 0xF5], [0xFF]):
                 for call in (
                     lambda: engine.count(bad),
+                    lambda: engine.count(np.array(bad)),
                     lambda: engine.find(bad),
                     lambda: engine.ntd(bad),
                     lambda: engine.match_lengths(bad),
@@ -366,6 +371,10 @@ def test_ids_outside_the_range_are_refused(word_tokenizers):
                         call()
             with pytest.raises(InvalidQuery):
                 engine.count_many(np.array([[0x61, 0x62]]), lengths=[3])
+            with pytest.raises(InvalidQuery):
+                engine.match_lengths([0x61], cap=-1)
+            with pytest.raises(InvalidQuery):
+                engine.match_lengths_many([[0x61]], cap=-1)
 
 
 # -- the GPT-2 index (2-byte ids) -------------------------------------------------------------------------------------
