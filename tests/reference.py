@@ -226,11 +226,11 @@ _CLEANER = ThreadPoolExecutor(1, thread_name_prefix="test-cleanup")
 # -- queries -------------------------------------------------------------------------------------------------------
 
 
-def id_queries(docs: list[list[int]], rng: np.random.Generator, alphabet: list[int], n: int = 30) -> list[list[int]]:
-    """Substrings of the corpus (present; some ending a document), sequences across a document boundary, random
-    sequences over `alphabet` (mostly absent), and one sequence longer than the whole corpus."""
+def _queries(items: list, rng: np.random.Generator, alphabet, n: int, join) -> list:
+    """Substrings of the items (present; some ending one), pieces across a document boundary, random pieces over
+    `alphabet` joined by `join` (mostly absent), and one longer than the whole corpus. Never empty."""
     out = []
-    full = [d for d in docs if d]
+    full = [d for d in items if d]
     for _ in range(n):
         r = rng.random()
         if full and r < 0.5:
@@ -245,30 +245,16 @@ def id_queries(docs: list[list[int]], rng: np.random.Generator, alphabet: list[i
             d = int(rng.integers(len(full) - 1))
             out.append(full[d][-int(rng.integers(1, 3)) :] + full[d + 1][: int(rng.integers(1, 3))])
         else:
-            out.append([int(x) for x in rng.choice(alphabet, size=int(rng.integers(1, 5)))])
-    out.append(alphabet[:1] * (sum(map(len, docs)) + 1))
+            out.append(join(rng.choice(list(alphabet), size=int(rng.integers(1, 5)))))
+    out.append(alphabet[:1] * (sum(map(len, full)) + 1))
     return out
+
+
+def id_queries(docs: list[list[int]], rng: np.random.Generator, alphabet: list[int], n: int = 30) -> list[list[int]]:
+    """Token-id queries over a corpus of token lists (see `_queries`)."""
+    return _queries(docs, rng, alphabet, n, lambda picked: [int(x) for x in picked])
 
 
 def text_queries(texts: list[str], rng: np.random.Generator, alphabet: str, n: int = 20) -> list[str]:
-    """The same in characters: substrings of the texts (some ending one), strings across a document boundary,
-    random strings over `alphabet`, and one longer than the whole corpus. Never empty."""
-    out = []
-    full = [t for t in texts if t]
-    for _ in range(n):
-        r = rng.random()
-        if full and r < 0.55:
-            text = full[rng.integers(len(full))]
-            a = int(rng.integers(len(text)))
-            b = int(rng.integers(a + 1, min(len(text), a + 6) + 1))
-            out.append(text[a:b])
-        elif full and r < 0.65:
-            text = full[rng.integers(len(full))]
-            out.append(text[-int(rng.integers(1, min(len(text), 4) + 1)) :])
-        elif len(full) > 1 and r < 0.75:
-            d = int(rng.integers(len(full) - 1))
-            out.append(full[d][-int(rng.integers(1, 3)) :] + full[d + 1][: int(rng.integers(1, 3))])
-        else:
-            out.append("".join(rng.choice(list(alphabet), size=int(rng.integers(1, 5)))))
-    out.append(alphabet[0] * (sum(map(len, full)) + 1))
-    return out
+    """Character queries over a corpus of texts (see `_queries`)."""
+    return _queries(texts, rng, alphabet, n, "".join)
