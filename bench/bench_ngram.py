@@ -33,6 +33,16 @@ def rss_mib() -> float:
     return float("nan")
 
 
+def median_of_3(run):
+    """(median seconds of three runs, the last answer)."""
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        answer = run()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), answer
+
+
 def sample_ngrams(index, rng, count: int, n_max: int = 13) -> list[list[int]]:
     grams = []
     while len(grams) < count:
@@ -121,14 +131,12 @@ def main() -> None:
     shuffled = batch.copy()  # half shuffled within the row: mostly absent, like benchmark text in a clean corpus
     rng.permuted(shuffled[: len(batch) // 2], axis=1, out=shuffled[: len(batch) // 2])
     engine.count_many(shuffled[:1000])
-    t0 = time.perf_counter()
-    counts = engine.count_many(shuffled)
-    seconds = time.perf_counter() - t0
+    seconds, counts = median_of_3(lambda: engine.count_many(shuffled))
     rows.append(
         (
             f"count_many, {len(batch):,} 13-grams ({len(np.unique(batch, axis=0)):,} distinct, "
             f"{np.count_nonzero(counts):,} occur)",
-            f"{seconds:.2f} s = {len(batch) / seconds:,.0f} 13-grams/s",
+            f"{seconds:.2f} s = {len(batch) / seconds:,.0f} 13-grams/s (median of 3 runs)",
         )
     )
     # benchmark-sized passages: half copied from the corpus (long matches), half with their tokens shuffled
@@ -139,14 +147,12 @@ def main() -> None:
         if (passage <= engine.max_id).all():
             passages.append(passage if len(passages) % 2 else rng.permutation(passage))
     total = sum(map(len, passages))
-    t0 = time.perf_counter()
-    lengths = engine.match_lengths_many(passages, cap=args.cap)
-    seconds = time.perf_counter() - t0
+    seconds, lengths = median_of_3(lambda: engine.match_lengths_many(passages, cap=args.cap))
     rows.append(
         (
             f"match_lengths_many, {len(passages):,} passages of {args.passage_tokens} tokens (half copied, half "
             f"shuffled; cap {args.cap}; median match length {int(np.median(np.concatenate(lengths)))})",
-            f"{seconds:.2f} s = {total / seconds:,.0f} tokens/s",
+            f"{seconds:.2f} s = {total / seconds:,.0f} tokens/s (median of 3 runs)",
         )
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
