@@ -111,10 +111,9 @@ def commit(tmp: Path, manifest: dict) -> Path:
         rel = path.relative_to(tmp).as_posix()
         files[rel] = {"size": path.stat().st_size, "crc32": crc32_file(path)}
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, **manifest, "files": files}
-    (tmp / READERS).touch()
-    _fsync_tree(tmp)
-    for rel, facts in files.items():  # after fsync: nothing writes these files again
+    for rel, facts in files.items():  # nothing writes these files again
         facts["mtime_ns"] = (tmp / rel).stat().st_mtime_ns
+    (tmp / READERS).touch()
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     _fsync_tree(tmp)
     final = out / f"build-{time.time_ns()}"
@@ -130,10 +129,9 @@ def commit(tmp: Path, manifest: dict) -> Path:
     return final
 
 
-def remove_unused_builds(out: Path) -> list[str]:
-    """Remove every build but the live one that no process holds open; the names of those kept for readers."""
+def remove_unused_builds(out: Path) -> None:
+    """Remove every build but the live one that no process holds open (the others go with a later build)."""
     live = current_name(out)
-    kept = []
     for old in sorted(out.glob("build-*")):
         if old.name == live:
             continue
@@ -146,7 +144,6 @@ def remove_unused_builds(out: Path) -> list[str]:
                 try:
                     fcntl.flock(holder.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
-                    kept.append(old.name)
                     continue
             trash = out / f".trash-{old.name}"
             os.rename(old, trash)  # a reader opening it from now on finds it gone and reads CURRENT again
@@ -154,7 +151,6 @@ def remove_unused_builds(out: Path) -> list[str]:
         finally:
             if holder is not None:
                 holder.close()
-    return kept
 
 
 def current_name(out: Path) -> str | None:
@@ -183,10 +179,17 @@ class OpenBuild:
     """The live build of an index folder, held open: a shared lock on its `.readers` keeps later builds from
     removing it until `close` (or until this object is collected, or the process ends)."""
 
+    _holder = None
+
     def __init__(self, out: Path, verify: bool | None = None):
         out = Path(out)
-        for _ in range(20):
-            folder = live_build(out)
+        for attempt in range(20):
+            try:
+                folder = live_build(out)
+            except IndexCorrupt:  # CURRENT read just before a build replaced it and removed the build it named
+                if attempt == 19:
+                    raise
+                continue
             try:
                 holder = open(folder / READERS, "rb")
             except FileNotFoundError:
@@ -212,8 +215,6 @@ class OpenBuild:
         if self._holder is not None:
             self._holder.close()
             self._holder = None
-
-    _holder = None
 
 
 def read_manifest(build: Path, verify: bool | None) -> dict:

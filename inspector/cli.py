@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import DEFAULT_DEMO, InspectorError, build_demo, build_index, live_build_name, open_index, parse_ids
+from . import DEFAULT_DEMO, InspectorError, build_demo, build_index, open_index, parse_ids
 
 
 class _Group(click.Group):
@@ -326,7 +326,9 @@ def app(index_dir, port, host):
         raise InspectorError("the app's files are not installed here: install from a checkout with `pip install -e .`")
     if index_dir is None:
         index_dir = DEFAULT_DEMO / "index"
-        if not live_build_name(index_dir):
+        try:
+            open_index(index_dir).close()
+        except InspectorError:  # none yet, or one an older version built: the demo is ours to (re)build
             click.echo(f"building the demo index in {index_dir} (once)…", err=True)
             bar = _Bar()
             try:
