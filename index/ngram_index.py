@@ -220,8 +220,11 @@ class NgramIndex:
 
     def _match_segments(self, flat, start, size, cap, result) -> None:
         seg = max(8, min(256, len(flat) // 16384))  # tokens per segment: ~16k segments side by side
-        pieces = [(a + np.arange(0, n, seg), np.minimum(a + np.arange(0, n, seg) + seg, a + n), np.full(-(-n // seg), a))
-                  for a, n in zip(start.tolist(), size.tolist()) if n]
+        pieces = []
+        for a, n in zip(start.tolist(), size.tolist()):
+            if n:
+                begins = a + np.arange(0, n, seg)
+                pieces.append((begins, np.minimum(begins + seg, a + n), np.full(len(begins), a)))
         pos, end, first = (np.concatenate(p) for p in zip(*pieces))  # flat positions; `first`: its sequence's start
         lo = np.zeros(len(pos), dtype=np.int64)  # bisection of the first token's match length: lo <= it <= hi
         hi = np.minimum(pos - first + 1, cap)

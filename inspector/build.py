@@ -100,11 +100,14 @@ class _Plan:
     fulltext: bool
 
 
+_DOCUMENT_FACTS = ("file", "row", "id", "tokens", "chars", "shard")
+
+
 @dataclass(slots=True)
 class _Ingested:
     """What the pass over the corpus produced: one row per document for the document table, the shards' facts."""
 
-    docs: dict[str, list] = field(default_factory=lambda: {k: [] for k in ("file", "row", "id", "tokens", "chars", "shard")})
+    docs: dict[str, list] = field(default_factory=lambda: {k: [] for k in _DOCUMENT_FACTS})
     shards: list[dict] = field(default_factory=list)
     empty: int = 0
     tokenize_seconds: float = 0.0

@@ -113,7 +113,9 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
 
 @main.command()
 @INDEX
-@click.option("--verify", is_flag=True, help="Read every file against its checksum (opening checks sizes and modification times).")
+@click.option(
+    "--verify", is_flag=True, help="Read every file against its checksum (opening checks sizes and modification times)."
+)
 @JSON
 def info(index_dir, verify, as_json):
     """Facts about an index: documents, tokens, shards, tokenizer, size on disk."""

@@ -49,6 +49,19 @@ def sample_rows(seed: int = 7, n: int = 60) -> list[dict]:
     return rows
 
 
+def damaged_keeping_time(out: Path) -> Path:
+    """Flip one bit of the live build's tokens.bin as a failing disk would, keeping its size and
+    modification time; the damaged file."""
+    with open_index(out) as index:
+        tokens = next(index.build.glob("shard-*/tokens.bin"))
+    stat = tokens.stat()
+    data = bytearray(tokens.read_bytes())
+    data[1] ^= 0x01
+    tokens.write_bytes(data)
+    os.utime(tokens, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    return tokens
+
+
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("corpus")

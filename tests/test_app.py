@@ -153,20 +153,15 @@ def test_the_app_switches_to_a_rebuilt_index_and_says_so(tmp_path, corpus_dir, m
 
 def test_damage_the_quick_open_misses_is_found_in_the_background(tmp_path, corpus_dir, monkeypatch):
     """Opening checks sizes and times; the app then reads every file against its checksum in a thread, and says so."""
-    import os
     import time
 
-    from inspector import build_index, open_index
+    from inspector import build_index
+
+    from .conftest import damaged_keeping_time
 
     out = tmp_path / "idx"
     build_index([corpus_dir], out)
-    with open_index(out) as index:
-        tokens = next(index.build.glob("shard-*/tokens.bin"))
-    stat = tokens.stat()
-    data = bytearray(tokens.read_bytes())
-    data[1] ^= 0x01
-    tokens.write_bytes(data)
-    os.utime(tokens, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as a failing disk would: same size, same time
+    damaged_keeping_time(out)
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("INSPECTOR_INDEX", str(out))
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()

@@ -17,7 +17,7 @@ import pytest
 from inspector import BuildLocked, CorpusError, IndexCorrupt, IndexMissing, InspectorError, build_index, open_index
 from inspector.tokenizer import make_tokenizer
 
-from .conftest import write_parquet
+from .conftest import damaged_keeping_time, write_parquet
 
 
 def test_documents_keep_file_row_id_and_metadata(index, corpus_dir):
@@ -232,13 +232,7 @@ def test_damage_that_keeps_the_file_time_is_found_by_verify(tmp_path, corpus_dir
     """Opening checks sizes and modification times (CRCs only of files whose time changed); `verify` reads all."""
     out = tmp_path / "idx"
     build_index([corpus_dir], out)
-    with open_index(out) as index:
-        tokens = next(index.build.glob("shard-*/tokens.bin"))
-    stat = tokens.stat()
-    data = bytearray(tokens.read_bytes())
-    data[0] ^= 0x01
-    tokens.write_bytes(data)
-    os.utime(tokens, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as a failing disk would: same size, same time
+    tokens = damaged_keeping_time(out)
     with open_index(out) as index:  # not detected by the cheap check ...
         with pytest.raises(IndexCorrupt, match="tokens.bin fails its checksum"):
             index.verify()  # ... but by the full one
