@@ -22,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 import zlib
@@ -159,18 +160,24 @@ def current_name(out: Path) -> str | None:
         return (Path(out) / CURRENT).read_text().strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except (OSError, ValueError):  # a folder, unreadable, not text, a path with a NUL: names no build
+        return ""
 
 
 def live_build(out: Path) -> Path:
     """The folder of the live build in `out`; IndexMissing if there is none."""
     out = Path(out)
-    if not out.is_dir():
-        raise IndexMissing(f"no index at {out}: build one with `inspector build CORPUS --out {out}`")
+    try:
+        is_folder = out.is_dir()
+    except (OSError, ValueError):  # a path too long, or holding a NUL
+        is_folder = False
+    if not is_folder:
+        raise IndexMissing(f"no index at {str(out)[:200]!r}: build one with `inspector build CORPUS --out DIR`")
     name = current_name(out)
     if name is None:
         raise IndexMissing(f"no finished index at {out}: build one with `inspector build CORPUS --out {out}`")
     live = out / name
-    if not name.startswith("build-") or not live.is_dir():
+    if not re.fullmatch(r"build-\d+", name) or not live.is_dir():  # never a path out of the folder
         raise IndexCorrupt(f"index at {out} is corrupt or incomplete ({CURRENT} names a missing build): rebuild it")
     return live
 

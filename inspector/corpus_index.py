@@ -22,7 +22,7 @@ from index.ngram_index import NgramIndex
 
 from .documents import Documents
 from .highlight import highlight_html
-from .query import check_ids, parse_cnf, parse_where, token_variants
+from .query import check_ids, check_query_text, parse_cnf, parse_where, token_variants
 from .results import (
     CorpusStats,
     CountResult,
@@ -341,8 +341,14 @@ class CorpusIndex:
         `where` is text (`quality >= 0.5 AND source = 'web'`), `filters` the same as (column, op, value) triples.
         Bad syntax never raises: what was ignored comes back in `warnings`.
         """
-        if limit < 0 or offset < 0:
-            raise InvalidQuery("limit and offset must not be negative")
+        limits = self.settings
+        if not 1 <= limit <= limits.max_search_limit:
+            raise InvalidQuery(f"limit must be between 1 and {limits.max_search_limit:,}, not {limit:,}")
+        if not 0 <= offset <= limits.max_search_offset:
+            raise InvalidQuery(f"offset must be between 0 and {limits.max_search_offset:,}, not {offset:,}")
+        check_query_text(query, limits, "search query")
+        if where:
+            check_query_text(where, limits, "filter")
         conditions = [*(parse_where(where) if where else []), *(filters or [])]
         engine = self.fulltext
         parsed, warnings = engine.parse(query, conditions)
@@ -377,6 +383,7 @@ class CorpusIndex:
 
     def search_highlights(self, text: str, query: str) -> tuple[tuple[int, int], ...]:
         """Character ranges of the search query's matched terms anywhere in `text` (a document's, already read)."""
+        check_query_text(query, self.settings, "search query")
         parsed, _ = self.fulltext.parse(query, [])
         _, marks = self.fulltext.highlight(parsed, text, max(1, len(text)))
         return marks

@@ -49,6 +49,24 @@ def check_ids(tokenizer: Tokenizer, settings: Settings, ids: Sequence[int], limi
             raise InvalidQuery(f"token id {i} is outside this index's tokenizer range 0..{tokenizer.max_id}")
 
 
+def check_query_text(text: str, settings: Settings, what: str = "query") -> None:
+    """Bound a query's text before a parser sees it: its length, and how deep its parentheses nest (Tantivy's
+    parser recurses per level: thousands of them overflow its stack and kill the process)."""
+    if len(text) > settings.max_query_chars:
+        raise InvalidQuery(f"the {what} has {len(text):,} characters; the limit is {settings.max_query_chars:,}")
+    depth = deepest = 0
+    for char in text:
+        if char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth = max(0, depth - 1)
+    if deepest > settings.max_query_depth:
+        raise InvalidQuery(
+            f"the {what} nests parentheses {deepest} deep; the limit is {settings.max_query_depth}"
+        )
+
+
 def parse_ids(text: str) -> list[int]:
     """`464,3290` -> [464, 3290]; a clear error naming the bad item otherwise."""
     ids = []
@@ -69,6 +87,7 @@ def parse_cnf(query: str, settings: Settings) -> list[list[str]]:
     AND joins clauses, OR joins terms inside a clause; parentheses group one clause; "double quotes" keep a term
     literal (spaces, AND, OR). Errors say at which column the query went wrong.
     """
+    check_query_text(query, settings)
     lexemes: list[tuple[str, str, int]] = []
     pos = 0
     while pos < len(query):

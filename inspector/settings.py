@@ -18,6 +18,12 @@ class Settings:
     #: tokens of context each side of a match in keyword-in-context snippets
     context_tokens: int = 20
     find_limit: int = 10
+    #: full-text search: hits per page, and how deep pages go (Tantivy allocates limit + offset slots up front)
+    max_search_limit: int = 1000
+    max_search_offset: int = 100_000
+    #: longest query text, and deepest nesting of parentheses, that reaches Tantivy or the CNF parser
+    max_query_chars: int = 4000
+    max_query_depth: int = 16
     ntd_top: int = 20
     batch_rows: int = 2048
 

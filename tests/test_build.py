@@ -109,6 +109,23 @@ def test_damage_is_detected_not_answered(tmp_path, corpus_dir):
     assert open_index(out).count("data").count > 0
 
 
+def test_current_names_only_a_build_of_its_own_folder(tmp_path, corpus_dir):
+    out, other = tmp_path / "idx", tmp_path / "other"
+    build_index([corpus_dir], out, tokenizer="bytes")
+    build_index([corpus_dir], other, tokenizer="bytes")
+    with open_index(other) as index:
+        elsewhere = index.build
+    (out / "CURRENT").write_text(f"build-/../../other/{elsewhere.name}\n")
+    with pytest.raises(IndexCorrupt, match="names a missing build"):
+        open_index(out)
+    (out / "CURRENT").unlink()
+    (out / "CURRENT").mkdir()
+    with pytest.raises(IndexCorrupt, match="names a missing build"):
+        open_index(out)
+    with pytest.raises(IndexMissing, match="no index at"):
+        open_index(str(out) + "\x00")
+
+
 def test_changed_source_file_is_reported(tmp_path):
     path = write_parquet(tmp_path / "c" / "a.parquet", [{"text": "alpha beta"}, {"text": "gamma"}])
     build_index([path], tmp_path / "idx")

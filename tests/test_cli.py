@@ -77,6 +77,14 @@ def test_info_and_build(tmp_path, corpus_dir):
         (["find", "{index}", "a AND (b"], "unbalanced parenthesis"),
         (["doc", "{index}", "100000"], "document 100000 does not exist"),
         (["build", "{missing}", "--out", "{missing}"], "no such file or folder"),
+        # each of these aborted or crashed the process inside Tantivy (allocation of limit + offset, stack depth)
+        (["search", "{index}", "data", "--offset", "1000000000000"], "offset must be between 0 and 100,000"),
+        (["search", "{index}", "data", "--limit", "0"], "limit must be between 1 and 1,000"),
+        (["search", "{index}", "(" * 3000], "nests parentheses 3000 deep; the limit is 16"),
+        (["search", "{index}", "data", "--where", "(" * 3000 + "a = 1"], "filter nests parentheses 3000 deep"),
+        (["search", "{index}", "x" * 5000], "the search query has 5,000 characters; the limit is 4,000"),
+        (["find", "{index}", "(" * 3000], "nests parentheses 3000 deep"),
+        (["count", "/tmp/" + "x" * 5000, "a"], "no index at"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(index_dir, tmp_path, args, message):
