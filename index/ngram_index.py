@@ -330,11 +330,13 @@ class NgramIndex:
         found = np.concatenate(documents) if documents else np.zeros(0, np.int64)
         return CnfDocuments(found, tuple(tuple(c) for c in counts), approx)
 
-    def locate(self, doc: int, sequences: Sequence[Sequence[int]], limit: int = 1000) -> list[tuple[int, int]]:
+    def locate(
+        self, doc: int, sequences: Sequence[Sequence[int]], limit: int = 1000, tokens: np.ndarray | None = None
+    ) -> list[tuple[int, int]]:
         """Token spans [start, end) of every occurrence of any of `sequences` inside document `doc`, in order; at most
         `limit`. Candidates are a sequence's first-token positions, narrowed token by token: one pass per query
-        token, whatever the document's length."""
-        tokens = self.document_tokens(doc)
+        token, whatever the document's length. `tokens`: the document's, when the caller has read them already."""
+        tokens = self.document_tokens(doc) if tokens is None else tokens
         spans: set[tuple[int, int]] = set()
         for seq in sequences:
             q = self._ids(seq)

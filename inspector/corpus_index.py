@@ -257,7 +257,7 @@ class CorpusIndex:
         hits = []
         for doc in found.documents[offset : offset + limit].tolist():
             tokens = self.engine.document_tokens(doc)
-            spans = self.engine.locate(doc, every_seq, limit=200)
+            spans = self.engine.locate(doc, every_seq, limit=200, tokens=tokens)
             hits.append(
                 DocumentHit(
                     doc=doc,
@@ -280,7 +280,8 @@ class CorpusIndex:
         at most `limit` matches."""
         terms = [t for clause in parse_cnf(query, self.settings) for t in clause] if cnf else [query]
         seqs = [seq for term in terms for seq in self._variants(term, None, boundary)]
-        return self._matches(self.document_tokens(doc), self.engine.locate(doc, seqs, limit))
+        tokens = self.document_tokens(doc)
+        return self._matches(tokens, self.engine.locate(doc, seqs, limit, tokens=tokens))
 
     def _char_offsets(self, tokens: np.ndarray) -> np.ndarray:
         """Character offset of every token boundary (len(tokens) + 1 entries), from the tokens' UTF-8 bytes."""
