@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from inspector import DEFAULT_DEMO, InspectorError, build_demo
-from pages._shared import PAGES, default_index_path, index_path, md, rebuilt_since_last_view, try_index
+from pages._shared import PAGES, default_index_path, index_path, rebuilt_since_last_view, try_index
 
 st.set_page_config(page_title="Corpus Inspector", page_icon=":material/manage_search:", layout="wide")
 
@@ -28,8 +28,7 @@ with st.sidebar:
         st.query_params["index"] = st.session_state.index_path
     try:
         facts = try_index().info()
-    except InspectorError as exc:
-        st.error(md(str(exc)))
+    except InspectorError:  # the page says what is wrong, in one error box
         if index_path() == str(DEFAULT_DEMO / "index") and st.button("Build the demo index"):
             bar = st.progress(0.0, text="Starting…")
 

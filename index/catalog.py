@@ -1,8 +1,8 @@
 """The DuckDB catalog: one row per indexed document with its build facts and its metadata (never its text).
 
 Table `documents`: doc, file, row, id, tokens, chars, shard, then every metadata column of the Parquet shards
-(renamed `meta_<name>` where a name is taken). Column names in SQL come only from the table's own column list (an
-allow-list); values are always bound parameters.
+(renamed `meta_<name>` where a name is taken, ignoring case as DuckDB does). Column names in SQL come only from the
+table's own column list (an allow-list) and are always quoted; values are always bound parameters.
 """
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from .errors import IndexCorrupt, InvalidQuery
+from .errors import IndexCorrupt, InspectorError, InvalidQuery
 
 FACTS = ("doc", "file", "row", "id", "tokens", "chars", "shard")
 
@@ -23,42 +24,56 @@ def _quote(name: str) -> str:
 def build_catalog(
     path: Path, documents: pa.Table, sources: Sequence[str], text_column: str, id_column: str | None
 ) -> None:
-    """Join the build's document facts with the shards' metadata columns (read once, text column skipped)."""
+    """Join the build's document facts with the shards' metadata columns (read once, text column skipped).
+
+    The metadata are read with pyarrow and handed to DuckDB as one Arrow table, so no column name of a Parquet
+    file (`filename`, `select`, `a"b`, ...) ever meets a SQL parser or an option of `read_parquet`."""
     import duckdb  # here, not at the top: 70 ms a command that never reads the catalog should not pay
 
-    con = duckdb.connect(str(path))
+    meta = _metadata(documents, sources, {text_column, id_column})
+    taken = {name.lower() for name in FACTS}  # DuckDB's names are case-insensitive
+    names = []
+    for name in meta.column_names:
+        name = name or "meta_"  # DuckDB would call a nameless column v<N>
+        while name.lower() in taken:
+            name = "meta_" + name
+        taken.add(name.lower())
+        names.append(name)
+    facts = documents.select(list(FACTS))
+    table = pa.Table.from_arrays([*facts.columns, *meta.columns], names=[*FACTS, *names])
     try:
-        con.register("facts", documents)
-        con.execute("CREATE TABLE files (file INTEGER, path VARCHAR)")
-        con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(sources)))
-        if sources:
-            meta = con.execute(
-                "SELECT * FROM read_parquet(?, filename = true, file_row_number = true, union_by_name = true) LIMIT 0",
-                [list(sources)],
-            )
-            names = [d[0] for d in meta.description]
-        else:
-            names = []
-        skip = {text_column, id_column, "filename", "file_row_number"}
-        columns = [n for n in names if n not in skip]
-        renamed = ", ".join(
-            f"p.{_quote(n)} AS {_quote('meta_' + n if n in FACTS else n)}" for n in columns
-        )
-        if sources:
-            con.execute(
-                f"""CREATE TABLE documents AS
-                SELECT f.doc, f.file, f.row, f.id, f.tokens, f.chars, f.shard{', ' + renamed if renamed else ''}
-                FROM facts f JOIN files USING (file)
-                JOIN read_parquet(?, filename = true, file_row_number = true, union_by_name = true) p
-                  ON p.filename = files.path AND p.file_row_number = f.row
-                ORDER BY f.doc""",
-                [list(sources)],
-            )
-        else:
-            con.execute("CREATE TABLE documents AS SELECT * FROM facts")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+        con = duckdb.connect(str(path))
+        try:
+            con.execute("CREATE TABLE files (file INTEGER, path VARCHAR)")
+            con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(sources)))
+            con.register("facts", table)
+            con.execute("CREATE TABLE documents AS SELECT * FROM facts ORDER BY doc")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    except duckdb.Error as exc:  # a full disk surfaces as an IOException, or a TransactionException on the WAL
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InspectorError(
+            f"build failed writing the catalog {path}: {reason}; the previous index, if any, is kept"
+        ) from None
+
+
+def _metadata(documents: pa.Table, sources: Sequence[str], skip: set) -> pa.Table:
+    """Every column but the text and id of each document's row, in document order (documents are in file, row
+    order); a column some files lack is null there."""
+    file_of = documents.column("file").to_numpy()
+    row_of = documents.column("row").to_numpy()
+    parts = []
+    for number, source in enumerate(sources):
+        rows = row_of[file_of == number]
+        columns = [n for n in pq.read_schema(source).names if n not in skip]
+        if columns:
+            parts.append(pq.read_table(source, columns=columns).take(rows))
+        else:  # a table of no columns still needs its rows, for the files after it
+            parts.append(pa.table({"rows": pa.nulls(len(rows))}).select([]))
+    if not parts:
+        return pa.table({})
+    return pa.concat_tables(parts, promote_options="permissive")
 
 
 class Catalog:

@@ -21,5 +21,9 @@ class IndexCorrupt(InspectorError):
     """The index on disk fails its checks: answering from it could be wrong."""
 
 
+class SourceChanged(InspectorError):
+    """A source Parquet shard differs from what the index was built from: its answers describe the old text."""
+
+
 class BuildLocked(InspectorError):
     """Another build holds the folder's lock."""

@@ -7,17 +7,20 @@ accepts them, else a sanitised form; the mapping is kept in the manifest.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from .errors import IndexCorrupt, InvalidQuery
+from .errors import IndexCorrupt, InspectorError, InvalidQuery
 
 RESERVED = {"text", "doc"}
+_INT_RANGE = {"int": (-(2**63), 2**63 - 1), "uint": (0, 2**64 - 1)}
 _MAX_RAW = 256  # characters of a string value kept for filtering
 
 
@@ -31,7 +34,7 @@ def tantivy():
 class FieldSpec:
     column: str
     field: str
-    kind: str  # "int", "float" or "str"
+    kind: str  # "int" (i64), "uint" (u64), "float" or "str"
 
 
 def field_specs(schema: pa.Schema) -> list[FieldSpec]:
@@ -39,7 +42,9 @@ def field_specs(schema: pa.Schema) -> list[FieldSpec]:
     specs, used = [], set(RESERVED)
     for column in schema:
         t = column.type
-        if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        if pa.types.is_unsigned_integer(t):  # u64 values past 2**63 do not fit Tantivy's i64 fields
+            kind = "uint"
+        elif pa.types.is_integer(t) or pa.types.is_boolean(t):
             kind = "int"
         elif pa.types.is_floating(t) or pa.types.is_decimal(t):
             kind = "float"
@@ -63,6 +68,8 @@ def _schema(specs: Sequence[FieldSpec], stem: bool):
     for spec in specs:
         if spec.kind == "int":
             builder.add_integer_field(spec.field, indexed=True, fast=True)
+        elif spec.kind == "uint":
+            builder.add_unsigned_field(spec.field, indexed=True, fast=True)
         elif spec.kind == "float":
             builder.add_float_field(spec.field, indexed=True, fast=True)
         else:
@@ -70,15 +77,48 @@ def _schema(specs: Sequence[FieldSpec], stem: bool):
     return builder.build()
 
 
+def _number(column: str, kind: str, value) -> int | float:
+    """A filter value as the column's kind of number: integers exactly (any size, never through a float)."""
+    text = str(value).strip()
+    try:
+        if kind != "float":
+            try:
+                return int(text)
+            except ValueError:
+                number = float(text)
+                if not number.is_integer():
+                    raise InvalidQuery(f"column {column!r} holds integers: {value!r} is not one") from None
+                return int(number)
+        number = float(text)
+    except (ValueError, OverflowError):
+        raise InvalidQuery(f"column {column!r} holds numbers: {value!r} is not one") from None
+    if math.isnan(number):
+        raise InvalidQuery(f"column {column!r}: NaN cannot be compared; give a number")
+    return number
+
+
 class FulltextWriter:
     """Adds documents in batches from the build's single pass over the corpus."""
 
     def __init__(self, folder: Path, specs: Sequence[FieldSpec], stem: bool):
         folder.mkdir(parents=True)
+        self.folder = folder
         self.specs = list(specs)
         self.schema = _schema(self.specs, stem)
-        self.index = tantivy().Index(self.schema, str(folder))
-        self.writer = self.index.writer(256_000_000, 2)
+        with self._writing():
+            self.index = tantivy().Index(self.schema, str(folder))
+            self.writer = self.index.writer(256_000_000, 2)
+
+    @contextmanager
+    def _writing(self):
+        """Tantivy reports a failed write (disk full, file too large) as a ValueError: one line naming the index."""
+        try:
+            yield
+        except ValueError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InspectorError(
+                f"build failed writing the full-text index {self.folder}: {reason}; the previous index, if any, is kept"
+            ) from None
 
     def add(self, docs: Sequence[int], texts: Sequence[str], columns: dict[str, list]) -> None:
         t = tantivy()
@@ -89,18 +129,29 @@ class FulltextWriter:
                 value = None if column is None else column[i]
                 if value is None:
                     continue
-                if spec.kind == "int":
+                if spec.kind in ("int", "uint"):
                     values[spec.field] = int(value)
                 elif spec.kind == "float":
                     if value == value:  # NaN cannot be a range bound
                         values[spec.field] = float(value)
                 else:
                     values[spec.field] = str(value)[:_MAX_RAW]
-            self.writer.add_document(t.Document.from_dict(values, self.schema))
+            with self._writing():
+                self.writer.add_document(t.Document.from_dict(values, self.schema))
 
     def commit(self) -> None:
-        self.writer.commit()
-        self.writer.wait_merging_threads()
+        with self._writing():
+            self.writer.commit()
+            self.writer.wait_merging_threads()
+
+    def abort(self) -> None:
+        """Drop what was added and stop Tantivy's threads, so a failed build's folder can be removed at once (its
+        writer threads would otherwise go on writing into it)."""
+        try:
+            self.writer.rollback()
+            self.writer.wait_merging_threads()
+        except (ValueError, RuntimeError):
+            pass
 
 
 class Fulltext:
@@ -153,18 +204,20 @@ class Fulltext:
                 raise InvalidQuery(f"column {column!r} holds text: compare it with = or !=")
             query = t.Query.term_query(self.schema, spec.field, str(value))
         else:
-            try:
-                number = int(value) if spec.kind == "int" and float(value).is_integer() else float(value)
-            except (TypeError, ValueError):
-                raise InvalidQuery(f"column {column!r} holds numbers: {value!r} is not one") from None
-            if spec.kind == "int" and isinstance(number, float):
-                raise InvalidQuery(f"column {column!r} holds integers: {value!r} is not one")
-            kind = t.FieldType.Integer if spec.kind == "int" else t.FieldType.Float
+            number = _number(column, spec.kind, value)
             lower = number if op in (">", ">=", "=", "!=") else None
             upper = number if op in ("<", "<=", "=", "!=") else None
-            query = t.Query.range_query(
-                self.schema, spec.field, kind, lower, upper, op != ">" or lower is None, op != "<" or upper is None
-            )
+            low_in, high_in = op != ">" or lower is None, op != "<" or upper is None
+            least, most = _INT_RANGE.get(spec.kind, (None, None))
+            if least is not None and ((lower is not None and lower > most) or (upper is not None and upper < least)):
+                query = t.Query.empty_query()  # no value the column can hold satisfies it
+            else:
+                if least is not None and lower is not None and lower < least:  # a bound past the type's range
+                    lower, low_in = least, True
+                if most is not None and upper is not None and upper > most:
+                    upper, high_in = most, True
+                kind = {"int": t.FieldType.Integer, "uint": t.FieldType.Unsigned}.get(spec.kind, t.FieldType.Float)
+                query = t.Query.range_query(self.schema, spec.field, kind, lower, upper, low_in, high_in)
         return (t.Occur.MustNot if op == "!=" else t.Occur.Must), query
 
     def search(self, query, limit: int, offset: int) -> tuple[int, list[tuple[int, float]]]:
@@ -181,10 +234,14 @@ class Fulltext:
     def highlight(self, query, text: str, max_chars: int) -> tuple[tuple[int, int], tuple[tuple[int, int], ...]]:
         """The best fragment of `text` for `query` and the matched terms in it, as character ranges of `text`."""
         t = tantivy()
+        encoded = text.encode("utf-8", errors="surrogatepass")
         generator = t.SnippetGenerator.create(self.index.searcher(), query, self.schema, "text")
-        generator.set_max_num_chars(max_chars)
+        # Tantivy counts a fragment's length in bytes, not characters: ask for the bytes max_chars characters take
+        # here (all of them for the whole text, else this text's average), and cut the fragment to max_chars below
+        whole = max_chars >= len(text)
+        generator.set_max_num_chars(len(encoded) if whole else max(1, max_chars * len(encoded) // max(1, len(text))))
         snippet = generator.snippet_from_doc(t.Document(text=text))
-        data = np.frombuffer(text.encode("utf-8", errors="surrogatepass"), dtype=np.uint8)
+        data = np.frombuffer(encoded, dtype=np.uint8)
         # characters before each byte offset, counted once for the whole text (not per offset: that was quadratic)
         chars_before = np.concatenate([[0], np.cumsum((data & 0xC0) != 0x80)])
 
@@ -194,8 +251,9 @@ class Fulltext:
         span = snippet.fragment_range()
         fragment = (char(span.start), char(span.end)) if span.end > span.start else (0, min(len(text), max_chars))
         base = span.start
+        fragment = (fragment[0], min(fragment[1], fragment[0] + max_chars))
         marks = tuple((char(base + h.start), char(base + h.end)) for h in snippet.highlighted())
-        return fragment, marks
+        return fragment, tuple((a, b) for a, b in marks if b <= fragment[1])
 
     def counts(self, column: str, query=None, size: int = 50) -> list[tuple[str, int]]:
         """Documents per value of a string column (among those matching `query`)."""

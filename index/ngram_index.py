@@ -7,6 +7,7 @@ the contamination checks run on. Counts are overlapping occurrences; no match cr
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
@@ -38,6 +39,17 @@ class Occurrence:
 
 
 @dataclass(frozen=True, slots=True)
+class Occurrences:
+    """Occurrences of a batch of queries: the query row, global document and token offset inside it of each."""
+
+    rows: np.ndarray
+    docs: np.ndarray
+    offsets: np.ndarray
+    #: more occurrences than the cap in some shard: these are an even sample
+    approx: bool
+
+
+@dataclass(frozen=True, slots=True)
 class NextTokens:
     """Every token that follows a prompt (ascending ids) with its count; `document_ends`: occurrences that end
     a document, so have no next token."""
@@ -59,6 +71,24 @@ class CnfDocuments:
     approx: bool
 
 
+def _int_array(values, what: str) -> np.ndarray:
+    """`values` as int64, if they are token ids: integers, or floats that are exactly integers. NaN, 2.5, bools and
+    strings are InvalidQuery (NumPy would cut 2.5 to 2, or fail with its own error)."""
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError):  # ragged rows
+        raise InvalidQuery(f"{what} must be a regular array of integer token ids (rows of one length)") from None
+    if array.dtype.kind == "f" and not (np.isfinite(array) & (array == np.round(array))).all():
+        raise InvalidQuery(f"{what} holds NaN, infinite or fractional values: token ids are integers")
+    if array.size and array.dtype.kind not in "iuf":
+        raise InvalidQuery(f"{what} must hold integer token ids, not {array.dtype} values")
+    if array.dtype.kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
+        raise InvalidQuery(f"{what} holds {array.max()}, past any token id")
+    if array.dtype.kind == "f" and array.size and np.abs(array).max() >= 2.0**63:
+        raise InvalidQuery(f"{what} holds {np.abs(array).max()}, past any token id")
+    return array.astype(np.int64, copy=False)
+
+
 class NgramIndex:
     """Exact n-gram queries over an index's shards. Token ids must lie in 0..max_id (InvalidQuery otherwise)."""
 
@@ -75,7 +105,7 @@ class NgramIndex:
     # -- checks -------------------------------------------------------------------------------------------------
 
     def _ids(self, ids) -> np.ndarray:
-        array = np.asarray(ids, dtype=np.int64)
+        array = _int_array(ids, "a token sequence")
         if array.ndim != 1:
             raise InvalidQuery(f"a token sequence is 1-D, not shape {array.shape}")
         if isinstance(ids, (list, tuple)):  # Python's min and max beat two NumPy reductions on a few ids
@@ -87,6 +117,8 @@ class NgramIndex:
 
     @staticmethod
     def _cap(cap: int | None, longest: int) -> int:
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, numbers.Integral)):
+            raise InvalidQuery(f"the match-length cap must be an integer, not {cap!r}")
         if cap is not None and cap < 0:
             raise InvalidQuery(f"the match-length cap must not be negative, not {cap}")
         return longest if cap is None else int(cap)
@@ -97,17 +129,19 @@ class NgramIndex:
             raise InvalidQuery(f"token id {bad} is outside this index's range 0..{self.max_id}")
 
     def _batch(self, queries, lengths) -> tuple[np.ndarray, np.ndarray]:
-        q = np.asarray(queries, dtype=np.int64)
+        q = _int_array(queries, "a batch of token ids")
         if q.ndim != 2:
             raise InvalidQuery(f"a batch is a 2-D array (queries x tokens), not shape {q.shape}")
         if lengths is not None:
-            lengths = np.asarray(lengths, dtype=np.int64)
+            lengths = _int_array(lengths, "lengths")
             if lengths.shape != (len(q),) or (len(q) and (lengths.min() < 0 or lengths.max() > q.shape[1])):
                 raise InvalidQuery(f"lengths must give one length in 0..{q.shape[1]} per query row")
         self._check_range(q if lengths is None else q[np.arange(q.shape[1]) < lengths[:, None]])
         return q, lengths
 
     def _check_doc(self, doc: int) -> int:
+        if isinstance(doc, bool) or not isinstance(doc, numbers.Integral):
+            raise InvalidQuery(f"a document number is an integer, not {doc!r}")
         doc = int(doc)
         if not 0 <= doc < self.n_documents:
             raise InvalidQuery(f"document {doc} does not exist: this index has documents 0..{self.n_documents - 1}")
@@ -155,6 +189,30 @@ class NgramIndex:
         position = int(part.sa[rank])
         local = int(part.document_of(np.array([position]))[0])
         return Occurrence(int(self.doc_lo[shard]) + local, position - int(part.doc_starts[local]))
+
+    def occurrences_many(self, queries, lengths=None, cap: int = 1_000_000) -> Occurrences:
+        """Every occurrence of each row of `queries` (as in `find_many`) as flat arrays: row, global document,
+        token offset inside it. Beyond `cap` occurrences of a row in a shard, an even sample of them (`approx`)."""
+        lo, hi = self.find_many(queries, lengths)
+        rows, docs, offsets, approx = [], [], [], False
+        for number, shard in enumerate(self.shards):
+            found = np.nonzero(hi[number] > lo[number])[0]
+            counts = (hi[number] - lo[number])[found]
+            approx |= bool((counts > cap).any())
+            take = np.minimum(counts, cap)
+            row = np.repeat(found, take)
+            step = np.arange(len(row)) - np.repeat(np.cumsum(take) - take, take)  # 0, 1, ... within each row
+            # all of a range up to the cap; beyond it, `cap` evenly spaced ranks (as `positions` samples)
+            rank = lo[number, row] + step * np.repeat(counts, take) // np.repeat(take, take)
+            positions = shard.sa[rank].astype(np.int64)
+            local = shard.document_of(positions)
+            rows.append(row)
+            docs.append(local + self.doc_lo[number])
+            offsets.append(positions - shard.doc_starts[local])
+        if not rows:
+            empty = np.zeros(0, np.int64)
+            return Occurrences(empty, empty, empty, False)
+        return Occurrences(*(np.concatenate(a).astype(np.int64) for a in (rows, docs, offsets)), approx)
 
     # -- next tokens ------------------------------------------------------------------------------------------------
 

@@ -13,13 +13,22 @@ the previous build stays usable until the very last step. Every open build holds
 exclusively, so a process that opened an index (the app, a notebook) keeps answering from it through any number of
 rebuilds, and a later build removes it once it is free.
 
-Damage: the manifest records each file's size, CRC-32 and modification time. Opening checks sizes and times (a
-stat per file); a file whose time changed is checked against its CRC. `verify=True` (`inspector info --verify`,
-the app's background check) reads every file, which also finds damage that kept the time (a failing disk).
+What is verified, and when:
+- The manifest, on every open: `CURRENT` holds its SHA-256 beside the build's name (a damaged manifest, or one
+  edited by hand, fails it), and its shape is checked field by field before anything reads it.
+- Every file, on every open, by one `stat`: its size, and its change time (st_ctime). Any write changes the change
+  time, even one that sets the modification time back, and nothing can set it back; so a file that was written
+  after the build is read against its CRC-32 before it is used. A pass is remembered in `.verified` (a copied index
+  is checked once, not on every open). A file whose change time is the recorded one is not read.
+- What no time shows (a disk returning bad bytes): `verify=True` (`inspector info --verify`, and the app in a
+  background thread on every build it opens) reads every file against its CRC.
+- The source Parquet shards are not part of the build: see `inspector.documents` (each document's text is checked
+  against the CRC recorded at build when it is read back).
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -33,10 +42,11 @@ from pathlib import Path
 from .errors import BuildLocked, IndexCorrupt, IndexMissing, InspectorError
 
 FORMAT = "corpus-inspector"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 READERS = ".readers"
+VERIFIED = ".verified"
 _CHUNK = 1 << 24
 
 
@@ -113,15 +123,17 @@ def commit(tmp: Path, manifest: dict) -> Path:
         files[rel] = {"size": path.stat().st_size, "crc32": crc32_file(path)}
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, **manifest, "files": files}
     for rel, facts in files.items():  # nothing writes these files again
-        facts["mtime_ns"] = (tmp / rel).stat().st_mtime_ns
+        facts["ctime_ns"] = (tmp / rel).stat().st_ctime_ns
     (tmp / READERS).touch()
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    text = json.dumps(manifest, indent=1).encode()
+    check_manifest(json.loads(text), out)  # what readers will check: a build never publishes what it can't open
+    (tmp / MANIFEST).write_bytes(text)
     _fsync_tree(tmp)
     final = out / f"build-{time.time_ns()}"
     os.rename(tmp, final)
     pointer = out / f".{CURRENT}.new"
     with open(pointer, "w") as f:
-        f.write(final.name + "\n")
+        f.write(f"{final.name}\nsha256 {hashlib.sha256(text).hexdigest()}\n")
         f.flush()
         os.fsync(f.fileno())
     os.replace(pointer, out / CURRENT)
@@ -154,18 +166,28 @@ def remove_unused_builds(out: Path) -> None:
                 holder.close()
 
 
-def current_name(out: Path) -> str | None:
-    """The name of the live build in index folder `out` (the one place CURRENT is read), or None."""
+def current_pointer(out: Path) -> tuple[str, str] | None:
+    """(name of the live build, SHA-256 of its manifest) from CURRENT, the one place it is read; None when there is
+    no CURRENT, ("", "") when it names nothing readable."""
     try:
-        return (Path(out) / CURRENT).read_text().strip()
+        lines = (Path(out) / CURRENT).read_text().splitlines()
     except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, ValueError):  # a folder, unreadable, not text, a path with a NUL: names no build
-        return ""
+        return "", ""
+    name = lines[0].strip() if lines else ""
+    digest = lines[1].removeprefix("sha256 ").strip() if len(lines) > 1 else ""
+    return name, digest
 
 
-def live_build(out: Path) -> Path:
-    """The folder of the live build in `out`; IndexMissing if there is none."""
+def current_name(out: Path) -> str | None:
+    """The name of the live build in index folder `out`, or None."""
+    pointer = current_pointer(out)
+    return None if pointer is None else pointer[0]
+
+
+def live_build(out: Path) -> tuple[Path, str]:
+    """The folder of the live build in `out` and its manifest's SHA-256; IndexMissing if there is none."""
     out = Path(out)
     try:
         is_folder = out.is_dir()
@@ -173,13 +195,19 @@ def live_build(out: Path) -> Path:
         is_folder = False
     if not is_folder:
         raise IndexMissing(f"no index at {str(out)[:200]!r}: build one with `inspector build CORPUS --out DIR`")
-    name = current_name(out)
-    if name is None:
+    pointer = current_pointer(out)
+    if pointer is None:
         raise IndexMissing(f"no finished index at {out}: build one with `inspector build CORPUS --out {out}`")
+    name, digest = pointer
     live = out / name
     if not re.fullmatch(r"build-\d+", name) or not live.is_dir():  # never a path out of the folder
         raise IndexCorrupt(f"index at {out} is corrupt or incomplete ({CURRENT} names a missing build): rebuild it")
-    return live
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise IndexCorrupt(
+            f"index at {out} is corrupt, incomplete or from an older version ({CURRENT} holds no manifest "
+            "checksum): rebuild it"
+        )
+    return live, digest
 
 
 class OpenBuild:
@@ -192,7 +220,7 @@ class OpenBuild:
         out = Path(out)
         for attempt in range(20):
             try:
-                folder = live_build(out)
+                folder, digest = live_build(out)
             except IndexCorrupt:  # CURRENT read just before a build replaced it and removed the build it named
                 if attempt == 19:
                     raise
@@ -209,14 +237,18 @@ class OpenBuild:
             if not still_there:
                 holder.close()
                 continue
-            self.folder, self._holder = folder, holder
+            self.folder, self.digest, self._holder = folder, digest, holder
             try:
-                self.manifest = read_manifest(folder, verify)
+                self.manifest = read_manifest(folder, digest, verify)
             except BaseException:
                 self.close()
                 raise
             return
         raise IndexCorrupt(f"index at {out} keeps changing while it is opened: try again")
+
+    def verify(self) -> None:
+        """Read every file of the build against its CRC; IndexCorrupt when one fails."""
+        read_manifest(self.folder, self.digest, verify=True)
 
     def close(self) -> None:
         if self._holder is not None:
@@ -224,30 +256,147 @@ class OpenBuild:
             self._holder = None
 
 
-def read_manifest(build: Path, verify: bool | None) -> dict:
-    """Read and check the manifest: every listed file present with its size; its CRC too when `verify` is True, or
-    when `verify` is None and the file's modification time differs from the one recorded (False: sizes only)."""
+def read_manifest(build: Path, digest: str, verify: bool | None) -> dict:
+    """Read and check the manifest against `digest` (from CURRENT) and its schema, then every listed file: present,
+    its size, and its CRC when `verify` is True or (None) when its change time is not the one recorded."""
     corrupt = f"index at {build.parent} is corrupt or incomplete"
     try:
-        manifest = json.loads((build / MANIFEST).read_text())
-    except (OSError, ValueError) as exc:
-        raise IndexCorrupt(f"{corrupt} (manifest unreadable: {exc}): rebuild it") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise IndexCorrupt(f"{corrupt} (not a corpus-inspector manifest): rebuild it")
-    if manifest.get("version") != FORMAT_VERSION:
+        text = (build / MANIFEST).read_bytes()
+    except OSError as exc:
+        raise IndexCorrupt(f"{corrupt} (manifest unreadable: {exc.strerror}): rebuild it") from None
+    if hashlib.sha256(text).hexdigest() != digest:
+        raise IndexCorrupt(f"{corrupt} ({MANIFEST} fails its checksum): rebuild it")
+    try:
+        manifest = json.loads(text)
+    except ValueError:
+        raise IndexCorrupt(f"{corrupt} ({MANIFEST} is not JSON): rebuild it") from None
+    if isinstance(manifest, dict) and manifest.get("format") == FORMAT and manifest.get("version") != FORMAT_VERSION:
         raise IndexCorrupt(
-            f"index at {build.parent} has format version {manifest.get('version')}, this program reads "
+            f"index at {build.parent} has format version {manifest.get('version')!r}, this program reads "
             f"{FORMAT_VERSION}: rebuild it"
         )
-    for rel, facts in manifest.get("files", {}).items():
-        path = build / rel
+    check_manifest(manifest, build.parent)
+    verified = _read_verified(build)
+    passed = {}
+    for rel, facts in manifest["files"].items():
         try:
-            stat = path.stat()
+            stat = (build / rel).stat()
         except FileNotFoundError:
             raise IndexCorrupt(f"{corrupt} ({rel} is missing): rebuild it") from None
         if stat.st_size != facts["size"]:
             raise IndexCorrupt(f"{corrupt} ({rel} has {stat.st_size} bytes, expected {facts['size']}): rebuild it")
-        check = verify or (verify is None and stat.st_mtime_ns != facts.get("mtime_ns"))
-        if check and crc32_file(path) != facts["crc32"]:
-            raise IndexCorrupt(f"{corrupt} ({rel} fails its checksum): rebuild it")
+        unchanged = stat.st_ctime_ns in (facts["ctime_ns"], verified.get(rel))
+        if verify or (verify is None and not unchanged):
+            if crc32_file(build / rel) != facts["crc32"]:
+                raise IndexCorrupt(f"{corrupt} ({rel} fails its checksum): rebuild it")
+            if not unchanged:
+                passed[rel] = stat.st_ctime_ns
+    if passed:
+        _remember_verified(build, {**verified, **passed})
     return manifest
+
+
+def _read_verified(build: Path) -> dict[str, int]:
+    """Change times of files whose CRC passed after the build (a copied index), so they are read once, not always."""
+    try:
+        verified = json.loads((build / VERIFIED).read_text())
+    except (OSError, ValueError):
+        return {}
+    ok = isinstance(verified, dict) and all(isinstance(v, int) for v in verified.values())
+    return verified if ok else {}
+
+
+def _remember_verified(build: Path, verified: dict[str, int]) -> None:
+    """Best effort: a reader without write permission simply checks again next time."""
+    tmp = build / f"{VERIFIED}.{os.getpid()}-{time.time_ns()}"
+    try:
+        tmp.write_text(json.dumps(verified))
+        os.replace(tmp, build / VERIFIED)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+# -- the manifest's shape ------------------------------------------------------------------------------------------
+
+_INT, _STR, _BOOL = "int", "str", "bool"
+_FILE = {"size": _INT, "crc32": _INT, "ctime_ns": _INT}
+_SCHEMA = {
+    "format": _STR,
+    "version": _INT,
+    "created": _STR,
+    "tokenizer": {"kind": _STR, "max_id": _INT},
+    "width": _INT,
+    "text_column": _STR,
+    "id_column": (_STR, None),
+    "documents": _INT,
+    "tokens": _INT,
+    "empty_skipped": _INT,
+    "sources": [{"path": _STR, "rows": _INT, "size": _INT, "mtime_ns": _INT, "footer_crc": _INT, "columns": [_STR]}],
+    "shards": [{"name": _STR, "doc_lo": _INT, "tokens": _INT, "documents": _INT}],
+    "fulltext": (None, {"stem": _BOOL, "fields": [{"column": _STR, "field": _STR, "kind": _STR}]}),
+    "normalized": (None, {"shards": [{"name": _STR, "doc_lo": _INT, "tokens": _INT, "documents": _INT}]}),
+    "files": {_STR: _FILE},
+}
+
+
+def _shape_error(value, schema, where: str) -> str | None:
+    """Where `value` departs from `schema` (dicts: these keys at least; [s]: a list of s; (a, b): either; {str: s}:
+    any keys, each value s), or None."""
+    if isinstance(schema, tuple):
+        errors = [_shape_error(value, option, where) for option in schema]
+        return None if None in errors else errors[-1]
+    if schema is None:
+        return None if value is None else f"{where} is not null"
+    if schema == _INT:
+        return None if type(value) is int and value >= 0 else f"{where} is not a non-negative integer"
+    if schema == _STR:
+        return None if isinstance(value, str) else f"{where} is not text"
+    if schema == _BOOL:
+        return None if isinstance(value, bool) else f"{where} is not true or false"
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return f"{where} is not a list"
+        return next((e for i, v in enumerate(value) if (e := _shape_error(v, schema[0], f"{where}[{i}]"))), None)
+    if not isinstance(value, dict):
+        return f"{where} is not an object"
+    if list(schema) == [_STR]:
+        return next((e for k, v in value.items() if (e := _shape_error(v, schema[_STR], f"{where}.{k}"))), None)
+    for key, sub in schema.items():
+        if key not in value:
+            return f"{where}.{key} is missing"
+        if error := _shape_error(value[key], sub, f"{where}.{key}"):
+            return error
+    return None
+
+
+def _shards_error(shards: list[dict], documents: int) -> str | None:
+    """Shards must number the documents one after another, all of them."""
+    doc_lo = 0
+    for shard in shards:
+        if shard["doc_lo"] != doc_lo:
+            return f"shard {shard['name']} starts at document {shard['doc_lo']}, not {doc_lo}"
+        doc_lo += shard["documents"]
+    if doc_lo != documents:
+        return f"the shards hold {doc_lo} documents, the manifest says {documents}"
+    return None
+
+
+def check_manifest(manifest, out: Path) -> None:
+    """Every field this program reads, with its type, and the facts that tie fields together; IndexCorrupt if not."""
+    error = _shape_error(manifest, _SCHEMA, "manifest")
+    if error is None:
+        if manifest["format"] != FORMAT:
+            error = "not a corpus-inspector manifest"
+        elif any(not re.fullmatch(r"[\w.-]+(/[\w.-]+)*", rel) or ".." in rel.split("/") for rel in manifest["files"]):
+            error = "a file path leaves the build folder"
+        elif any(not re.fullmatch(r"shard-\d{4}", s["name"]) for s in manifest["shards"]) or any(
+            not re.fullmatch(r"normalized/shard-\d{4}", s["name"])
+            for s in (manifest["normalized"] or {}).get("shards", [])
+        ):
+            error = "a shard name is not shard-NNNN"
+        else:
+            error = _shards_error(manifest["shards"], manifest["documents"])
+            if error is None and manifest["normalized"]:
+                error = _shards_error(manifest["normalized"]["shards"], manifest["documents"])
+    if error:
+        raise IndexCorrupt(f"index at {out} is corrupt or incomplete ({error}): rebuild it")

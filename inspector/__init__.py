@@ -2,10 +2,48 @@
 
 The public API: the CLI and the app use only what is exported here.
 """
-from index.errors import BuildLocked, CorpusError, IndexCorrupt, IndexMissing, InspectorError, InvalidQuery
+from index.errors import (
+    BuildLocked,
+    CorpusError,
+    IndexCorrupt,
+    IndexMissing,
+    InspectorError,
+    InvalidQuery,
+    SourceChanged,
+)
 
+from .benchmarks import (
+    PRESETS,
+    Benchmark,
+    BenchmarkError,
+    BenchmarkItem,
+    Problem,
+    bundled_benchmarks,
+    open_benchmark,
+    open_benchmarks,
+)
 from .build import Progress, build_index
+from .contamination import (
+    VERDICTS,
+    BenchmarkSummary,
+    ContaminationParams,
+    ContaminationReport,
+    Evidence,
+    FlaggedDocument,
+    ItemResult,
+    SavedReport,
+    ScoreSplit,
+    check_contamination,
+    check_text,
+    keep_report,
+    kept_reports,
+    load_report,
+    save_report,
+    score_split,
+)
 from .corpus_index import CorpusIndex, live_build_name, open_index
+from .decontaminate import DecontaminationReport
+from .decontaminate import decontaminate as write_decontaminated
 from .demo import DEFAULT_DEMO, build_demo
 from .highlight import highlight_html
 from .query import BOUNDARIES, parse_ids
@@ -32,8 +70,42 @@ from .results import (
     Variant,
 )
 from .settings import Settings
+from .web import ROOTS_ENV, DocumentWindow, confined_path, document_window, escape_markdown, url_int, url_text
 
 __all__ = [
+    "PRESETS",
+    "Benchmark",
+    "BenchmarkError",
+    "BenchmarkItem",
+    "Problem",
+    "bundled_benchmarks",
+    "open_benchmark",
+    "open_benchmarks",
+    "VERDICTS",
+    "BenchmarkSummary",
+    "ContaminationParams",
+    "ContaminationReport",
+    "DecontaminationReport",
+    "Evidence",
+    "FlaggedDocument",
+    "ItemResult",
+    "SavedReport",
+    "ScoreSplit",
+    "check_contamination",
+    "check_text",
+    "keep_report",
+    "kept_reports",
+    "load_report",
+    "save_report",
+    "score_split",
+    "write_decontaminated",
+    "url_text",
+    "url_int",
+    "escape_markdown",
+    "document_window",
+    "confined_path",
+    "ROOTS_ENV",
+    "DocumentWindow",
     "BOUNDARIES",
     "DEFAULT_DEMO",
     "BuildLocked",
@@ -48,6 +120,7 @@ __all__ = [
     "FindResult",
     "GroupCount",
     "IndexCorrupt",
+    "SourceChanged",
     "IndexInfo",
     "IndexMissing",
     "InfgramResult",

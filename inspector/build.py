@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import numbers
 import signal
 import sys
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -22,11 +24,12 @@ import pyarrow.feather as feather
 
 from index import storage
 from index.catalog import build_catalog
-from index.errors import InspectorError
+from index.errors import CorpusError, InspectorError
 from index.fulltext import FieldSpec, FulltextWriter, field_specs
 from index.suffix_array import ShardWriter, SuffixArrayStats, build_suffix_array, width_for
 
 from .corpus import SourceFile, find_parquet_files, inspect_source, metadata_schema, read_batches
+from .normalize import normalize
 from .results import BuildReport
 from .settings import DEFAULT, Settings
 from .tokenizer import Tokenizer, make_tokenizer
@@ -98,9 +101,11 @@ class _Plan:
     id_column: str | None
     stem: bool
     fulltext: bool
+    #: also index the normalised text (`inspector.normalize`) for `contam --normalize`
+    normalized: bool
 
 
-_DOCUMENT_FACTS = ("file", "row", "id", "tokens", "chars", "shard")
+_DOCUMENT_FACTS = ("file", "row", "id", "tokens", "chars", "shard", "text_crc")
 
 
 @dataclass(slots=True)
@@ -109,6 +114,7 @@ class _Ingested:
 
     docs: dict[str, list] = field(default_factory=lambda: {k: [] for k in _DOCUMENT_FACTS})
     shards: list[dict] = field(default_factory=list)
+    normalized_shards: list[dict] = field(default_factory=list)
     empty: int = 0
     tokenize_seconds: float = 0.0
     fulltext_seconds: float = 0.0
@@ -131,48 +137,85 @@ def build_index(
     stem: bool = False,
     settings: Settings = DEFAULT,
     progress: Progress | None = None,
+    allow_empty: bool = False,
+    normalized: bool = False,
 ) -> BuildReport:
     """Index Parquet files, folders or globs into `out`: n-gram shards, the full-text index and the catalog.
 
     One pass over the corpus feeds both indexes; the previous index in `out` stays live until the very end.
     Shards of 2M tokens or more are sorted in worker processes started with "spawn", so a script that calls this
     must do so under `if __name__ == "__main__":`, as with any multiprocessing code.
+    A corpus without a single non-empty text is refused (it would replace a live index with an empty one) unless
+    `allow_empty`; a failed write (disk full, no permission) is one InspectorError naming the path.
     """
     started = time.perf_counter()
     progress = progress or _no_progress
-    plan = _plan(corpus, text_column, id_column, tokenizer, shard_tokens or settings.shard_tokens, fulltext, stem)
-    with storage.build_area(Path(out)) as tmp:
-        ingested = _ingest(plan, tmp, settings, progress)
-        table = _write_document_table(tmp, ingested)
-        progress("catalog", 0, 1)
-        build_catalog(tmp / "catalog.duckdb", table, [s.path for s in plan.sources], text_column, id_column)
-        progress("catalog", 1, 1)
-        plan.tokenizer.save(tmp)
-        progress("publish", 0, 1)
-        final = storage.commit(tmp, _manifest(plan, ingested))
-        progress("publish", 1, 1)
+    shard_tokens = settings.shard_tokens if shard_tokens is None else shard_tokens
+    plan = _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, normalized)
+    try:
+        with storage.build_area(Path(out)) as tmp:
+            ingested = _ingest(plan, tmp, settings, progress)
+            if not ingested.docs["file"] and not allow_empty:
+                rows = sum(s.rows for s in plan.sources)
+                raise CorpusError(
+                    f"no documents to index: {rows:,} rows in {len(plan.sources)} file(s), {ingested.empty:,} of them "
+                    f"empty texts; nothing was written to {out} (pass --allow-empty to build an empty index)"
+                )
+            table = _write_document_table(tmp, ingested)
+            progress("catalog", 0, 1)
+            build_catalog(tmp / "catalog.duckdb", table, [s.path for s in plan.sources], text_column, id_column)
+            progress("catalog", 1, 1)
+            plan.tokenizer.save(tmp)
+            progress("publish", 0, 1)
+            final = storage.commit(tmp, _manifest(plan, ingested))
+            progress("publish", 1, 1)
+    except OSError as exc:  # disk full, file too large, read-only or missing folder: the temporary build is gone
+        where = exc.filename or out
+        raise InspectorError(
+            f"build failed writing {where}: {exc.strerror or exc}; the previous index in {out}, if any, is kept"
+        ) from None
     return _report(final.parent, plan, ingested, time.perf_counter() - started)
 
 
-def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem) -> _Plan:
+def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, normalized) -> _Plan:
     """Find and check the input files and the tokenizer; choose the token width."""
     files = find_parquet_files(corpus)
     sources = [inspect_source(path, text_column) for path in files]
     specs = field_specs(metadata_schema(sources, text_column)) if fulltext else []
     tok = make_tokenizer(tokenizer)
     width = width_for(tok.max_id)
-    if not 1 <= shard_tokens * width < 2**31 - 1:
-        raise InspectorError(f"--shard-tokens must be between 1 and {(2**31 - 2) // width} for this tokenizer")
-    return _Plan(sources, specs, tok, width, shard_tokens, text_column, id_column, stem, fulltext)
+    integer = isinstance(shard_tokens, numbers.Integral) and not isinstance(shard_tokens, bool)
+    if not integer or not 1 <= shard_tokens * width < 2**31 - 1:
+        raise InspectorError(
+            f"--shard-tokens must be between 1 and {(2**31 - 2) // width:,} for this tokenizer, not {shard_tokens!r}"
+        )
+    return _Plan(sources, specs, tok, width, shard_tokens, text_column, id_column, stem, fulltext, normalized)
 
 
 def _ingest(plan: _Plan, tmp: Path, settings: Settings, progress: Progress) -> _Ingested:
-    """The one pass: read batches, tokenize, append to n-gram shards (each sorted once full) and to Tantivy."""
+    """The one pass: read batches, tokenize, append to n-gram shards (each sorted once full) and to Tantivy; with
+    `normalized`, also the normalised texts' tokens to their own shards (same documents, same numbers)."""
     done = _Ingested()
     text_index = FulltextWriter(tmp / "fulltext", plan.specs, plan.stem) if plan.fulltext else None
+    try:
+        _read_and_index(plan, tmp, settings, progress, done, text_index)
+    except BaseException:
+        if text_index is not None:
+            text_index.abort()
+        raise
+    return done
+
+
+def _read_and_index(plan: _Plan, tmp: Path, settings: Settings, progress: Progress, done: _Ingested,
+                    text_index: FulltextWriter | None) -> None:
     total_rows = sum(s.rows for s in plan.sources)
+    docs = done.docs
     with _SuffixArrayPool(plan.width, plan.tokenizer.max_id + 1) as pool:
-        shards = _ShardSink(tmp, plan.width, plan.shard_tokens, pool, done)
+        shards = _ShardSink(tmp, "", plan.width, plan.shard_tokens, pool, done.shards)
+        normalized = None
+        if plan.normalized:
+            normalized = _ShardSink(tmp / "normalized", "normalized/", plan.width, plan.shard_tokens, pool,
+                                    done.normalized_shards)
         rows_done = 0
         progress("read, tokenize, index", 0, total_rows)
         metadata = [spec.column for spec in plan.specs]
@@ -182,17 +225,28 @@ def _ingest(plan: _Plan, tmp: Path, settings: Settings, progress: Progress) -> _
             texts = [batch.texts[i] for i in keep]
             t0 = time.perf_counter()
             encoded = plan.tokenizer.encode_batch(texts)
+            if normalized is not None:
+                normalized.add(plan.tokenizer.encode_batch([normalize(t) for t in texts]))
             done.tokenize_seconds += time.perf_counter() - t0
             if text_index is not None:
                 t0 = time.perf_counter()
                 columns = {c: None if v is None else [v[i] for i in keep] for c, v in batch.columns.items()}
-                first_doc = len(done.docs["file"])
+                first_doc = len(docs["file"])
                 text_index.add(range(first_doc, first_doc + len(texts)), texts, columns)
                 done.fulltext_seconds += time.perf_counter() - t0
-            shards.add(batch, keep, texts, encoded)
+            for i, text, tokens, shard in zip(keep, texts, encoded, shards.add(encoded)):
+                docs["file"].append(batch.file_index)
+                docs["row"].append(batch.first_row + i)
+                docs["id"].append(batch.ids[i] if batch.ids is not None else None)
+                docs["tokens"].append(len(tokens))
+                docs["chars"].append(len(text))
+                docs["shard"].append(shard)
+                docs["text_crc"].append(zlib.crc32(text.encode()))
             rows_done += len(batch.texts)
             progress("read, tokenize, index", rows_done, total_rows)
         shards.close()
+        if normalized is not None:
+            normalized.close()
         if text_index is not None:
             progress("full-text commit", 0, 1)
             t0 = time.perf_counter()
@@ -200,47 +254,46 @@ def _ingest(plan: _Plan, tmp: Path, settings: Settings, progress: Progress) -> _
             done.fulltext_seconds += time.perf_counter() - t0
             progress("full-text commit", 1, 1)
         done.suffix_array_seconds = pool.wait(progress)
-    shard_of = np.asarray(done.docs["shard"], dtype=np.int64)
-    for number, shard in enumerate(done.shards):
-        shard["documents"] = int(np.count_nonzero(shard_of == number))
-    return done
 
 
 class _ShardSink:
-    """Appends tokenized documents to the current shard; a shard that would pass `shard_tokens` is closed and
-    handed to the suffix-array pool, and the next one begins."""
+    """Appends tokenized documents to the current shard of `folder`; a shard that would pass `shard_tokens` is
+    closed and handed to the suffix-array pool, and the next one begins. `shards` collects each shard's facts."""
 
-    def __init__(self, tmp: Path, width: int, shard_tokens: int, pool: _SuffixArrayPool, done: _Ingested):
-        self.tmp, self.width, self.shard_tokens, self.pool, self.done = tmp, width, shard_tokens, pool, done
+    def __init__(self, folder: Path, prefix: str, width: int, shard_tokens: int, pool: _SuffixArrayPool,
+                 shards: list[dict]):
+        self.folder, self.prefix, self.width, self.shard_tokens = folder, prefix, width, shard_tokens
+        self.pool, self.shards = pool, shards
+        self.documents = 0
         self.writer: ShardWriter | None = None
 
-    def add(self, batch, keep: list[int], texts: list[str], encoded: list[np.ndarray]) -> None:
-        docs, shards = self.done.docs, self.done.shards
+    def add(self, encoded: list[np.ndarray]) -> list[int]:
+        """Append documents (in corpus order); the shard number of each."""
+        numbers = []
         pending: list[np.ndarray] = []
         pending_tokens = 0
-        for i, text, tokens in zip(keep, texts, encoded):
+        for tokens in encoded:
             if self.writer is not None and self.writer.n_tokens + pending_tokens + len(tokens) + 1 > self.shard_tokens:
                 self.writer.add(pending)
                 pending, pending_tokens = [], 0
                 self.close()
             if self.writer is None:
-                self.writer = ShardWriter(self.tmp / f"shard-{len(shards):04d}", self.width)
-                shards.append({"name": self.writer.folder.name, "doc_lo": len(docs["file"])})
+                self.writer = ShardWriter(self.folder / f"shard-{len(self.shards):04d}", self.width)
+                self.shards.append({"name": self.prefix + self.writer.folder.name, "doc_lo": self.documents,
+                                    "documents": 0})
             pending.append(tokens)
             pending_tokens += len(tokens) + 1
-            docs["file"].append(batch.file_index)
-            docs["row"].append(batch.first_row + i)
-            docs["id"].append(batch.ids[i] if batch.ids is not None else None)
-            docs["tokens"].append(len(tokens))
-            docs["chars"].append(len(text))
-            docs["shard"].append(len(shards) - 1)
+            self.shards[-1]["documents"] += 1
+            self.documents += 1
+            numbers.append(len(self.shards) - 1)
         if self.writer is not None:
             self.writer.add(pending)
+        return numbers
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-            self.done.shards[-1]["tokens"] = self.writer.n_tokens
+            self.shards[-1]["tokens"] = self.writer.n_tokens
             self.pool.submit(self.writer)
             self.writer = None
 
@@ -257,6 +310,7 @@ def _write_document_table(tmp: Path, done: _Ingested) -> pa.Table:
             "tokens": pa.array(docs["tokens"], pa.int64()),
             "chars": pa.array(docs["chars"], pa.int64()),
             "shard": pa.array(docs["shard"], pa.int32()),
+            "text_crc": pa.array(docs["text_crc"], pa.int64()),
         }
     )
     feather.write_feather(table, tmp / "documents.arrow", compression="uncompressed", chunksize=max(1, table.num_rows))
@@ -276,6 +330,7 @@ def _manifest(plan: _Plan, done: _Ingested) -> dict:
         "sources": [asdict(s) for s in plan.sources],
         "shards": done.shards,
         "fulltext": {"stem": plan.stem, "fields": [asdict(s) for s in plan.specs]} if plan.fulltext else None,
+        "normalized": {"shards": done.normalized_shards} if plan.normalized else None,
     }
 
 

@@ -7,7 +7,25 @@ from pathlib import Path
 
 import click
 
-from . import DEFAULT_DEMO, InspectorError, build_demo, build_index, open_index, parse_ids
+from . import (
+    DEFAULT_DEMO,
+    PRESETS,
+    ContaminationParams,
+    InspectorError,
+    InvalidQuery,
+    Problem,
+    build_demo,
+    build_index,
+    check_contamination,
+    load_report,
+    open_benchmark,
+    open_benchmarks,
+    open_index,
+    parse_ids,
+    save_report,
+    score_split,
+    write_decontaminated,
+)
 
 
 class _Group(click.Group):
@@ -16,6 +34,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except InspectorError as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except click.UsageError as exc:  # a bad argument is one line too, like every other error
+            click.echo(f"error: {exc.format_message()}", err=True)
             sys.exit(2)
 
 
@@ -39,7 +60,8 @@ class _Bar:
         if stage != self._stage:
             self.close()
             self._stage = stage
-            self._bar = tqdm(total=total, desc=stage, unit="rows" if stage == "tokenize" else "steps", file=sys.stderr)
+            unit = "rows" if stage == "tokenize" else "items" if stage.startswith("check") else "steps"
+            self._bar = tqdm(total=total or None, desc=stage, unit=unit, file=sys.stderr)
         self._bar.n = done
         self._bar.refresh()
 
@@ -48,8 +70,18 @@ class _Bar:
             self._bar.close()
 
 
+def _open(index_dir, **options):
+    """Open an index, saying on stderr when its source shards changed after the build (answers describe the text
+    that was indexed; a document whose text changed refuses to show)."""
+    index = open_index(index_dir, **options)
+    for path in index.changed_sources[:3]:
+        click.echo(f"warning: source shard {path} was modified after this index was built: rebuild it", err=True)
+    return index
+
+
 def _ids(value: str | None) -> list[int] | None:
-    return parse_ids(value) if value else None
+    """--ids as given: `--ids ""` is an error (parse_ids says so), never the empty query that counts every token."""
+    return None if value is None else parse_ids(value)
 
 
 def _tokens(tokens) -> str:
@@ -83,8 +115,13 @@ def main():
 @click.option("--shard-tokens", type=int, default=None, help="Tokens per index shard (default 500M).")
 @click.option("--no-fulltext", is_flag=True, help="Skip the Tantivy full-text index.")
 @click.option("--stem", is_flag=True, help="Full-text: match English word forms (models ~ model).")
+@click.option(
+    "--allow-empty", is_flag=True, help="Build even from a corpus without one non-empty text (an empty index)."
+)
+@click.option("--normalized", is_flag=True, help="Also index normalised text, for `contam --normalize`.")
 @JSON
-def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fulltext, stem, as_json):
+def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fulltext, stem, allow_empty, normalized,
+          as_json):
     """Index Parquet files, folders or globs (CORPUS...) into --out."""
     bar = _Bar()
     try:
@@ -98,6 +135,8 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
             fulltext=not no_fulltext,
             stem=stem,
             progress=bar,
+            allow_empty=allow_empty,
+            normalized=normalized,
         )
     finally:
         bar.close()
@@ -119,7 +158,7 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
 @JSON
 def info(index_dir, verify, as_json):
     """Facts about an index: documents, tokens, shards, tokenizer, size on disk."""
-    result = open_index(index_dir, verify=True if verify else None).info()
+    result = _open(index_dir, verify=True if verify else None).info()
 
     def human(r):
         click.echo(f"{r.path}: {r.documents:,} documents, {r.tokens:,} tokens, tokenizer {r.tokenizer}, built {r.created}")
@@ -142,7 +181,7 @@ def info(index_dir, verify, as_json):
 @JSON
 def count(index_dir, query, ids, boundary, as_json):
     """Occurrences of QUERY (an empty query counts all tokens)."""
-    result = open_index(index_dir).count(query, ids=_ids(ids), boundary=boundary)
+    result = _open(index_dir).count(query, ids=_ids(ids), boundary=boundary)
 
     def human(r):
         click.echo(f"{r.count:,}")
@@ -161,7 +200,7 @@ def count(index_dir, query, ids, boundary, as_json):
 @JSON
 def ntd(index_dir, prompt, top, ids, boundary, as_json):
     """Next-token distribution after PROMPT."""
-    result = open_index(index_dir).ntd(prompt, ids=_ids(ids), top=top, boundary=boundary)
+    result = _open(index_dir).ntd(prompt, ids=_ids(ids), top=top, boundary=boundary)
 
     def human(r):
         click.echo(f"prompt occurs {r.prompt_count:,} times; {r.distinct:,} distinct next tokens")
@@ -181,7 +220,7 @@ def ntd(index_dir, prompt, top, ids, boundary, as_json):
 @JSON
 def prob(index_dir, prompt, next_text, ids, next_ids, boundary, as_json):
     """P(NEXT | PROMPT) = count(PROMPT NEXT) / count(PROMPT)."""
-    result = open_index(index_dir).prob(prompt, next_text, ids=_ids(ids), next_ids=_ids(next_ids), boundary=boundary)
+    result = _open(index_dir).prob(prompt, next_text, ids=_ids(ids), next_ids=_ids(next_ids), boundary=boundary)
     _emit(
         result,
         as_json,
@@ -199,7 +238,7 @@ def prob(index_dir, prompt, next_text, ids, next_ids, boundary, as_json):
 @JSON
 def infgram(index_dir, text, ids, as_json):
     """∞-gram: per token of TEXT, the longest occurring n-gram ending there and its probability."""
-    result = open_index(index_dir).infgram(text, ids=_ids(ids))
+    result = _open(index_dir).infgram(text, ids=_ids(ids))
 
     def human(r):
         for t in r.tokens:
@@ -219,7 +258,7 @@ def infgram(index_dir, text, ids, as_json):
 @JSON
 def find(index_dir, query, limit, offset, context, ids, boundary, as_json):
     """Documents matching a CNF QUERY, e.g. 'deep learning AND (GPU OR TPU)'."""
-    result = open_index(index_dir).find(
+    result = _open(index_dir).find(
         query, ids=_ids(ids), limit=limit, offset=offset, context=context, boundary=boundary
     )
 
@@ -239,7 +278,7 @@ def find(index_dir, query, limit, offset, context, ids, boundary, as_json):
 @JSON
 def doc(index_dir, doc, as_json):
     """Document DOC in full, with its metadata."""
-    result = open_index(index_dir).document(doc)
+    result = _open(index_dir).document(doc)
 
     def human(r):
         click.echo(f"doc {r.doc}  id {r.id}  {r.file} row {r.row}  {r.tokens:,} tokens")
@@ -262,7 +301,7 @@ def doc(index_dir, doc, as_json):
 def search(index_dir, query, where, source, limit, offset, as_json):
     """Ranked full-text search (BM25, Tantivy query syntax: phrases, AND/OR/-, field:value)."""
     filters = [("source", "=", source)] if source else None
-    result = open_index(index_dir).search(query, where=where, filters=filters, limit=limit, offset=offset)
+    result = _open(index_dir).search(query, where=where, filters=filters, limit=limit, offset=offset)
 
     def human(r):
         click.echo(f"{r.total:,} documents")
@@ -286,7 +325,7 @@ def _bracket(text: str, ranges) -> str:
 @JSON
 def stats(index_dir, as_json):
     """Corpus statistics: documents and tokens per file and source, length and score distributions."""
-    result = open_index(index_dir).stats()
+    result = _open(index_dir).stats()
 
     def human(r):
         click.echo(f"{r.documents:,} documents, {r.tokens:,} tokens")
@@ -315,13 +354,26 @@ def demo(out, as_json):
     _emit(report, as_json, lambda r: click.echo(f"demo index: {r.documents:,} documents, {r.tokens:,} tokens -> {r.path}"))
 
 
+def app_roots(host: str, roots, index_dir) -> list[str]:
+    """The folders the app may open: those given; else, when served beyond this machine, the index's own folder;
+    else anywhere (an empty list)."""
+    if not roots and host not in ("localhost", "::1") and not host.startswith("127."):
+        roots = (index_dir,)
+    return [str(Path(r).resolve()) for r in roots]
+
+
 @main.command()
 @click.argument("index_dir", metavar="[DIR]", required=False, type=click.Path(path_type=Path))
 @click.option("--port", type=int, default=8501, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (0.0.0.0: every network).")
-def app(index_dir, port, host):
+@click.option("--root", "roots", multiple=True, type=click.Path(path_type=Path),
+              help="Open only index folders under this folder (repeatable). Default: off on localhost; beyond it, "
+                   "the folder of the index the app starts with.")
+def app(index_dir, port, host, roots):
     """Open the app in the browser, on DIR or else on the demo index (built first if missing)."""
     import os
+
+    from .web import ROOTS_ENV
 
     entry = Path(__file__).resolve().parents[1] / "streamlit_app.py"
     if not entry.exists():
@@ -337,7 +389,122 @@ def app(index_dir, port, host):
                 build_demo(DEFAULT_DEMO, progress=bar)
             finally:
                 bar.close()
-    env = {**os.environ, "INSPECTOR_INDEX": str(Path(index_dir).resolve())}
+    env = {**os.environ, "INSPECTOR_INDEX": str(Path(index_dir).resolve()),
+           ROOTS_ENV: os.pathsep.join(app_roots(host, roots, index_dir))}
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
                "--server.address", host, "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     os.execvpe(sys.executable, command, env)
+
+
+def _results(specs, benchmarks) -> dict | None:
+    """--results FILE (or NAME=FILE): per-item scores, joined on the item's id, else its index."""
+    if not specs:
+        return None
+    names = [b.name for b in benchmarks]
+    scores = {}
+    for spec in specs:
+        results = open_benchmark(spec, fields=["score"], score_field="score")
+        name = results.name if results.name in names else names[0] if len(names) == 1 else None
+        if name is None:
+            raise InvalidQuery(
+                f"--results {spec}: say which benchmark it scores, as NAME=FILE with NAME one of {', '.join(names)}"
+            )
+        for record in results.records():
+            if isinstance(record, Problem):
+                raise InvalidQuery(f"--results: {record}")
+            if record.score is not None:
+                scores[(name, record.id if record.id is not None else record.index)] = record.score
+    return scores
+
+
+@main.command()
+@INDEX
+@click.argument("benchmarks", metavar="BENCH...", nargs=-1, required=True)
+@click.option("--fields", help="Fields to check, comma-separated (dotted for nested: choices.text).")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), help="A known layout (default: picked from the fields).")
+@click.option("--n", "n", type=int, default=13, show_default=True, help="n-gram size of the overlap measure.")
+@click.option("--min-match", type=int, default=13, show_default=True, help="Tokens a match needs to count (L).")
+@click.option("--clean-below", type=float, default=0.2, show_default=True, help="Coverage below which it is clean.")
+@click.option("--dirty-from", type=float, default=0.8, show_default=True, help="Coverage from which an item is dirty.")
+@click.option("--normalize", is_flag=True, help="Match normalised text (needs an index built with --normalized).")
+@click.option("--score-field", help="A field of the benchmark rows holding each item's score.")
+@click.option("--results", "results_specs", multiple=True, help="Per-item scores: FILE or NAME=FILE (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path), help="Save the report (.json, .jsonl, .csv or .parquet).")
+@JSON
+def contam(index_dir, benchmarks, fields, preset, n, min_match, clean_below, dirty_from, normalize, score_field,
+           results_specs, out, as_json):
+    """Check benchmark files (or `humaneval`, bundled) for contamination: per benchmark and per item."""
+    opened = open_benchmarks(list(benchmarks), fields=fields.split(",") if fields else None, preset=preset,
+                             score_field=score_field)
+    params = ContaminationParams(n=n, min_match=min_match, clean_below=clean_below, dirty_from=dirty_from,
+                                 normalize=normalize)
+    scores = _results(results_specs, opened)  # a bad results file fails before the check, not after
+    index = _open(index_dir)
+    bar = _Bar()
+    try:
+        report = check_contamination(index, opened, params, progress=bar)
+    finally:
+        bar.close()
+    split = score_split(report.items, scores) if results_specs or score_field else None
+    if out:
+        save_report(report, out)
+    if as_json:
+        data = report.as_dict()
+        data["score_split"] = split.as_dict() if split else None
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{report.mode} matching, n = {params.n}, L = {params.min_match} tokens; index {index.path}")
+    header = ("benchmark", "preset", "items", "dirty", "partial", "clean", "overlap")
+    click.echo("{:<24} {:<12} {:>7} {:>13} {:>13} {:>13} {:>8}".format(*header))
+    for b in report.benchmarks:
+        cells = [f"{getattr(b, v):,} ({b.share(v):.1%})" for v in ("dirty", "partial", "clean")]
+        click.echo(f"{b.name:<24} {b.preset or '-':<12} {b.items:>7,} {cells[0]:>13} {cells[1]:>13} {cells[2]:>13} "
+                   f"{b.mean_overlap:>8.3f}")
+        if b.empty or b.skipped:
+            click.echo(f"  {b.empty:,} empty items not scored; {b.skipped:,} records skipped")
+        for problem in b.problems[:5]:
+            click.echo(f"  skipped: {problem}")
+    worst = sorted((i for i in report.items if i.verdict == "dirty"), key=lambda i: -(i.coverage or 0))[:10]
+    for item in worst:
+        a, b = item.longest_span
+        click.echo(f"dirty {item.benchmark}:{item.id or item.index} coverage {item.coverage:.0%}, longest match "
+                   f"{item.longest_match} tokens in {item.evidence_documents:,} documents: {item.text[a:b][:80]!r}")
+    click.echo(f"{len(report.documents):,} corpus documents hold matches of >= {params.min_match} tokens with dirty or "
+               f"partial items{' (a sample: some spans occur very often)' if report.documents_approx else ''}")
+    if split:
+        for group in split.groups:
+            mean = "-" if group.mean is None else f"{group.mean:.4f}"
+            click.echo(f"score on {group.verdict} items: {mean} ({group.items:,} items)")
+        if split.difference is not None:
+            click.echo(f"partial+dirty minus clean: {split.difference:+.4f} (95% bootstrap interval "
+                       f"{split.low:+.4f} .. {split.high:+.4f})")
+    if out:
+        click.echo(f"report saved to {out}")
+
+
+@main.command()
+@INDEX
+@click.argument("report_path", metavar="REPORT", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="New folder for the cleaned shards.")
+@click.option("--mask", is_flag=True, help="Keep the documents, blank the matched spans instead.")
+@JSON
+def decontaminate(index_dir, report_path, out, mask, as_json):
+    """Write the corpus again without the documents a `contam --out REPORT.json` flags (or with spans masked)."""
+    report = load_report(report_path)
+    index = _open(index_dir)
+    if report["build"] != index.build.name:
+        raise InvalidQuery(
+            f"{report_path} was made on build {report['build']}; {index_dir} now serves {index.build.name}: "
+            "run `inspector contam` again"
+        )
+    if report.get("mode") == "normalized" and mask:
+        raise InvalidQuery(f"{report_path} matched normalised text: its spans cannot be masked; remove the documents")
+    bar = _Bar()
+    try:
+        result = write_decontaminated(index, report["documents"], out, mask=mask, progress=bar)
+    finally:
+        bar.close()
+    _emit(result, as_json, lambda r: click.echo(
+        f"{r.files} files, {r.rows_in:,} rows -> {r.rows_out:,} rows in {r.out} "
+        f"({r.documents_removed:,} documents removed, {r.documents_masked:,} masked)"
+    ))

@@ -17,18 +17,20 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from index.errors import CorpusError, IndexCorrupt
+from index.errors import CorpusError, SourceChanged
 
 _FOOTER = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """A Parquet shard as the index saw it; size and footer CRC detect a file changed after the build."""
+    """A Parquet shard as the index saw it: its size and modification time say on open that it was changed after
+    the build; its footer's CRC (and each document's text CRC, in the document table) are checked when it is read."""
 
     path: str
     rows: int
     size: int
+    mtime_ns: int
     footer_crc: int
     columns: tuple[str, ...]
 
@@ -83,7 +85,10 @@ def inspect_source(path: Path, text_column: str) -> SourceFile:
     kind = schema.field(text_column).type
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)):
         raise CorpusError(f"{path}: column {text_column!r} holds {kind}, not text")
-    return SourceFile(str(path), meta.metadata.num_rows, path.stat().st_size, footer_crc(path), tuple(schema.names))
+    stat = path.stat()
+    return SourceFile(
+        str(path), meta.metadata.num_rows, stat.st_size, stat.st_mtime_ns, footer_crc(path), tuple(schema.names)
+    )
 
 
 def metadata_schema(sources: Sequence[SourceFile], text_column: str) -> pa.Schema:
@@ -141,9 +146,9 @@ class RowReader:
             try:
                 changed = path.stat().st_size != source["size"] or footer_crc(path) != source["footer_crc"]
             except OSError:
-                raise IndexCorrupt(f"source shard {path} is gone: restore it or rebuild the index") from None
+                raise SourceChanged(f"source shard {path} is gone: restore it or rebuild the index") from None
             if changed:
-                raise IndexCorrupt(f"source shard {path} changed since the index was built: rebuild the index")
+                raise SourceChanged(f"source shard {path} changed since the index was built: rebuild the index")
             handle = pq.ParquetFile(path)
             starts = [0]
             for i in range(handle.metadata.num_row_groups):

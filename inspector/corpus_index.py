@@ -22,7 +22,7 @@ from index.ngram_index import NgramIndex
 
 from .documents import Documents
 from .highlight import highlight_html
-from .query import check_ids, check_query_text, parse_cnf, parse_where, token_variants
+from .query import as_ids, check_ids, check_int, check_query_text, parse_cnf, parse_where, token_variants
 from .results import (
     CorpusStats,
     CountResult,
@@ -68,6 +68,8 @@ class CorpusIndex:
         self.n_tokens = int(self.manifest["tokens"])
         self.n_documents = len(self.documents)
         self.sources = self.manifest["sources"]
+        #: source shards changed since the build (by size or time): say so; their documents' texts are checked on read
+        self.changed_sources = self.documents.changed_sources()
 
     def close(self) -> None:
         """Let later builds remove this build's files (they stay while any process has the build open)."""
@@ -81,7 +83,19 @@ class CorpusIndex:
 
     def verify(self) -> None:
         """Read every file of the build against its checksum; IndexCorrupt when one fails."""
-        storage.read_manifest(self.build, verify=True)
+        self._open.verify()
+
+    @cached_property
+    def normalized_engine(self) -> NgramIndex:
+        """The n-gram index of the documents' normalised text (`inspector.normalize`), same document numbers; only
+        in builds made with `--normalized`."""
+        spec = self.manifest.get("normalized")
+        if not spec:
+            raise InvalidQuery(
+                f"index at {self.path} has no normalised n-gram index: rebuild it with `inspector build ... "
+                "--normalized` to match normalised text"
+            )
+        return NgramIndex(self.build, spec["shards"], self.manifest["width"], self.manifest["tokenizer"]["max_id"])
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
@@ -129,9 +143,9 @@ class CorpusIndex:
         """Every token that follows the prompt, with its count and probability count(prompt+t)/count(prompt).
 
         Exact at any prompt frequency: runs of equal next tokens are found by bisection, so unlike infini-gram there
-        is no sampling cap; `approx` is always False.
+        is no sampling cap; `approx` is always False. `top`: how many to list, most frequent first (0: all).
         """
-        top = self.settings.ntd_top if top is None else top
+        top = check_int("top", self.settings.ntd_top if top is None else top)
         totals: dict[int, int] = {}
         prompt_count = ends = 0
         variants = []
@@ -168,7 +182,9 @@ class CorpusIndex:
         `next` may be several tokens (then it is the chain-rule product). In word mode a next text that starts with
         a letter or digit gets its leading space, as it would have in running text.
         """
-        if next_ids is None:
+        if next_ids is not None:
+            next_ids = as_ids(next_ids, "next_ids")
+        else:
             if not next:
                 raise InvalidQuery("prob needs a next token: give NEXT text or --next-ids")
             spaced = boundary == "word" and self.tokenizer.space_prefixed and next[:1].isalnum()
@@ -195,7 +211,7 @@ class CorpusIndex:
     def infgram(self, text: str | None = None, *, ids: Sequence[int] | None = None) -> InfgramResult:
         """For each token of a text: the longest n-gram ending there that occurs, and its ∞-gram probability (the
         n-gram one after the longest suffix of the preceding tokens that occurs)."""
-        seq = list(ids) if ids is not None else self.tokenizer.encode(text or "")
+        seq = list(as_ids(ids)) if ids is not None else self.tokenizer.encode(text or "")
         if len(seq) > self.settings.max_infgram_tokens:
             raise InvalidQuery(f"text has {len(seq)} tokens; the ∞-gram limit is {self.settings.max_infgram_tokens}")
         check_ids(self.tokenizer, self.settings, seq, limit=self.settings.max_infgram_tokens)
@@ -247,10 +263,9 @@ class CorpusIndex:
 
         `ids` searches for that one token sequence instead of a text query.
         """
-        limit = self.settings.find_limit if limit is None else limit
-        context = self.settings.context_tokens if context is None else context
-        if limit < 0 or offset < 0 or context < 0:
-            raise InvalidQuery("limit, offset and context must not be negative")
+        limit = check_int("limit", self.settings.find_limit if limit is None else limit)
+        context = check_int("context", self.settings.context_tokens if context is None else context)
+        offset = check_int("offset", offset)
         clauses = self._clauses(query or "", boundary, ids)
         found = self.engine.find_cnf(clauses, self.settings.max_clause_freq)
         every_seq = [seq for seqs in clauses for seq in seqs]
@@ -264,7 +279,7 @@ class CorpusIndex:
                     id=self.documents.id(doc),
                     file=self.documents.file(doc),
                     row=self.documents.row(doc),
-                    snippet=self._snippet(tokens, spans[0], context),
+                    snippet=self.snippet(tokens, spans[0], context),
                     matches=self._matches(tokens, spans),
                 )
             )
@@ -283,23 +298,33 @@ class CorpusIndex:
         tokens = self.document_tokens(doc)
         return self._matches(tokens, self.engine.locate(doc, seqs, limit, tokens=tokens))
 
-    def _char_offsets(self, tokens: np.ndarray) -> np.ndarray:
-        """Character offset of every token boundary (len(tokens) + 1 entries), from the tokens' UTF-8 bytes."""
-        pieces = [self.tokenizer.token_bytes(int(t)) for t in tokens]
-        byte_ends = np.cumsum([0] + [len(p) for p in pieces])
-        data = np.frombuffer(b"".join(pieces), dtype=np.uint8)
-        char_starts = np.concatenate([[0], np.cumsum((data & 0xC0) != 0x80)])
-        return char_starts[byte_ends]
-
-    def _snippet(self, tokens: np.ndarray, match: tuple[int, int], context: int) -> Snippet:
+    def snippet(self, tokens: np.ndarray, match: tuple[int, int], context: int) -> Snippet:
+        """Keyword in context, cut at whole characters: a byte-level token can hold part of a character, so the
+        match grows to the whole characters it touches and a partial character at either outer edge is dropped."""
         a, b = match
-        decode = self.tokenizer.decode
-        return Snippet(decode(tokens[max(0, a - context) : a]), decode(tokens[a:b]), decode(tokens[b : b + context]))
+        lo = max(0, a - context - 3)  # 3 tokens more each side complete any character (4 bytes at most)
+        pieces = [self.tokenizer.token_bytes(int(t)) for t in tokens[lo : b + context + 3]]
+        ends = np.cumsum([0] + [len(p) for p in pieces]).tolist()
+        data = b"".join(pieces)
+        start, stop = ends[a - lo], ends[b - lo]
+        while start > 0 and _inside(data, start):
+            start -= 1
+        while _inside(data, stop):
+            stop += 1
+        first = min(start, ends[max(0, a - context) - lo])
+        last = max(stop, ends[min(len(tokens), b + context) - lo])
+        while first < start and _inside(data, first):
+            first += 1
+        while last > stop and _inside(data, last):
+            last -= 1
+        parts = ((first, start), (start, stop), (stop, last))
+        return Snippet(*(data[i:j].decode("utf-8", errors="replace") for i, j in parts))
 
     def _matches(self, tokens: np.ndarray, spans: list[tuple[int, int]]) -> tuple[Match, ...]:
         if not spans:
             return ()
-        chars = self._char_offsets(tokens[: max(b for _, b in spans)])  # only as far as needed: documents can be huge
+        # only as far as needed: documents can be huge
+        chars = self.tokenizer.char_offsets(tokens[: max(b for _, b in spans)])
         return tuple(Match(a, b, int(chars[a]), int(chars[b])) for a, b in spans)
 
     # -- documents ----------------------------------------------------------------------------------------------
@@ -324,8 +349,8 @@ class CorpusIndex:
         return Fulltext(self.build / "fulltext", [FieldSpec(**f) for f in spec["fields"]], spec["stem"])
 
     def filter_columns(self) -> dict[str, str]:
-        """Columns usable in `where` filters, with their kind (int, float or str)."""
-        return {c: s.kind for c, s in self.fulltext.specs.items()}
+        """Columns usable in `where` filters, with their kind (int, float or str; u64 columns say int)."""
+        return {c: "int" if s.kind == "uint" else s.kind for c, s in self.fulltext.specs.items()}
 
     def search(
         self,
@@ -343,6 +368,8 @@ class CorpusIndex:
         Bad syntax never raises: what was ignored comes back in `warnings`.
         """
         limits = self.settings
+        limit, offset = check_int("limit", limit), check_int("offset", offset)
+        snippet_chars = check_int("snippet_chars", snippet_chars, 1)
         if not 1 <= limit <= limits.max_search_limit:
             raise InvalidQuery(f"limit must be between 1 and {limits.max_search_limit:,}, not {limit:,}")
         if not 0 <= offset <= limits.max_search_offset:
@@ -357,7 +384,8 @@ class CorpusIndex:
         hits = []
         for doc, score in found:
             document = self.document(doc)
-            fragment, marks = engine.highlight(parsed, document.text, snippet_chars)
+            head = document.text[: limits.snippet_source_chars]
+            fragment, marks = engine.highlight(parsed, head, snippet_chars)
             snippet = document.text[fragment[0] : fragment[1]]
             local = tuple((a - fragment[0], b - fragment[0]) for a, b in marks)
             hits.append(
@@ -436,7 +464,14 @@ class CorpusIndex:
             ngram_bytes_per_token=round(ngram / self.n_tokens, 3) if self.n_tokens else 0.0,
             text_column=m["text_column"],
             id_column=m["id_column"],
+            changed_sources=self.changed_sources,
         )
+
+
+def _inside(data: bytes, i: int) -> bool:
+    """Whether byte offset i of UTF-8 `data` falls inside a character (a continuation byte starts there); the end
+    counts as a boundary."""
+    return i < len(data) and data[i] & 0xC0 == 0x80
 
 
 def _distribution(column: str, values: np.ndarray, bins: int) -> Distribution:

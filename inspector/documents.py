@@ -1,14 +1,21 @@
-"""The documents of a build: the document table (where each document came from, its id and size) and the text,
-read back from the source Parquet shards by file and row."""
+"""The documents of a build: the document table (where each document came from, its id, size and text CRC) and the
+text, read back from the source Parquet shards by file and row.
+
+The source shards live outside the build and can change after it. A shard's size or modification time that
+differs is reported on open (`changed_sources`); every text read back is checked against the CRC-32 recorded at
+build, so a document is never shown with text other than the one its counts and matches were computed from.
+"""
 from __future__ import annotations
 
+import os
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
 
-from index.errors import IndexCorrupt, InvalidQuery
+from index.errors import IndexCorrupt, InvalidQuery, SourceChanged
 
 from .corpus import RowReader
 from .results import Document
@@ -20,15 +27,31 @@ class Documents:
     def __init__(self, build: Path, manifest: dict):
         self.sources = manifest["sources"]
         self.text_column = manifest["text_column"]
+        corrupt = f"index at {build.parent} is corrupt or incomplete"
         try:
             table = feather.read_table(pa.memory_map(str(build / "documents.arrow")), memory_map=True)
-        except (pa.ArrowException, OSError) as exc:
-            raise IndexCorrupt(f"index at {build.parent} is corrupt or incomplete ({exc}): rebuild it") from None
+            self._file, self._row, self._tokens, self._text_crc = (
+                _mapped(table.column(name)) for name in ("file", "row", "tokens", "text_crc")
+            )
+            self._id = table.column("id")
+        except (pa.ArrowException, OSError, KeyError) as exc:
+            raise IndexCorrupt(f"{corrupt} (document table: {exc}): rebuild it") from None
         if table.num_rows != manifest["documents"]:
-            raise IndexCorrupt(f"index at {build.parent} is corrupt or incomplete (document table): rebuild it")
-        self._file, self._row, self._tokens = (_mapped(table.column(name)) for name in ("file", "row", "tokens"))
-        self._id = table.column("id")
+            raise IndexCorrupt(f"{corrupt} (document table): rebuild it")
         self._rows = RowReader(self.sources)
+
+    def changed_sources(self) -> tuple[str, ...]:
+        """Source shards whose size or modification time is not what the build saw (gone ones too): one stat each."""
+        changed = []
+        for source in self.sources:
+            try:
+                stat = os.stat(source["path"])
+                same = (stat.st_size, stat.st_mtime_ns) == (source["size"], source["mtime_ns"])
+            except OSError:
+                same = False
+            if not same:
+                changed.append(source["path"])
+        return tuple(changed)
 
     def __len__(self) -> int:
         return len(self._file)
@@ -48,12 +71,21 @@ class Documents:
     def row(self, doc: int) -> int:
         return int(self._row[self.check(doc)])
 
+    def text_crc(self, doc: int) -> int:
+        """CRC-32 of the document's UTF-8 text as it was indexed."""
+        return int(self._text_crc[self.check(doc)])
+
     def read(self, doc: int) -> Document:
         """The whole text and metadata of document `doc`, read back from its Parquet shard."""
         doc = self.check(doc)
         file_index, row = int(self._file[doc]), int(self._row[doc])
         record = self._rows.read(file_index, row)
         text = record.pop(self.text_column)
+        if not isinstance(text, str) or zlib.crc32(text.encode()) != self.text_crc(doc):
+            raise SourceChanged(
+                f"document {doc} ({self.sources[file_index]['path']}, row {row}) has changed since the index was "
+                "built: its counts and matches describe the old text; rebuild the index"
+            )
         return Document(
             doc=doc,
             id=self._id[doc].as_py(),

@@ -8,6 +8,7 @@ Tokenizers without space-prefixed words (bytes) have no trap and always count ex
 """
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Sequence
 
@@ -26,7 +27,7 @@ def token_variants(
     if boundary not in BOUNDARIES:
         raise InvalidQuery(f"boundary must be one of {', '.join(BOUNDARIES)}, not {boundary!r}")
     if ids is not None:
-        variants = [tuple(int(i) for i in ids)]
+        variants = [as_ids(ids)]
     else:
         text = text or ""
         variants = [tuple(tokenizer.encode(text))]
@@ -38,6 +39,32 @@ def token_variants(
     for variant in variants:
         check_ids(tokenizer, settings, variant)
     return tuple(variants)
+
+
+def as_ids(ids, what: str = "ids") -> tuple[int, ...]:
+    """Token ids as given to the API: integers, at least one. An empty list is an error, never the empty query
+    (which counts every token: ask for it as the text "")."""
+    if isinstance(ids, (str, bytes)):
+        raise InvalidQuery(f"{what} must be a sequence of integer token ids, not {type(ids).__name__}")
+    try:
+        items = list(ids)
+    except TypeError:
+        raise InvalidQuery(f"{what} must be a sequence of integer token ids, not {ids!r}") from None
+    if not items:
+        raise InvalidQuery(f"{what} is empty: give at least one token id (the empty text '' counts every token)")
+    for n, item in enumerate(items, 1):
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+            raise InvalidQuery(f"{what} item {n} ({item!r}) is not an integer token id")
+    return tuple(int(i) for i in items)
+
+
+def check_int(name: str, value, minimum: int = 0) -> int:
+    """An integer argument (limit, offset, context, top): a float, bool or string is an error, never cut silently."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidQuery(f"{name} must be an integer, not {value!r}")
+    if value < minimum:
+        raise InvalidQuery(f"{name} must be at least {minimum}, not {value}")
+    return int(value)
 
 
 def check_ids(tokenizer: Tokenizer, settings: Settings, ids: Sequence[int], limit: int | None = None) -> None:
@@ -68,7 +95,9 @@ def check_query_text(text: str, settings: Settings, what: str = "query") -> None
 
 
 def parse_ids(text: str) -> list[int]:
-    """`464,3290` -> [464, 3290]; a clear error naming the bad item otherwise."""
+    """`464,3290` -> [464, 3290]; a clear error naming the bad item (a blank one too) otherwise."""
+    if not text.strip():
+        raise InvalidQuery("--ids is empty: give comma-separated token ids, e.g. 464,3290")
     ids = []
     for n, item in enumerate(text.split(","), 1):
         try:

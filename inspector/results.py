@@ -154,6 +154,8 @@ class IndexInfo(_Result):
     ngram_bytes_per_token: float
     text_column: str
     id_column: str | None
+    #: source shards whose size or modification time changed after the build (documents read from them are checked)
+    changed_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,13 @@ class Settings:
     max_query_depth: int = 16
     ntd_top: int = 20
     batch_rows: int = 2048
+    #: the app's Document page shows this many characters at a time (marks are computed, and text sent, per window)
+    document_window_chars: int = 100_000
+    #: the app opens only index folders under these folders (symlinks and .. resolved); empty: anywhere
+    app_roots: tuple[str, ...] = ()
+    #: a search hit's snippet is chosen from this many characters at the start of its document (bounds the work of
+    #: a page of hits however long the documents are)
+    snippet_source_chars: int = 1_000_000
 
 
 DEFAULT = Settings()

@@ -49,6 +49,17 @@ class Tokenizer:
     def decode(self, ids) -> str:
         return b"".join(self.token_bytes(int(i)) for i in ids).decode("utf-8", errors="replace")
 
+    def char_offsets(self, ids) -> np.ndarray:
+        """Character offset of every token boundary in the decoded text (len(ids) + 1 entries), from the tokens'
+        UTF-8 bytes: a boundary inside a character maps to the end of that character."""
+        starts = self.__dict__.get("_char_starts")
+        if starts is None:  # per token: how many characters start in it (bytes that are not continuation bytes)
+            starts = np.array(
+                [sum((b & 0xC0) != 0x80 for b in self.token_bytes(i)) for i in range(self.max_id + 1)], dtype=np.int64
+            )
+            self.__dict__["_char_starts"] = starts
+        return np.concatenate([[0], np.cumsum(starts[np.asarray(ids, dtype=np.int64)])])
+
     def token_text(self, token_id: int) -> str:
         """A token as a user reads it: partial UTF-8 sequences show as \\x.. escapes (remembered: answers show
         the same tokens again and again)."""

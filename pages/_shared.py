@@ -2,12 +2,26 @@
 from __future__ import annotations
 
 import os
-import re
 import threading
 
 import streamlit as st
 
-from inspector import DEFAULT_DEMO, CorpusIndex, IndexCorrupt, InspectorError, live_build_name, open_index
+from inspector import (
+    DEFAULT_DEMO,
+    ROOTS_ENV,
+    CorpusIndex,
+    IndexCorrupt,
+    IndexMissing,
+    InspectorError,
+    Settings,
+    confined_path,
+    escape_markdown,
+    live_build_name,
+    open_index,
+)
+
+#: `inspector app --root DIR` folders arrive through the environment (Streamlit runs the app in its own process)
+SETTINGS = Settings(app_roots=tuple(p for p in os.environ.get(ROOTS_ENV, "").split(os.pathsep) if p))
 
 PAGES = {
     "overview": "pages/overview.py",
@@ -30,7 +44,7 @@ def _open(path: str, build: str) -> CorpusIndex:
     """One memory-mapped index per (folder, build): a rebuild of the folder is opened anew, and the build opened
     before it stays whole on disk while this process holds it. Opening checks sizes and times; a background thread
     then reads every file against its checksum (`_damage` says if one failed)."""
-    index = open_index(path)
+    index = open_index(path, settings=SETTINGS)
     threading.Thread(target=_verify, args=(index, (path, build)), daemon=True, name="verify-index").start()
     return index
 
@@ -46,17 +60,23 @@ def _verify(index: CorpusIndex, key: tuple[str, str]) -> None:
 
 
 def try_index() -> CorpusIndex:
-    """The chosen index; raises InspectorError (missing, damaged) for the caller to show."""
-    path = index_path()
-    build = live_build_name(path)
-    if (path, build) in _damage:
-        raise IndexCorrupt(_damage[(path, build)])
-    return _open(path, build)
+    """The chosen index; raises InspectorError (outside the roots, missing, damaged) for the caller to show."""
+    path = confined_path(index_path(), SETTINGS.app_roots)
+    try:
+        build = live_build_name(path)
+        if (path, build) in _damage:
+            raise IndexCorrupt(_damage[(path, build)])
+        return _open(path, build)
+    except (OSError, ValueError) as exc:  # whatever the folder holds (CURRENT a folder, unreadable): one clear line
+        raise IndexMissing(f"no usable index at {path} ({type(exc).__name__}): build one with `inspector build`") from None
 
 
 def rebuilt_since_last_view() -> bool:
     """True once per session when the index folder was rebuilt since this session last looked at it."""
-    path = index_path()
+    try:
+        path = confined_path(index_path(), SETTINGS.app_roots)
+    except InspectorError:
+        return False
     seen = st.session_state.get("seen_build")
     now = (path, live_build_name(path))
     st.session_state.seen_build = now
@@ -94,16 +114,11 @@ def corpus_stats(path: str, build: str):
 
 
 def stats():
-    path = index_path()
+    path = confined_path(index_path(), SETTINGS.app_roots)
     return corpus_stats(path, live_build_name(path))
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:&])")
-
-
-def md(text: str) -> str:
-    """Text made inert for Streamlit's Markdown (every special character backslash-escaped)."""
-    return _MARKDOWN.sub(r"\\\1", text)
+md = escape_markdown  # every label, caption or message built from corpus data or a URL goes through this
 
 
 def show_error(exc: Exception) -> None:

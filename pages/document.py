@@ -1,53 +1,68 @@
-"""Document: one document whole (long ones in pieces), its metadata, and the n-gram or search matches marked."""
+"""Document: one document a window at a time (?doc=N&at=OFFSET), its metadata, and the n-gram or search matches
+marked. Every cost of a request — marking, text sent to the browser — is bounded by the window, not the document."""
 import streamlit as st
 
-from inspector import InspectorError, highlight_html
-from pages._shared import current_index, show_error
-
-STEP = 20_000  # characters shown at first, and added by "show more"
+from inspector import InspectorError, document_window, highlight_html, url_int, url_text
+from pages._shared import PAGES, SETTINGS, current_index, md, show_error
 
 index = current_index()
 st.title("Document")
 if index.n_documents == 0:
     st.info("This index has no documents.")
     st.stop()
+params = st.query_params
+size = SETTINGS.document_window_chars
 try:
-    requested = int(st.query_params.get("doc", 0))
-except ValueError:
-    requested = 0
-doc = st.number_input("Document number", 0, index.n_documents - 1, min(max(requested, 0), index.n_documents - 1))
-if str(doc) != st.query_params.get("doc"):
-    st.query_params["doc"] = str(doc)
-left, right = st.columns(2)
-ngram = left.text_input("Mark n-gram (CNF allowed)", value=st.query_params.get("ngram", ""), key="doc_ngram")
-search = right.text_input("Mark search terms", value=st.query_params.get("search", ""), key="doc_search")
-
-try:
-    document = index.document(doc)
-    ranges = []
-    if ngram:
-        ranges += [(m.char_start, m.char_end) for m in index.locate(doc, ngram)]
-    if search:
-        ranges += list(index.search_highlights(document.text, search))
+    requested = url_int(params.get("doc"), "doc (the document number)", 0, index.n_documents - 1, default=0)
+    at = url_int(params.get("at"), "at (the first character shown)", 0, 10**15, default=0)
+    ngram = url_text(params.get("ngram"), "the n-gram to mark", SETTINGS.max_query_chars)
+    search = url_text(params.get("search"), "the search terms to mark", SETTINGS.max_query_chars)
 except InspectorError as exc:
     show_error(exc)
     st.stop()
 
-st.text(f"doc {document.doc} · id {document.id} · {document.file} row {document.row} · "
-        f"{document.tokens:,} tokens · {len(document.text):,} characters · {len(ranges):,} marked")
-with st.expander("Metadata"):
-    st.json(document.metadata)
+doc = st.number_input("Document number", 0, index.n_documents - 1, requested)
+if doc != requested:  # another document: from its start
+    st.query_params.from_dict({k: v for k, v in params.items() if k != "at"} | {"doc": str(doc)})
+    st.rerun()
+left, right = st.columns(2)
+ngram = left.text_input("Mark n-gram (CNF allowed)", value=ngram, key="doc_ngram")
+search = right.text_input("Mark search terms", value=search, key="doc_search")
+for name, value in (("ngram", ngram), ("search", search)):
+    if value != params.get(name, ""):
+        st.query_params[name] = value
 
-shown = st.session_state.setdefault(f"shown_{doc}", STEP)
-text = document.text[:shown]
+try:
+    window = document_window(index, doc, at, size, ngram=ngram, search=search)
+except InspectorError as exc:
+    show_error(exc)
+    st.stop()
+
+if window.file in index.documents.changed_sources():
+    st.warning(md(f"Source shard {window.file} was modified after this index was built. This document's text was "
+                  "checked against the indexed one and matches; rebuild the index to count the new text."))
+st.text(f"doc {window.doc} · id {window.id} · {window.file} row {window.row} · {window.tokens:,} tokens · "
+        f"{window.chars:,} characters · {len(window.marks):,} marked in this window")
+with st.expander("Metadata"):
+    st.json(window.metadata)
+
+
+def window_link(start: int, label: str) -> None:
+    st.page_link(PAGES["document"], label=label,
+                 query_params={k: v for k, v in params.items() if k != "at"} | {"doc": str(doc), "at": str(start)})
+
+
+if window.chars > size or window.start:
+    st.caption(md(f"Characters {window.start:,}–{window.end:,} of {window.chars:,} "
+                  f"(the whole text: inspector doc INDEX {doc})"))
+    back, forward = st.columns(2)
+    with back:
+        if window.start:
+            window_link(max(0, window.start - size), f"Previous {size:,} characters")
+    with forward:
+        if window.end < window.chars:
+            window_link(window.end, f"Next {min(size, window.chars - window.end):,} characters")
 st.html(
     '<pre style="white-space:pre-wrap;word-wrap:break-word;font-size:0.85em" class="document-text">'
-    f"{highlight_html(text, [(a, min(b, len(text))) for a, b in ranges if a < len(text)])}</pre>"
+    f"{highlight_html(window.text, window.marks)}</pre>"
 )
-if len(document.text) > shown:
-    st.caption(f"Showing the first {shown:,} of {len(document.text):,} characters.")
-    more, everything = st.columns(2)
-    if more.button(f"Show {STEP:,} more"):
-        st.session_state[f"shown_{doc}"] = shown + STEP
-        st.rerun()
-    everything.download_button("Download the whole text", document.text, file_name=f"doc-{doc}.txt")

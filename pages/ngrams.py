@@ -4,8 +4,8 @@ import html
 import pandas as pd
 import streamlit as st
 
-from inspector import InspectorError, parse_ids
-from pages._shared import current_index, document_link, md, show_error, token_label
+from inspector import InspectorError, parse_ids, url_int, url_text
+from pages._shared import SETTINGS, current_index, document_link, md, show_error, token_label
 
 MODES = ["Count", "Next token", "∞-gram", "Documents"]
 PAGE_SIZE = 10
@@ -16,10 +16,20 @@ st.caption("Exact over every token of the corpus. A text starting with a letter 
            "text) and 'word…' (at a line or document start) unless the boundary is set to exact.")
 
 params = st.query_params
+if params.get("mode", "Count") not in MODES:
+    st.error(f"mode must be one of {', '.join(MODES)}, not {md(repr(params['mode'][:40]))}")
+    st.stop()
+MAX_PAGE = SETTINGS.max_search_offset // PAGE_SIZE + 1
+try:  # what a URL can say, bounded before it reaches the tokenizer or the engine
+    url_query = url_text(params.get("q"), "the query", 8 * SETTINGS.max_infgram_tokens)
+    url_page = url_int(params.get("page"), "page", 1, MAX_PAGE, default=1)
+except InspectorError as exc:
+    show_error(exc)
+    st.stop()
 mode = st.segmented_control("Mode", MODES, default=params.get("mode", "Count"), key="ngram_mode") or "Count"
 query = st.text_input(
     "Query",
-    value=params.get("q", ""),
+    value=url_query,
     key="ngram_query",
     placeholder="deep learning AND (GPU OR TPU)" if mode == "Documents" else "natural language",
 )
@@ -60,6 +70,7 @@ if not query and mode != "Count":
     st.stop()
 ids = None
 try:
+    url_text(query, "the query", 8 * SETTINGS.max_infgram_tokens if mode == "∞-gram" else SETTINGS.max_query_chars)
     if as_ids:
         ids = parse_ids(query)
     if mode == "Count":
@@ -90,7 +101,9 @@ try:
                                "prob": t.prob} for t in result.tokens])
         st.dataframe(table, hide_index=True)
     else:
-        page = st.number_input("Page", min_value=1, value=1, key="ngram_page")
+        page = st.number_input("Page", min_value=1, max_value=MAX_PAGE, value=url_page, key="ngram_page")
+        if page != url_page:
+            st.query_params["page"] = str(page)
         result = index.find(query, ids=ids, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, boundary=boundary)
         st.metric("Documents" + (" (at least: a clause was sampled)" if result.approx else ""), f"{result.count:,}")
         for clause in result.clauses:

@@ -3,16 +3,24 @@ import html
 
 import streamlit as st
 
-from inspector import InspectorError
-from pages._shared import current_index, document_link, md, show_error, stats
+from inspector import InspectorError, url_int, url_text
+from pages._shared import SETTINGS, current_index, document_link, md, show_error, stats
 
 PAGE_SIZE = 10
 
+MAX_PAGE = SETTINGS.max_search_offset // PAGE_SIZE + 1
+
 index = current_index()
 st.title("Search")
+try:  # what a URL can say, bounded before it reaches Tantivy
+    url_query = url_text(st.query_params.get("q"), "the search query", SETTINGS.max_query_chars)
+    url_page = url_int(st.query_params.get("page"), "page", 1, MAX_PAGE, default=1)
+except InspectorError as exc:
+    show_error(exc)
+    st.stop()
 query = st.text_input(
     "Query",
-    value=st.query_params.get("q", ""),
+    value=url_query,
     key="search_query",
     placeholder='"exact phrase" AND word -excluded source:web',
     help="Tantivy syntax: words (any), AND / OR / -, \"phrases\", field:value, field:[a TO b].",
@@ -29,7 +37,7 @@ corpus = stats()
 with st.expander("Filters", expanded=False):
     for column, groups in corpus.facets.items():
         if columns.get(column) == "str":
-            chosen = st.multiselect(column, [g.value for g in groups], key=f"filter_{column}")
+            chosen = st.multiselect(md(column), [g.value for g in groups], key=f"filter_{column}")
             if chosen:
                 filters.append((column, "in", chosen))
     for column, kind in columns.items():
@@ -38,14 +46,17 @@ with st.expander("Filters", expanded=False):
             continue
         cast = int if kind == "int" else float
         lowest, highest = cast(dist.min), cast(dist.max)
-        low, high = st.slider(column, lowest, highest, (lowest, highest), key=f"filter_{column}")
+        low, high = st.slider(md(column), lowest, highest, (lowest, highest), key=f"filter_{column}")
         if low > lowest:
             filters.append((column, ">=", low))
         if high < highest:
             filters.append((column, "<=", high))
 
-page = st.number_input("Page", min_value=1, value=1, key="search_page")
+page = st.number_input("Page", min_value=1, max_value=MAX_PAGE, value=url_page, key="search_page")
+if page != url_page:
+    st.query_params["page"] = str(page)
 try:
+    url_text(query, "the search query", SETTINGS.max_query_chars)
     result = index.search(query, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
 except InspectorError as exc:
     show_error(exc)

@@ -50,8 +50,8 @@ def sample_rows(seed: int = 7, n: int = 60) -> list[dict]:
 
 
 def damaged_keeping_time(out: Path) -> Path:
-    """Flip one bit of the live build's tokens.bin as a failing disk would, keeping its size and
-    modification time; the damaged file."""
+    """Flip one bit of the live build's tokens.bin in place and set its modification time back, as a careless
+    tool would (its change time, which nothing can set back, moves); the damaged file."""
     with open_index(out) as index:
         tokens = next(index.build.glob("shard-*/tokens.bin"))
     stat = tokens.stat()

@@ -197,8 +197,11 @@ def build_both(
     is read back from those files and encoded with the tokenizer, apart from the build."""
     corpus = tmp_path / "corpus"
     write_two_files(corpus, texts)
-    build_index([corpus], tmp_path / "one", tokenizer=tokenizer, fulltext=fulltext)
-    build_index([corpus], tmp_path / "many", tokenizer=tokenizer, shard_tokens=shard_tokens, fulltext=fulltext)
+    # allow_empty: the generated corpora include ones without a single non-empty text, on purpose
+    build_index([corpus], tmp_path / "one", tokenizer=tokenizer, fulltext=fulltext, allow_empty=True)
+    build_index(
+        [corpus], tmp_path / "many", tokenizer=tokenizer, shard_tokens=shard_tokens, fulltext=fulltext, allow_empty=True
+    )
     rows = documents(parquet_rows(corpus))
     assert [r.text for r in rows] == [t for t in texts if t]  # the files hold what was written, in that order
     docs = encode_all([r.text for r in rows], reference_tokenizer(tokenizer))

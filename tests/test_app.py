@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from inspector import open_index
+
 from .conftest import XSS_TEXT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,34 +101,72 @@ def test_missing_and_damaged_index_are_error_boxes(app, index_dir, tmp_path, mon
     assert not at.exception and any("no index at" in e.value for e in at.error)
     damaged = tmp_path / "damaged"
     shutil.copytree(index_dir, damaged)
-    build = damaged / (damaged / "CURRENT").read_text().strip()
+    with open_index(damaged) as opened:
+        build = opened.build
     (build / "manifest.json").write_text("{")
     monkeypatch.setenv("INSPECTOR_INDEX", str(damaged))
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
     assert not at.exception and any("corrupt or incomplete" in e.value for e in at.error)
 
 
-def test_long_document_is_shown_in_pieces(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def long_index(tmp_path_factory):
+    """One 4 MB document (bytes tokenizer: a token per byte), with HTML in it."""
     from inspector import build_index
 
     from .conftest import write_parquet
 
-    text = "".join(f"line {i}: the quick brown fox <b>jumps</b>\n" for i in range(100_000))  # 4 MB
-    write_parquet(tmp_path / "c" / "long.parquet", [{"id": "long", "text": text}])
-    build_index([tmp_path / "c"], tmp_path / "idx", tokenizer="bytes")
+    folder = tmp_path_factory.mktemp("long")
+    text = "".join(f"line {i}: the quick brown fox <b>jumps</b> — naïve\n" for i in range(90_000))
+    write_parquet(folder / "c" / "long.parquet", [{"id": "long", "text": text}])
+    build_index([folder / "c"], folder / "idx", tokenizer="bytes")
+    return folder / "idx", text
+
+
+def open_document(index_dir, monkeypatch, **params) -> AppTest:
     monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("INSPECTOR_INDEX", str(tmp_path / "idx"))
+    monkeypatch.setenv("INSPECTOR_INDEX", str(index_dir))
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.switch_page("pages/document.py")
-    at.query_params["doc"] = "0"
-    at.query_params["ngram"] = "fox"
-    at.run()
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def test_long_document_is_shown_a_window_at_a_time(long_index, monkeypatch):
+    """Marks are computed, and text sent, for the window named in the URL only; links lead to the next window."""
+    import re
+
+    from inspector import Settings, highlight_html
+
+    index_dir, text = long_index
+    size, at_ = Settings().document_window_chars, 2_000_003
+    at = open_document(index_dir, monkeypatch, doc="0", at=str(at_), ngram="fox", search="jumps")
     no_trouble(at)
-    shown = at.html[0].value
-    assert html.escape(text[:19_000]).replace("fox", "<mark>fox</mark>")[:5000] in shown
-    assert len(shown) < 40_000 and "&lt;b&gt;jumps&lt;/b&gt;" in shown
-    at.button[0].click().run()
-    assert "line 468: the quick brown" in at.html[0].value and len(at.html[0].value) > len(shown)
+    window = text[at_ : at_ + size]
+    expected = highlight_html(window, [m.span() for m in re.finditer("fox|jumps", window)])
+    assert at.html[0].value.endswith(expected + "</pre>") and len(at.html[0].value) < 3 * size
+    assert f"Characters {at_:,}–{at_ + size:,} of {len(text):,}" in at.caption[0].value.replace("\\", "")
+    links = {p.proto.label: p.proto.query_string for p in at.get("page_link")}
+    assert f"at={at_ + size}" in links[f"Next {size:,} characters"]
+    assert f"at={at_ - size}" in links[f"Previous {size:,} characters"]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"doc": "-1"}, "doc (the document number) must be from 0 to 0, not -1"),
+    ({"doc": "99999999999999999999"}, "not 99,999,999,999,999,999,999"),
+    ({"doc": "abc"}, "must be a whole number from 0 to 0, not 'abc'"),
+    ({"doc": "0", "at": "-5"}, "at (the first character shown) must be from 0"),
+    ({"doc": "0", "at": "999999999"}, "has 4,758,890 characters: the window must start at 0..4,758,889"),
+    ({"doc": "0", "at": "1e9"}, "must be a whole number"),
+    ({"doc": "0", "ngram": "(" * 3000}, "the limit is 16"),
+    ({"doc": "0", "search": "x" * 5000}, "the search terms to mark has 5,000 characters"),
+    ({"doc": "0", "search": "a\x00b"}, "contains a NUL character"),
+])
+def test_bad_document_urls_are_one_error_box(long_index, monkeypatch, params, message):
+    at = open_document(long_index[0], monkeypatch, **params)
+    assert not at.exception
+    assert len(at.error) == 1 and message in at.error[0].value.replace("\\", ""), [e.value for e in at.error]
 
 
 def test_the_app_switches_to_a_rebuilt_index_and_says_so(tmp_path, corpus_dir, monkeypatch):
@@ -151,8 +191,9 @@ def test_the_app_switches_to_a_rebuilt_index_and_says_so(tmp_path, corpus_dir, m
     assert not at.toast  # said once
 
 
-def test_damage_the_quick_open_misses_is_found_in_the_background(tmp_path, corpus_dir, monkeypatch):
-    """Opening checks sizes and times; the app then reads every file against its checksum in a thread, and says so."""
+def test_a_damaged_index_file_is_an_error_box(tmp_path, corpus_dir, monkeypatch):
+    """A file written after the build (its modification time set back, its change time not) fails its checksum on
+    open, and the page says so (what no time shows is read in the background thread; see index.storage)."""
     import time
 
     from inspector import build_index
@@ -170,3 +211,56 @@ def test_damage_the_quick_open_misses_is_found_in_the_background(tmp_path, corpu
         time.sleep(0.2)
         at.run()
     assert not at.exception and any("fails its checksum" in e.value for e in at.error)
+
+
+def test_document_page_says_when_its_source_was_modified(tmp_path, monkeypatch):
+    """A source touched after the build: a warning, and the text (checked against the indexed one). A source
+    rewritten with other text: an error box (or, from rows the app read before, the indexed text with the warning),
+    never the new text shown as if it were indexed."""
+    import os
+
+    from inspector import build_index
+
+    from .conftest import write_parquet
+
+    path = write_parquet(tmp_path / "c" / "a.parquet", [{"text": "the indexed words"}, {"text": "more"}])
+    build_index([tmp_path / "c"], tmp_path / "idx", tokenizer="bytes")
+    os.utime(path)
+    at = open_document(tmp_path / "idx", monkeypatch, doc="0")
+    assert not at.exception and not at.error
+    assert any("was modified after this index was built" in w.value for w in at.warning)
+    write_parquet(path, [{"text": "the changed words"}, {"text": "more"}])
+    at = open_document(tmp_path / "idx", monkeypatch, doc="0")
+    shown = " ".join(str(h.proto) for h in at.get("html"))
+    assert not at.exception and "the changed words" not in shown
+    said = [e.value for e in at.error] + [w.value for w in at.warning]
+    assert any("changed since the index was built" in m or "was modified after" in m for m in said)
+
+
+HOSTILE_COLUMN = ":red[q] [a](javascript:alert(1)) **b**"
+
+
+def test_column_names_from_the_corpus_are_shown_as_text(tmp_path, monkeypatch):
+    """A Parquet column's name is corpus data: a filter's label shows it literally, never as Markdown."""
+    from inspector import build_index, escape_markdown
+
+    from .conftest import write_parquet
+
+    rows = [{"text": f"row {i} data", HOSTILE_COLUMN: i / 10, "kind": "ab"[i % 2]} for i in range(9)]
+    write_parquet(tmp_path / "c" / "a.parquet", rows)
+    build_index([tmp_path / "c"], tmp_path / "idx")
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("INSPECTOR_INDEX", str(tmp_path / "idx"))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    no_trouble(at)
+    at.switch_page("pages/search.py").run()
+    no_trouble(at)
+    assert at.slider(key=f"filter_{HOSTILE_COLUMN}").label == escape_markdown(HOSTILE_COLUMN)
+
+
+def test_the_app_is_confined_by_default_only_beyond_localhost(tmp_path):
+    from inspector.cli import app_roots
+
+    assert app_roots("127.0.0.1", (), tmp_path / "idx") == [] and app_roots("localhost", (), "x") == []
+    assert app_roots("0.0.0.0", (), tmp_path / "idx") == [str(tmp_path / "idx")]
+    assert app_roots("0.0.0.0", (tmp_path / "a", tmp_path / "b/../c"), "x") == [str(tmp_path / "a"), str(tmp_path / "c")]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import random
 import signal
@@ -11,10 +12,20 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from inspector import BuildLocked, CorpusError, IndexCorrupt, IndexMissing, InspectorError, build_index, open_index
+from inspector import (
+    BuildLocked,
+    CorpusError,
+    IndexCorrupt,
+    IndexMissing,
+    InspectorError,
+    SourceChanged,
+    build_index,
+    open_index,
+)
 from inspector.tokenizer import make_tokenizer
 
 from .conftest import damaged_keeping_time, write_parquet
@@ -130,8 +141,36 @@ def test_changed_source_file_is_reported(tmp_path):
     path = write_parquet(tmp_path / "c" / "a.parquet", [{"text": "alpha beta"}, {"text": "gamma"}])
     build_index([path], tmp_path / "idx")
     write_parquet(path, [{"text": "something else entirely"}, {"text": "gamma"}])
-    with pytest.raises(IndexCorrupt, match="changed since the index was built"):
-        open_index(tmp_path / "idx").document(0)
+    with open_index(tmp_path / "idx") as index:
+        assert index.changed_sources == (str(path),) and index.info().changed_sources == (str(path),)
+        with pytest.raises(SourceChanged, match="changed since the index was built"):
+            index.document(0)
+    done = subprocess.run([sys.executable, "-m", "inspector", "count", str(tmp_path / "idx"), "gamma"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and f"warning: source shard {path} was modified" in done.stderr
+
+
+def test_a_source_rewritten_in_place_is_never_shown_as_what_was_indexed(tmp_path):
+    """Same size, same footer, even the same modification time: the text read back fails its recorded CRC, so a
+    document is never shown with text its counts and matches were not computed from."""
+    rng = random.Random(3)
+    rows = [{"text": " ".join(rng.choices(["red", "green", "blue"], k=30_000)) + f" doc{i} marker"} for i in range(4)]
+    path = tmp_path / "c" / "a.parquet"
+    path.parent.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), path, compression="none", use_dictionary=False)
+    build_index([path], tmp_path / "idx")
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    at = data.index(b"doc0 marker")
+    assert at < len(data) - 65536  # outside the footer the build checksummed
+    data[at : at + 4] = b"docX"
+    path.write_bytes(data)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with open_index(tmp_path / "idx") as index:
+        assert index.changed_sources == ()  # nothing a stat can see ...
+        assert index.document(1).text == rows[1]["text"]  # ... other documents read as indexed ...
+        with pytest.raises(SourceChanged, match=r"document 0 \(.*a.parquet, row 0\) has changed"):
+            index.document(0)  # ... and the changed one says so
 
 
 def _big_corpus(folder: Path, files: int = 4, docs: int = 4000) -> list[str]:
@@ -245,19 +284,34 @@ def test_an_open_index_answers_from_its_build_through_rebuilds(tmp_path, corpus_
     new.close()
 
 
-def test_damage_that_keeps_the_file_time_is_found_by_verify(tmp_path, corpus_dir):
-    """Opening checks sizes and modification times (CRCs only of files whose time changed); `verify` reads all."""
+def test_damage_that_keeps_the_file_time_is_found_on_open(tmp_path, corpus_dir):
+    """Any write changes a file's change time, whatever it does to the modification time: opening reads that
+    file's CRC. A process that opened the index before the damage finds it with `verify`."""
     out = tmp_path / "idx"
     build_index([corpus_dir], out)
-    tokens = damaged_keeping_time(out)
-    with open_index(out) as index:  # not detected by the cheap check ...
+    with open_index(out) as before:
+        damaged_keeping_time(out)
         with pytest.raises(IndexCorrupt, match="tokens.bin fails its checksum"):
-            index.verify()  # ... but by the full one
-    with pytest.raises(IndexCorrupt, match="tokens.bin fails its checksum"):
-        open_index(out, verify=True)
-    os.utime(tokens)  # a changed time: the cheap check reads that file's CRC
+            before.verify()
     with pytest.raises(IndexCorrupt, match="tokens.bin fails its checksum"):
         open_index(out)
+    with pytest.raises(IndexCorrupt, match="tokens.bin fails its checksum"):
+        open_index(out, verify=True)
+
+
+def test_a_copied_index_is_checked_once(tmp_path, corpus_dir):
+    """A copy has new change times: its files are read against their CRCs on the first open, remembered after."""
+    import shutil
+
+    build_index([corpus_dir], tmp_path / "idx")
+    copy = tmp_path / "copy"
+    shutil.copytree(tmp_path / "idx", copy)
+    with open_index(copy) as index:
+        remembered = json.loads((index.build / ".verified").read_text())
+        assert set(remembered) == set(index.manifest["files"])
+        assert index.count("data").count > 0
+    with open_index(copy) as index:
+        assert json.loads((index.build / ".verified").read_text()) == remembered
 
 
 def test_workers_die_with_a_killed_build_and_free_the_lock(tmp_path, corpus_dir):

@@ -111,3 +111,23 @@ def test_stemming_is_an_option(tmp_path):
     build_index([tmp_path / "c"], tmp_path / "stem", stem=True)
     assert {h.doc for h in open_index(tmp_path / "plain").search("model").hits} == {1}
     assert {h.doc for h in open_index(tmp_path / "stem").search("model").hits} == {0, 1}
+
+
+def test_a_long_hit_gets_its_snippet_from_the_start_of_its_text(tmp_path):
+    """A hit's snippet is chosen from the first `snippet_source_chars` characters only: a page of hits costs the
+    same however long its documents are. A term found only further in still makes the hit, without marks."""
+    from inspector import Settings
+
+    from .conftest import write_parquet
+
+    text = "alpha " * 300 + "omega " * 10 + "filler " * 1000
+    write_parquet(tmp_path / "c" / "a.parquet", [{"text": text}])
+    build_index([tmp_path / "c"], tmp_path / "idx", tokenizer="bytes")
+    with open_index(tmp_path / "idx", settings=Settings(snippet_source_chars=1000)) as index:
+        (hit,) = index.search("omega").hits
+        assert hit.highlights == () and set(hit.snippet.split()) <= {"alpha"}
+        (hit,) = index.search("alpha").hits
+        assert hit.highlights and hit.snippet.startswith("alpha")
+    with open_index(tmp_path / "idx") as index:
+        (hit,) = index.search("omega").hits
+        assert "omega" in hit.snippet and hit.highlights

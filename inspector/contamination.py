@@ -1,0 +1,692 @@
+"""Contamination: which benchmark items the corpus holds, how much of each, the evidence, and what it does to scores.
+
+All three measures of an item come from one pass of the ∞-gram engine: `match_lengths_many` gives, for every token
+of the item, the longest span ending there that occurs in the corpus (m[i]). Then, with n-gram size n and minimum
+match L:
+- n-gram overlap (GPT-3, lm-eval's 13-gram decontamination): the n-gram ending at token i occurs iff m[i] >= n, so
+  the share of the item's n-grams that occur is mean(m[n-1:] >= n); `any_hit` is lm-eval's "dirty" rule.
+- longest match (PaLM's verbatim-overlap view): max(m), where it ends, and how often that span occurs.
+- coverage (Llama 2, Touvron et al. 2023, A.6): the share of the item's tokens inside a corpus match of >= L
+  tokens; token i is covered iff some j >= i has m[j] >= L and j - m[j] + 1 <= i. Verdict: `clean` below 20 %,
+  `dirty` from 80 %, `partial` between (Llama 2's thresholds; settable).
+n and L count tokens that are not only whitespace (spaces between them ride along): runs of spaces and newlines
+in code match everywhere and say nothing, as lm-eval's normalisation to words drops them. So an n-gram is n such
+tokens and whatever whitespace lies between them; coverage is the share of those tokens covered. An item with fewer
+than n (or L) of them counts as one n-gram (one match) of its own: contaminated only when it occurs whole. No Python
+loop runs per n-gram: every item of a batch goes through the batched engine at once.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import InvalidQuery
+
+from .benchmarks import Problem
+from .normalize import normalize_with_offsets, original_span
+from .results import Snippet, _Result
+
+VERDICTS = ("clean", "partial", "dirty")
+
+
+@dataclass(frozen=True, slots=True)
+class ContaminationParams(_Result):
+    #: n-gram size of the overlap measure (lm-eval and GPT-3 use 13)
+    n: int = 13
+    #: minimum match, in tokens, that counts toward coverage and the decontamination list
+    min_match: int = 13
+    clean_below: float = 0.2
+    dirty_from: float = 0.8
+    #: documents shown as evidence per item (all are counted)
+    evidence_documents: int = 3
+    #: occurrences of one span read to list its documents; more and the list is an even sample (`approx`)
+    max_span_occurrences: int = 10_000
+    #: longest item checked, in tokens; a longer one is reported, not checked
+    max_item_tokens: int = 200_000
+    #: compare normalised text (lower case, NFKC, no punctuation, whitespace collapsed) on the normalised index
+    normalize: bool = False
+
+    def check(self) -> None:
+        if not 1 <= self.n <= 1000 or not 1 <= self.min_match <= 1000:
+            raise InvalidQuery(f"--n and --min-match must be between 1 and 1000, not {self.n} and {self.min_match}")
+        if not 0 <= self.clean_below <= self.dirty_from <= 1:
+            raise InvalidQuery(
+                f"thresholds must satisfy 0 <= clean ({self.clean_below}) <= dirty ({self.dirty_from}) <= 1"
+            )
+        if not 0 <= self.evidence_documents <= 100:
+            raise InvalidQuery(f"evidence documents must be between 0 and 100, not {self.evidence_documents}")
+
+
+@dataclass(frozen=True, slots=True)
+class Measures:
+    """An item's measures from its match lengths (token offsets; see the module docstring)."""
+
+    ngrams: int
+    ngrams_found: int
+    longest: int
+    longest_start: int
+    coverage: float
+    #: token spans [start, end) covered by matches of >= L tokens, merged
+    covered: tuple[tuple[int, int], ...]
+
+    @property
+    def overlap(self) -> float:
+        return self.ngrams_found / self.ngrams if self.ngrams else 0.0
+
+
+def measure(m: np.ndarray, n: int, min_match: int, blank: np.ndarray | None = None) -> Measures:
+    """The measures of one item from `m`, its per-token match lengths (`NgramIndex.match_lengths`); `blank` marks
+    its whitespace-only tokens (none by default)."""
+    m = np.asarray(m, dtype=np.int64)
+    size = len(m)
+    blank = np.zeros(size, dtype=bool) if blank is None else np.asarray(blank, dtype=bool)
+    words = np.nonzero(~blank)[0]  # positions of the tokens that count
+    if not len(words):
+        return Measures(0, 0, 0, 0, 0.0, ())
+    counted = np.concatenate([[0], np.cumsum(~blank)])  # counted[k]: counting tokens among the first k
+    ends = np.arange(1, size + 1)
+    inside = counted[ends] - counted[ends - m]  # counting tokens in the match ending at each token
+    n, least = min(n, len(words)), min(min_match, len(words))
+    end = int(np.argmax(inside))
+    longest = int(m[end]) if inside[end] else 0
+    positions = np.arange(size)
+    starts = np.where(inside >= least, positions - m + 1, size)
+    reach = np.minimum.accumulate(starts[::-1])[::-1]  # the earliest start of an eligible match ending at >= i
+    covered = reach <= positions
+    return Measures(
+        ngrams=len(words) - n + 1,
+        ngrams_found=int(np.count_nonzero(_occurs(m, words, n))),
+        longest=longest,
+        longest_start=end - longest + 1,
+        coverage=float(np.count_nonzero(covered[words]) / len(words)),
+        covered=_runs(covered),
+    )
+
+
+def _gram_starts(words: np.ndarray, n: int) -> np.ndarray:
+    """Where each n-gram of counting tokens starts: one per counting token from the n-th on, which it ends at."""
+    return words[: len(words) - n + 1]
+
+
+def _occurs(m: np.ndarray, words: np.ndarray, n: int) -> np.ndarray:
+    """Per n-gram of counting tokens: does it occur, i.e. is the match ending at its last token at least as long as
+    the n-gram with the whitespace inside it?"""
+    ends = words[n - 1 :]
+    return m[ends] >= ends - _gram_starts(words, n) + 1
+
+
+def _runs(mask: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """[start, end) of each run of True."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return tuple(zip(np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist()))
+
+
+def verdict(coverage: float, params: ContaminationParams) -> str:
+    if coverage >= params.dirty_from:
+        return "dirty"
+    return "clean" if coverage < params.clean_below else "partial"
+
+
+# -- results ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence(_Result):
+    """A corpus document holding an item's longest match, with the match in context."""
+
+    doc: int
+    id: str | None
+    file: str
+    row: int
+    snippet: Snippet
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult(_Result):
+    benchmark: str
+    #: 0-based record number in the benchmark file
+    index: int
+    id: str | None
+    text: str
+    tokens: int
+    #: share of the item's n-grams that occur in the corpus (None for an empty item)
+    overlap: float | None
+    ngrams: int
+    ngrams_found: int
+    #: tokens of the longest span of the item that occurs verbatim; where it is (characters of `text`); how often
+    longest_match: int
+    longest_span: tuple[int, int]
+    longest_count: int
+    #: share of tokens inside corpus matches of >= min_match tokens (Llama 2)
+    coverage: float | None
+    #: clean, partial, dirty; `empty` for an item with no text but whitespace (counted, not scored)
+    verdict: str
+    #: character spans of `text` inside matches of >= min_match tokens
+    spans: tuple[tuple[int, int], ...]
+    evidence: tuple[Evidence, ...]
+    #: documents holding the longest match (a lower bound when `evidence_approx`)
+    evidence_documents: int
+    evidence_approx: bool
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BenchmarkSummary(_Result):
+    name: str
+    file: str
+    preset: str | None
+    fields: tuple[str, ...]
+    #: items checked (empty ones excluded), empty items, records skipped (malformed, too long)
+    items: int
+    empty: int
+    skipped: int
+    dirty: int
+    partial: int
+    clean: int
+    any_hit: int
+    mean_overlap: float
+    mean_coverage: float
+    #: items per coverage decile: [0, 0.1), [0.1, 0.2), ... [0.9, 1.0]
+    coverage_histogram: tuple[int, ...]
+    problems: tuple[str, ...]
+
+    def share(self, verdict_name: str) -> float:
+        return getattr(self, verdict_name) / self.items if self.items else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedDocument(_Result):
+    """A corpus document holding matches of >= min_match tokens with dirty or partial items: what to remove."""
+
+    doc: int
+    id: str | None
+    file: str
+    row: int
+    #: "benchmark:index" of each item matched
+    items: tuple[str, ...]
+    #: tokens of the document inside those matches
+    tokens_matched: int
+    #: token spans [start, end) of the document inside those matches, merged (`decontaminate --mask` blanks them)
+    spans: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ContaminationReport(_Result):
+    index: str
+    build: str
+    tokenizer: str
+    mode: str
+    created: str
+    params: ContaminationParams
+    benchmarks: tuple[BenchmarkSummary, ...]
+    items: tuple[ItemResult, ...]
+    documents: tuple[FlaggedDocument, ...]
+    #: True when a listed span had more occurrences than were read: `documents` is then a sample of them
+    documents_approx: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+# -- checking benchmarks ----------------------------------------------------------------------------------------
+
+_BATCH = 8192  # items per engine pass: long passes keep match_lengths_many's segments long
+
+
+class _Flagged:
+    """The decontamination list, gathered batch by batch: every document holding a match of >= L tokens with a
+    dirty or partial item, and the token spans of those matches in it.
+
+    A document holds such a match iff it holds one of the item's L-grams that occur (m[j] >= L): every longer match
+    contains one, and each is one. So the list is exactly the occurrences of those L-grams, found with one batched
+    search per batch of items, and kept as arrays until the end."""
+
+    def __init__(self, engine, params: ContaminationParams):
+        self.engine, self.params = engine, params
+        self.keys: list[str] = []
+        self.found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # doc, start, end, key
+        self.approx = False
+
+    def add(self, contaminated: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        """`contaminated`: (item key, token ids, match lengths, whitespace tokens) of the batch's dirty and partial
+        items."""
+        rows, lengths, owners = [], [], []
+        for key, seq, m, blank in contaminated:
+            words = np.nonzero(~blank)[0]
+            least = min(self.params.min_match, len(words))
+            hit = _occurs(m, words, least)
+            starts, ends = _gram_starts(words, least)[hit], words[least - 1 :][hit] + 1
+            if len(starts):
+                width = int((ends - starts).max())
+                at = np.minimum(starts[:, None] + np.arange(width), len(seq) - 1)  # beyond a gram's length: masked
+                rows.append(seq[at])
+                lengths.append(ends - starts)
+                owners.append(np.full(len(starts), len(self.keys)))
+                self.keys.append(key)
+        if not rows:
+            return
+        width = max(r.shape[1] for r in rows)
+        table = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
+        lengths, owners = np.concatenate(lengths), np.concatenate(owners)
+        found = self.engine.occurrences_many(table, lengths, self.params.max_span_occurrences)
+        self.approx |= found.approx
+        self.found.append((found.docs, found.offsets, found.offsets + lengths[found.rows], owners[found.rows]))
+
+    def documents(self, documents) -> tuple[FlaggedDocument, ...]:
+        if not self.found:
+            return ()
+        docs, starts, ends, owners = (np.concatenate(parts) for parts in zip(*self.found))
+        order = np.lexsort((starts, docs))
+        docs, starts, ends, owners = docs[order], starts[order], ends[order], owners[order]
+        # merge overlapping spans within each document: offsets are shifted by document so one running max serves
+        shift = docs * (int(ends.max()) + 1)
+        reach = np.maximum.accumulate(ends + shift)
+        new = np.ones(len(docs), dtype=bool)
+        new[1:] = starts[1:] + shift[1:] > reach[:-1]
+        first = np.nonzero(new)[0]
+        run_doc, run_start = docs[first], starts[first]
+        run_end = np.maximum.reduceat(ends + shift, first) - shift[first]
+        pair_doc, pair_owner = np.unique(np.stack([docs, owners]), axis=1)  # sorted by document
+        flagged, run_at = np.unique(run_doc, return_index=True)
+        owner_at = np.searchsorted(pair_doc, flagged)
+        out = []
+        for i, doc in enumerate(flagged.tolist()):
+            runs = slice(run_at[i], run_at[i + 1] if i + 1 < len(flagged) else len(run_doc))
+            spans = tuple(zip(run_start[runs].tolist(), run_end[runs].tolist()))
+            owned = pair_owner[owner_at[i] : owner_at[i + 1] if i + 1 < len(flagged) else len(pair_doc)]
+            out.append(
+                FlaggedDocument(
+                    doc=doc,
+                    id=documents.id(doc),
+                    file=documents.file(doc),
+                    row=documents.row(doc),
+                    items=tuple(sorted(self.keys[k] for k in owned.tolist())),
+                    tokens_matched=sum(b - a for a, b in spans),
+                    spans=spans,
+                )
+            )
+        return tuple(out)
+
+
+def _batches(records: Iterable, size: int) -> Iterable[list]:
+    batch = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def check_contamination(index, benchmarks: Sequence, params: ContaminationParams | None = None,
+                        progress: Progress | None = None) -> ContaminationReport:
+    """Check every item of every benchmark against the corpus of `index` (a `CorpusIndex`).
+
+    `benchmarks`: opened benchmark files (`inspector.benchmarks.open_benchmark`), each streamed in batches.
+    With `params.normalize`, items and corpus are compared as normalised text (`inspector.normalize`), on the
+    normalised n-gram index a build made with `--normalized`; spans are still marked on the items' own text.
+    """
+    params = params or ContaminationParams()
+    params.check()
+    progress = progress or _no_progress
+    engine = index.normalized_engine if params.normalize else index.engine
+    flagged = _Flagged(engine, params)
+    summaries, items = [], []
+    done = 0
+    for bench in benchmarks:
+        results: list[ItemResult] = []
+        problems: list[str] = []
+        for batch in _batches(bench.records(), _BATCH):
+            results += _check_batch(index, engine, bench, batch, params, flagged, problems)
+            done += len(batch)
+            progress(f"check {bench.name}", done, 0)
+        summaries.append(_summary(bench, results, problems))
+        items += results
+    return ContaminationReport(
+        index=str(index.path),
+        build=index.build.name,
+        tokenizer=index.manifest["tokenizer"]["kind"],
+        mode="normalized" if params.normalize else "exact",
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        params=params,
+        benchmarks=tuple(summaries),
+        items=tuple(items),
+        documents=flagged.documents(index.documents),
+        documents_approx=flagged.approx,
+    )
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """An item as it is matched: its tokens (of the normalised text when normalising), and where each normalised
+    character came from in the item's own text (None when not normalising)."""
+
+    record: object
+    ids: np.ndarray
+    origin: np.ndarray | None
+
+
+def _check_batch(index, engine, bench, batch, params, flagged: _Flagged, problems: list[str]) -> list[ItemResult]:
+    tokenizer = index.tokenizer
+    records = []
+    for record in batch:
+        if isinstance(record, Problem):  # a record the reader could not read: file:line and why
+            problems.append(str(record))
+        elif len(record.text) > 16 * params.max_item_tokens:  # never tokenize a text that is surely too long
+            problems.append(_too_long(bench, record, f"{len(record.text):,} characters", params))
+        else:
+            records.append(record)
+    texts, origins = [r.text for r in records], [None] * len(records)
+    if params.normalize:
+        texts, origins = zip(*map(normalize_with_offsets, texts)) if texts else ((), ())
+    prepared = []
+    for record, seq, origin in zip(records, tokenizer.encode_batch(list(texts)), origins):
+        if len(seq) > params.max_item_tokens:
+            problems.append(_too_long(bench, record, f"{len(seq):,} tokens", params))
+        else:
+            prepared.append(_Prepared(record, np.asarray(seq, dtype=np.int64), origin))
+    lengths = engine.match_lengths_many([p.ids for p in prepared])
+    whitespace = _whitespace_tokens(tokenizer)
+    blanks = [whitespace[p.ids] for p in prepared]
+    results = [_item_result(index, engine, p, m, blank, params) for p, m, blank in zip(prepared, lengths, blanks)]
+    flagged.add([
+        (f"{r.benchmark}:{r.index}", p.ids, m, blank)
+        for r, p, m, blank in zip(results, prepared, lengths, blanks)
+        if r.verdict in ("partial", "dirty")
+    ])
+    return results
+
+
+def _too_long(bench, record, size: str, params: ContaminationParams) -> str:
+    where = f"{bench.path}:{record.line}" if record.line else f"{bench.path}: record {record.index}"
+    return f"{where}: item has {size}; the limit is {params.max_item_tokens:,} tokens"
+
+
+def _whitespace_tokens(tokenizer) -> np.ndarray:
+    """Per token id: is the token only whitespace? (Built once per tokenizer.)"""
+    table = tokenizer.__dict__.get("_whitespace")
+    if table is None:
+        table = np.array([not tokenizer.token_bytes(i).strip() for i in range(tokenizer.max_id + 1)], dtype=bool)
+        tokenizer.__dict__["_whitespace"] = table
+    return table
+
+
+def _item_result(index, engine, item: _Prepared, m: np.ndarray, blank: np.ndarray,
+                 params: ContaminationParams) -> ItemResult:
+    record, seq = item.record, item.ids
+    measures = measure(m, params.n, params.min_match, blank)
+    base = dict(benchmark=record.benchmark, index=record.index, id=record.id, text=record.text, tokens=len(seq),
+                score=record.score)
+    if not measures.ngrams:  # no text, or whitespace only
+        return ItemResult(**base, overlap=None, ngrams=0, ngrams_found=0, longest_match=0, longest_span=(0, 0),
+                          longest_count=0, coverage=None, verdict="empty", spans=(), evidence=(),
+                          evidence_documents=0, evidence_approx=False)
+    chars = index.tokenizer.char_offsets(seq)
+
+    def in_text(a: int, b: int) -> tuple[int, int]:
+        """Token span -> characters of the item's own text."""
+        start, end = int(chars[a]), int(chars[b])
+        return (start, end) if item.origin is None else original_span(item.origin, start, end)
+
+    start, end = measures.longest_start, measures.longest_start + measures.longest
+    span = seq[start:end]
+    evidence, documents, approx = (), 0, False
+    if measures.covered:  # a match of >= L counting tokens: its documents are the evidence
+        documents, approx, evidence = _evidence(index, engine, span, params)
+    return ItemResult(
+        **base,
+        overlap=measures.overlap,
+        ngrams=measures.ngrams,
+        ngrams_found=measures.ngrams_found,
+        longest_match=measures.longest,
+        longest_span=in_text(start, end),
+        longest_count=engine.count(span) if len(span) else 0,
+        coverage=measures.coverage,
+        verdict=verdict(measures.coverage, params),
+        spans=tuple(in_text(a, b) for a, b in measures.covered),
+        evidence=evidence,
+        evidence_documents=documents,
+        evidence_approx=approx,
+    )
+
+
+def _evidence(index, engine, span: np.ndarray, params: ContaminationParams) -> tuple[int, bool, tuple[Evidence, ...]]:
+    """(documents holding `span`, whether that is a lower bound, the first few with the span in context); in
+    normalised mode the context is the documents' normalised text."""
+    found = engine.find_cnf([[span]], params.max_span_occurrences)
+    shown = []
+    for doc in found.documents[: params.evidence_documents].tolist():
+        tokens = engine.document_tokens(doc)
+        at = engine.locate(doc, [span], limit=1, tokens=tokens)[0]
+        shown.append(Evidence(doc, index.documents.id(doc), index.documents.file(doc), index.documents.row(doc),
+                              index.snippet(tokens, at, index.settings.context_tokens)))
+    return len(found.documents), found.approx, tuple(shown)
+
+
+def _summary(bench, every: list[ItemResult], problems: list[str]) -> BenchmarkSummary:
+    results = [r for r in every if r.verdict != "empty"]
+    empty = len(every) - len(results)
+    coverage = np.array([r.coverage for r in results], dtype=np.float64)
+    histogram = np.histogram(coverage, bins=10, range=(0.0, 1.0))[0] if len(coverage) else np.zeros(10, int)
+    by_verdict = {v: sum(1 for r in results if r.verdict == v) for v in VERDICTS}
+    return BenchmarkSummary(
+        name=bench.name,
+        file=str(bench.path),
+        preset=bench.preset,
+        fields=tuple(bench.fields),
+        items=len(results),
+        empty=empty,
+        skipped=len(problems),
+        any_hit=sum(1 for r in results if r.ngrams_found),
+        mean_overlap=float(np.mean([r.overlap for r in results])) if results else 0.0,
+        mean_coverage=float(coverage.mean()) if len(coverage) else 0.0,
+        coverage_histogram=tuple(int(c) for c in histogram),
+        problems=tuple(problems[:1000]),
+        **by_verdict,
+    )
+
+
+# -- does contamination inflate scores? ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreGroup(_Result):
+    verdict: str
+    items: int
+    mean: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreSplit(_Result):
+    """Mean score on clean / partial / dirty items, and the difference (contaminated - clean) with a bootstrap
+    95 % interval: an interval above 0 says the contaminated items score higher than chance explains."""
+
+    groups: tuple[ScoreGroup, ...]
+    #: mean score of partial and dirty items minus that of clean items (None when either side has no scores)
+    difference: float | None
+    low: float | None
+    high: float | None
+    resamples: int
+    seed: int
+
+
+def score_split(items: Sequence[ItemResult], scores: dict | None = None, *, resamples: int = 2000,
+                seed: int = 0) -> ScoreSplit:
+    """Scores from `scores` ({(benchmark, index) or (benchmark, id): score}) or each item's own `score`."""
+    by_verdict: dict[str, list[float]] = {v: [] for v in VERDICTS}
+    for item in items:
+        score = item.score
+        if scores is not None:
+            score = scores.get((item.benchmark, item.id), scores.get((item.benchmark, item.index)))
+        if score is not None and item.verdict in by_verdict:
+            by_verdict[item.verdict].append(float(score))
+    groups = tuple(ScoreGroup(v, len(s), float(np.mean(s)) if s else None) for v, s in by_verdict.items())
+    clean, contaminated = by_verdict["clean"], by_verdict["partial"] + by_verdict["dirty"]
+    if not clean or not contaminated:
+        return ScoreSplit(groups, None, None, None, resamples, seed)
+    a, b = np.asarray(contaminated), np.asarray(clean)
+    rng = np.random.default_rng(seed)
+    diffs = (rng.choice(a, (resamples, len(a))).mean(axis=1) - rng.choice(b, (resamples, len(b))).mean(axis=1))
+    low, high = np.quantile(diffs, [0.025, 0.975])
+    return ScoreSplit(groups, float(a.mean() - b.mean()), float(low), float(high), resamples, seed)
+
+
+# -- reports on disk ------------------------------------------------------------------------------------------------
+
+REPORT_FORMATS = (".json", ".jsonl", ".csv", ".parquet")
+
+
+def item_rows(report: ContaminationReport) -> list[dict]:
+    """One flat row per item: what the JSONL, CSV and Parquet reports hold."""
+    rows = []
+    for item in report.items:
+        rows.append({
+            "benchmark": item.benchmark,
+            "index": item.index,
+            "id": item.id,
+            "verdict": item.verdict,
+            "overlap": item.overlap,
+            "ngrams": item.ngrams,
+            "ngrams_found": item.ngrams_found,
+            "longest_match": item.longest_match,
+            "longest_text": item.text[item.longest_span[0] : item.longest_span[1]],
+            "longest_count": item.longest_count,
+            "coverage": item.coverage,
+            "evidence_documents": item.evidence_documents,
+            "evidence": ",".join(str(e.doc) for e in item.evidence),
+            "tokens": item.tokens,
+            "score": item.score,
+            "text": item.text,
+        })
+    return rows
+
+
+def save_report(report: ContaminationReport, path: str | Path) -> Path:
+    """The whole report as JSON (what `decontaminate` and the app read back), or its items as JSONL, CSV or
+    Parquet, by the file's extension; written beside and renamed, so a reader never sees half a report."""
+    import json
+
+    import pyarrow as pa
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in REPORT_FORMATS:
+        raise InvalidQuery(f"report {path}: the name must end in one of {', '.join(REPORT_FORMATS)}")
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if suffix == ".json":
+            tmp.write_text(json.dumps(report.as_dict(), ensure_ascii=False))
+        elif suffix == ".jsonl":
+            tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in item_rows(report)))
+        else:
+            table = pa.Table.from_pylist(item_rows(report))
+            if suffix == ".csv":
+                import pyarrow.csv as csv
+
+                csv.write_csv(table, tmp)
+            else:
+                import pyarrow.parquet as pq
+
+                pq.write_table(table, tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InvalidQuery(f"cannot write report {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def load_report(path: str | Path) -> dict:
+    """A JSON report as saved by `save_report` (plain dicts), checked to be one."""
+    import json
+
+    path = Path(path)
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise InvalidQuery(f"report {path} cannot be read as JSON: give the .json report") from None
+    if not isinstance(report, dict) or not {"build", "documents", "params", "benchmarks"} <= set(report):
+        raise InvalidQuery(f"{path} is not a contamination report saved as .json by `inspector contam --out`")
+    return report
+
+
+def check_text(index, text: str, params: ContaminationParams | None = None) -> ItemResult:
+    """One pasted text (a test item, a model's output) checked as a benchmark item: its spans that occur in the
+    corpus, its verdict and the documents holding its longest match."""
+    from .benchmarks import BenchmarkItem
+
+    item = BenchmarkItem(benchmark="text", index=0, line=None, id=None, text=text)
+    one = _OneText(item)
+    return check_contamination(index, [one], params).items[0] if text.strip() else _empty(item)
+
+
+@dataclass(frozen=True)
+class _OneText:
+    """A benchmark of one in-memory item (for `check_text`)."""
+
+    item: object
+    name: str = "text"
+    path: str = "<text>"
+    preset: str | None = None
+    fields: tuple[str, ...] = ()
+
+    def records(self):
+        return iter([self.item])
+
+
+def _empty(item) -> ItemResult:
+    return ItemResult(benchmark=item.benchmark, index=item.index, id=item.id, text=item.text, tokens=0, overlap=None,
+                      ngrams=0, ngrams_found=0, longest_match=0, longest_span=(0, 0), longest_count=0, coverage=None,
+                      verdict="empty", spans=(), evidence=(), evidence_documents=0, evidence_approx=False)
+
+
+# -- the bulletin: reports kept beside the index -----------------------------------------------------------------
+
+BULLETIN = "reports"
+
+
+@dataclass(frozen=True, slots=True)
+class SavedReport(_Result):
+    path: str
+    created: str
+    mode: str
+    build: str
+    benchmarks: tuple[str, ...]
+    items: int
+    dirty: int
+
+
+def keep_report(index, report: ContaminationReport) -> Path:
+    """Save a report as JSON in the index folder's `reports/`, so the corpus's checks are listed later."""
+    folder = Path(index.path) / BULLETIN
+    folder.mkdir(exist_ok=True)
+    stamp = report.created.replace(":", "").replace("-", "").replace("+0000", "Z")
+    names = "-".join(b.name for b in report.benchmarks)[:80]
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in names) or "report"
+    return save_report(report, folder / f"{stamp}-{report.mode}-{safe}.json")
+
+
+def kept_reports(index) -> list[SavedReport]:
+    """The reports kept beside this index, newest first (unreadable ones are left out)."""
+    import json
+
+    out = []
+    for path in sorted((Path(index.path) / BULLETIN).glob("*.json"), reverse=True):
+        try:
+            data = json.loads(path.read_text())
+            benchmarks = data["benchmarks"]
+            out.append(SavedReport(str(path), data["created"], data["mode"], data["build"],
+                                   tuple(b["name"] for b in benchmarks), sum(b["items"] for b in benchmarks),
+                                   sum(b["dirty"] for b in benchmarks)))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return out

@@ -1,0 +1,159 @@
+"""What the app needs to serve untrusted input from one shared process: Markdown escaping, URL values bounded before
+they reach native code, index folders confined to roots, and a bounded window of a (possibly huge) document."""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.errors import IndexMissing, InvalidQuery
+
+from .query import parse_cnf, token_variants
+
+#: the environment variable that carries `inspector app --root` folders to the Streamlit process (os.pathsep-joined)
+ROOTS_ENV = "INSPECTOR_ROOTS"
+MAX_PATH_CHARS = 1024
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:&=^\"'])")
+
+
+def escape_markdown(text: object) -> str:
+    """Text made inert for Streamlit's Markdown (labels, captions, errors): every special character escaped."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def url_int(value: str | None, name: str, low: int, high: int, default: int | None = None) -> int:
+    """A whole number from a URL (or None: `default`), checked to lie in [low, high]; InvalidQuery says why not."""
+    if value is None or value == "":
+        if default is None:
+            raise InvalidQuery(f"{name} is missing: give a whole number from {low:,} to {high:,}")
+        return default
+    text = value.strip()
+    if len(text) > 20 or not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise InvalidQuery(f"{name} must be a whole number from {low:,} to {high:,}, not {_quote(value)}")
+    number = int(text)
+    if not low <= number <= high:
+        raise InvalidQuery(f"{name} must be from {low:,} to {high:,}, not {number:,}")
+    return number
+
+
+def url_text(value: str | None, name: str, limit: int) -> str:
+    """A text from a URL, at most `limit` characters and without NUL (no parser below us expects one)."""
+    text = value or ""
+    if len(text) > limit:
+        raise InvalidQuery(f"{name} has {len(text):,} characters; the limit is {limit:,}")
+    if "\x00" in text:
+        raise InvalidQuery(f"{name} contains a NUL character")
+    return text
+
+
+def _quote(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "…")
+
+
+def confined_path(path: str, roots: Sequence[str]) -> str:
+    """`path` with symlinks and .. resolved, once it is known to lie under one of `roots` (when there are any).
+
+    Outside the roots the message is the same whether the path exists or not, so it reveals nothing about the disk.
+    """
+    url_text(path, "the index folder", MAX_PATH_CHARS)
+    if not path.strip():
+        raise IndexMissing("no index folder given: type one in the sidebar")
+    real = os.path.realpath(os.path.expanduser(path))
+    if not roots:
+        return real
+    for root in roots:
+        base = os.path.realpath(root)
+        if real == base or real.startswith(base.rstrip(os.sep) + os.sep):
+            return real
+    raise IndexMissing(f"{path!r} is not under the folders this app may open ({', '.join(roots)})")
+
+
+def bounded_metadata(value, chars: int = 2000, items: int = 100):
+    """Metadata as shown: long strings and lists cut (a metadata column can be as large as a text)."""
+    if isinstance(value, str):
+        return value if len(value) <= chars else f"{value[:chars]}… ({len(value):,} characters)"
+    if isinstance(value, list):
+        cut = [bounded_metadata(v, chars, items) for v in value[:items]]
+        return cut + [f"… ({len(value):,} items)"] if len(value) > items else cut
+    if isinstance(value, dict):
+        return {k: bounded_metadata(v, chars, items) for k, v in list(value.items())[:items]}
+    return value
+
+
+@dataclass(frozen=True)
+class DocumentWindow:
+    """Characters [start, end) of document `doc` (of `chars` in all) and the marks inside, relative to `start`."""
+
+    doc: int
+    id: str | None
+    file: str
+    row: int
+    tokens: int
+    chars: int
+    start: int
+    end: int
+    text: str
+    marks: tuple[tuple[int, int], ...]
+    metadata: dict
+
+
+def document_window(index, doc: int, start: int, size: int, ngram: str = "", search: str = "") -> DocumentWindow:
+    """A window of a document with the n-gram and search matches inside it: the marking work and the text shown are
+    bounded by `size`, however long the document."""
+    document = index.document(doc)
+    total = len(document.text)
+    if not 0 <= start <= max(0, total - 1):
+        raise InvalidQuery(f"document {doc} has {total:,} characters: the window must start at 0..{max(0, total - 1):,}")
+    end = min(total, start + size)
+    text = document.text[start:end]
+    marks: list[tuple[int, int]] = []
+    if ngram:
+        marks += _ngram_marks(index, doc, ngram, start, end)
+    if search:
+        marks += index.search_highlights(text, search)
+    return DocumentWindow(document.doc, document.id, document.file, document.row, document.tokens, total, start, end,
+                          text, tuple(marks), bounded_metadata(document.metadata))
+
+
+_CHARS: dict[int, tuple[object, np.ndarray]] = {}
+
+
+def _chars_per_token(tokenizer) -> np.ndarray:
+    """Per token id, the characters it starts (its UTF-8 bytes that are not continuation bytes): summed over a
+    document's tokens these give character offsets, as the text's own characters would."""
+    cached = _CHARS.get(id(tokenizer))
+    if cached is None or cached[0] is not tokenizer:
+        counts = [sum((b & 0xC0) != 0x80 for b in tokenizer.token_bytes(i)) for i in range(tokenizer.max_id + 1)]
+        cached = _CHARS[id(tokenizer)] = (tokenizer, np.array(counts + [0], dtype=np.int64))
+    return cached[1]
+
+
+def _ngram_marks(index, doc: int, query: str, start: int, end: int, chunk: int = 1 << 20) -> list[tuple[int, int]]:
+    """Matches of a CNF query's terms within characters [start, end), relative to `start`: the document's tokens are
+    walked in chunks (bounded memory) to find the window's tokens, and only those are searched."""
+    seqs = [s for clause in parse_cnf(query, index.settings) for t in clause
+            for s in token_variants(index.tokenizer, index.settings, t, None)]
+    table = _chars_per_token(index.tokenizer)
+    tokens = index.document_tokens(doc)
+    lo = hi = None
+    lo_char = base = 0
+    for s in range(0, len(tokens), chunk):
+        piece = np.minimum(tokens[s : s + chunk], len(table) - 1)
+        ends = np.cumsum(table[piece]) + base
+        if lo is None and ends[-1] > start:
+            i = int(np.searchsorted(ends, start, "right"))
+            lo, lo_char = s + i, int(ends[i] - table[piece[i]])
+        if lo is not None and ends[-1] >= end:
+            hi = s + int(np.searchsorted(ends, end, "left")) + 1
+            break
+        base = int(ends[-1])
+    if lo is None:
+        return []
+    window = tokens[lo : len(tokens) if hi is None else hi]
+    offsets = lo_char + np.concatenate([[0], np.cumsum(table[np.minimum(window, len(table) - 1)])])
+    spans = index.engine.locate(doc, seqs, index.settings.max_clause_freq, tokens=window)
+    return [(max(0, int(offsets[a]) - start), min(end, int(offsets[b])) - start) for a, b in spans]

@@ -1,0 +1,313 @@
+"""Contamination measures against brute force, on random small corpora and benchmark files written by the tests.
+
+The reference reads the corpus as the Parquet texts (tests/reference.py) and the items as the JSONL lines the test
+wrote, encodes both with the tokenizer, and finds every occurring span by enumerating substrings: nothing of the
+index, nor its match lengths, is read.
+"""
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inspector.benchmarks import open_benchmark
+from inspector.contamination import ContaminationParams, check_contamination, score_split
+
+from . import reference as ref
+
+CHARS = "ab \n"  # spaces and newlines are the whitespace tokens n and L do not count
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def write_items(path: Path, texts: list[str]) -> Path:
+    path.write_text("".join(json.dumps({"id": f"q{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    return path
+
+
+def _spans_that_occur(grams: set, seq: list[int]) -> list[tuple[int, int]]:
+    """Every [a, b) of seq that occurs in the corpus."""
+    return [(a, b) for a in range(len(seq)) for b in range(a + 1, len(seq) + 1) if tuple(seq[a:b]) in grams]
+
+
+def reference_item(docs, grams, seq: list[int], n: int, least: int) -> dict:
+    """The measures of one item by their definitions (contamination module docstring), by enumeration."""
+    blank = [not bytes([t]).strip() for t in seq]
+    words = [i for i, b in enumerate(blank) if not b]
+    if not words:
+        return {"verdict": "empty"}
+    n, least = min(n, len(words)), min(least, len(words))
+    counting = lambda a, b: sum(1 for i in range(a, b) if not blank[i])  # noqa: E731
+    grams_of = [(words[t - n + 1], words[t] + 1) for t in range(n - 1, len(words))]
+    found = sum(tuple(seq[a:b]) in grams for a, b in grams_of)
+    occurring = _spans_that_occur(grams, seq)
+    covered = {i for a, b in occurring if counting(a, b) >= least for i in range(a, b)}
+    coverage = sum(1 for i in words if i in covered) / len(words)
+    # the longest match: per end token, the longest occurring span ending there; the first end with most counting
+    best = (0, 0, 0)  # (counting tokens, -end, length)
+    for end in range(1, len(seq) + 1):
+        lengths = [b - a for a, b in occurring if b == end]
+        if lengths:
+            length = max(lengths)
+            best = max(best, (counting(end - length, end), -end, length))
+    longest = best[2] if best[0] else 0
+    span = tuple(seq[-best[1] - longest : -best[1]]) if longest else ()
+    return {
+        "ngrams": len(grams_of),
+        "ngrams_found": found,
+        "coverage": coverage,
+        "longest_match": longest,
+        "longest_count": ref.count(docs, list(span)) if span else 0,
+        "evidence_documents": sum(1 for d in docs if ref.count([d], list(span))) if covered else 0,
+        "least_grams": [tuple(seq[words[t - least + 1] : words[t] + 1]) for t in range(least - 1, len(words))],
+    }
+
+
+def reference_flagged(docs, flagged_grams: dict) -> dict:
+    """Per document: the items whose counting L-grams it holds, and the merged token spans of those occurrences."""
+    out = {}
+    for d, doc in enumerate(docs):
+        spans, items = set(), set()
+        for key, grams in flagged_grams.items():
+            for g in grams:
+                for _, i in ref.occurrences([doc], list(g)):
+                    spans.add((i, i + len(g)))
+                    items.add(key)
+        if items:
+            merged = []
+            for a, b in sorted(spans):
+                if merged and a <= merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+                else:
+                    merged.append((a, b))
+            out[d] = (tuple(sorted(items)), tuple(merged))
+    return out
+
+
+texts_strategy = st.lists(st.text(alphabet=CHARS, min_size=0, max_size=40), min_size=1, max_size=6)
+
+
+@SETTINGS
+@given(
+    texts=texts_strategy,
+    shard_tokens=st.integers(1, 40),
+    n=st.integers(1, 6),
+    least=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_measures_equal_brute_force(tmp_path, texts, shard_tokens, n, least, seed):
+    """Overlap, longest match (and its count and documents), coverage, verdict and the decontamination list, for
+    items that are copies, pieces, pieces across documents, random strings and blanks; one shard and many."""
+    rng = np.random.default_rng(seed)
+    items = ref.text_queries(texts, rng, CHARS, n=12) + ["", "  \n "]
+    bench = open_benchmark(f"bench={write_items(tmp_path / f'items-{seed}.jsonl', items)}", fields=["text"])
+    params = ContaminationParams(n=n, min_match=least, clean_below=0.3, dirty_from=0.7, evidence_documents=2)
+    tokenizer = ref.reference_tokenizer("bytes")
+    with ref.built(texts, "bytes", shard_tokens) as made:
+        grams = ref.ngrams(made.docs)
+        expected = [reference_item(made.docs, grams, tokenizer.encode(t), n, least) for t in items]
+        flagged_grams = {}
+        for i, want in enumerate(expected):
+            if want["verdict" if "verdict" in want else "coverage"] == "empty":
+                continue
+            want["verdict"] = "dirty" if want["coverage"] >= 0.7 else "clean" if want["coverage"] < 0.3 else "partial"
+            if want["verdict"] != "clean":
+                flagged_grams[f"bench:{i}"] = [g for g in want["least_grams"] if g in grams]
+        for index in made.indexes:
+            report = check_contamination(index, [bench], params)
+            assert [r.index for r in report.items] == list(range(len(items)))
+            for got, want in zip(report.items, expected):
+                assert got.verdict == want["verdict"], (got.text, want)
+                if want["verdict"] == "empty":
+                    continue
+                for key in ("ngrams", "ngrams_found", "longest_match", "longest_count", "evidence_documents"):
+                    assert getattr(got, key) == want[key], (key, got.text, want)
+                assert abs(got.coverage - want["coverage"]) < 1e-12
+                assert got.overlap == want["ngrams_found"] / want["ngrams"]
+                assert len(got.evidence) == min(2, want["evidence_documents"])
+            flagged = {f.doc: (f.items, f.spans) for f in report.documents}
+            assert flagged == reference_flagged(made.docs, flagged_grams)
+            summary = report.benchmarks[0]
+            verdicts = [w["verdict"] for w in expected]
+            assert (summary.items, summary.empty) == (len(items) - verdicts.count("empty"), verdicts.count("empty"))
+            assert (summary.dirty, summary.partial, summary.clean) == tuple(map(verdicts.count, ("dirty", "partial", "clean")))
+
+
+def test_score_split_on_a_hand_checked_example():
+    """Clean items score 0.5 on average, partial 1.0, dirty 1.0: the difference is 0.5 and, with every contaminated
+    item scoring 1, every bootstrap resample of the difference lies between 1 - 1 = 0 and 1 - 0 = 1."""
+    from types import SimpleNamespace as Item
+
+    items = [Item(benchmark="b", index=i, id=f"q{i}", verdict=v, score=s) for i, (v, s) in enumerate(
+        [("clean", 1.0), ("clean", 0.0), ("clean", 1.0), ("clean", 0.0), ("partial", 1.0), ("dirty", 1.0),
+         ("empty", 0.0)]
+    )]
+    split = score_split(items, resamples=500, seed=1)
+    assert [(g.verdict, g.items, g.mean) for g in split.groups] == [("clean", 4, 0.5), ("partial", 1, 1.0),
+                                                                     ("dirty", 1, 1.0)]
+    assert split.difference == 0.5 and 0.0 <= split.low <= 0.5 <= split.high <= 1.0
+    joined = score_split(items, {("b", "q0"): 0.0, ("b", 4): 0.0})  # by id, or by index
+    assert joined.groups[0].items == 1 and joined.groups[0].mean == 0.0 and joined.difference == 0.0
+    assert score_split(items[:4]).difference is None  # nothing contaminated: no difference to state
+
+
+# -- planted contamination on real text ----------------------------------------------------------------------------
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Prose paragraphs of 40-120 words (no grammar blocks)."""
+    out = []
+    for p in text.split("\n\n"):
+        words = p.split()
+        if 40 <= len(words) <= 120 and not p.startswith(" ") and "::=" not in p:
+            out.append(p)
+    return out
+
+
+def _rewrapped(text: str, per_line: int = 8) -> str:
+    words = text.split()
+    return "\n".join(" ".join(words[i : i + per_line]) for i in range(0, len(words), per_line))
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """Python's own reference documentation (real English prose) as the corpus, and items planted from it: verbatim,
+    re-cased, re-wrapped at 8 words per line, half copied, and absent (its words shuffled)."""
+    from pydoc_data.topics import topics
+
+    from inspector import build_index, open_index
+
+    from .conftest import write_parquet
+
+    folder = tmp_path_factory.mktemp("planted")
+    names = sorted(topics)[:40]
+    rows = [{"id": name, "text": topics[name]} for name in names]
+    write_parquet(folder / "corpus" / "a.parquet", rows[:20])
+    write_parquet(folder / "corpus" / "b.parquet", rows[20:])
+    build_index([folder / "corpus"], folder / "idx", normalized=True)
+    paragraphs = [p for name in names for p in _paragraphs(topics[name])]
+    rng = random.Random(5)
+    picked = rng.sample(paragraphs, 25)
+    items = []
+    for i, p in enumerate(picked):
+        kind = ("verbatim", "recased", "rewrapped", "half", "absent")[i % 5]
+        words = p.split()
+        text = {
+            "verbatim": p,
+            "recased": p.upper(),
+            "rewrapped": _rewrapped(p),
+            "half": p[: p.index(" ", len(p) // 2)] + " " + " ".join(rng.sample(words, len(words) // 2)),
+            "absent": " ".join(rng.sample(words, len(words))),
+        }[kind]
+        items.append({"id": f"{kind}-{i}", "question": text, "kind": kind})
+    bench = folder / "planted.jsonl"
+    bench.write_text("".join(json.dumps(item) + "\n" for item in items))
+    with open_index(folder / "idx") as index:
+        yield index, bench, items
+
+
+EXPECTED = {  # exact tokens miss re-cased copies, and most of a re-wrapped one (a line of 8 words may hold 13 tokens)
+    False: {"verbatim": {"dirty"}, "recased": {"clean"}, "rewrapped": {"clean", "partial"}, "half": {"partial"},
+            "absent": {"clean"}},
+    True: {"verbatim": {"dirty"}, "recased": {"dirty"}, "rewrapped": {"dirty"}, "half": {"partial"},
+           "absent": {"clean"}},
+}
+
+
+@pytest.mark.parametrize("normalize", [False, True], ids=["exact", "normalized"])
+def test_planted_items_get_their_verdicts(planted, normalize):
+    """Exact tokens find verbatim and half copies only; normalised matching also finds re-cased and re-wrapped ones.
+    Evidence of a dirty item is the document it was copied from."""
+    index, bench_path, items = planted
+    bench = open_benchmark(bench_path, fields=["question"])
+    report = check_contamination(index, [bench], ContaminationParams(normalize=normalize))
+    assert report.mode == ("normalized" if normalize else "exact")
+    got = {r.id: r for r in report.items}
+    for item in items:
+        result = got[item["id"]]
+        assert result.verdict in EXPECTED[normalize][item["kind"]], (item["kind"], result.coverage, item["question"])
+        if result.verdict == "dirty":
+            assert result.evidence_documents >= 1 and result.spans
+            assert all(0 <= a < b <= len(result.text) for a, b in result.spans)
+    flagged = {f.doc for f in report.documents}
+    assert flagged and all(f.items for f in report.documents)
+    summary = report.benchmarks[0]
+    assert summary.items == len(items) and summary.dirty == sum(
+        EXPECTED[normalize][i["kind"]] == {"dirty"} for i in items
+    )
+
+
+@pytest.mark.parametrize("mask", [False, True], ids=["remove", "mask"])
+def test_a_decontaminated_copy_rebuilt_checks_clean(planted, tmp_path, mask):
+    """The copy, rebuilt, holds no match of >= L tokens with any item that was dirty or partial: each is clean now.
+    Removing drops exactly the flagged rows; masking keeps every row and blanks the matched spans."""
+    import pyarrow.parquet as pq
+
+    from inspector import build_index, open_index
+    from inspector.contamination import load_report, save_report
+    from inspector.decontaminate import decontaminate
+
+    index, bench_path, items = planted
+    bench = open_benchmark(bench_path, fields=["question"])
+    report = check_contamination(index, [bench])
+    saved = load_report(save_report(report, tmp_path / "report.json"))
+    flagged = {(f["file"], f["row"]) for f in saved["documents"]}
+    assert flagged
+    result = decontaminate(index, saved["documents"], tmp_path / "copy", mask=mask)
+    copied = sorted((tmp_path / "copy").rglob("*.parquet"))
+    assert [p.name for p in copied] == ["a.parquet", "b.parquet"]
+    rows = sum(pq.read_metadata(p).num_rows for p in copied)
+    assert (result.rows_in, result.rows_out) == (index.n_documents, rows)
+    assert rows == index.n_documents - (0 if mask else len(flagged))
+    for path in copied:
+        original = pq.read_table(Path(index.sources[0]["path"]).parent / path.name)
+        assert pq.read_schema(path) == original.schema
+    build_index([tmp_path / "copy"], tmp_path / "idx")
+    with open_index(tmp_path / "idx") as clean:
+        again = check_contamination(clean, [bench])
+    before = {r.id: r.verdict for r in report.items}
+    after = {r.id: r.verdict for r in again.items}
+    assert any(v != "clean" for v in before.values())
+    assert all(after[i] == "clean" for i, v in before.items() if v != "clean"), after
+    assert not again.documents
+
+
+def _cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "inspector", *map(str, args)], capture_output=True, text=True)
+
+
+def test_contam_cli_reports_per_benchmark_and_item_and_lists_bad_lines(planted, tmp_path):
+    """The JSON has `benchmarks` and `items` as documented; a malformed line is listed as file:line and the other
+    items are still checked; a missing field is one line naming the fields there are; scores join on ids."""
+    index, bench_path, items = planted
+    broken = tmp_path / "broken.jsonl"
+    lines = bench_path.read_text().splitlines()
+    broken.write_text("\n".join(lines[:3] + ["{not json"] + lines[3:]) + "\n")
+    scores = tmp_path / "scores.csv"
+    scores.write_text("id,score\n" + "".join(f"{item['id']},{i % 2}\n" for i, item in enumerate(items)))
+    done = _cli("contam", index.path, f"planted={broken}", "--fields", "question", "--results", scores, "--json",
+                "--out", tmp_path / "r.parquet")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    (bench,) = report["benchmarks"]
+    assert bench["name"] == "planted" and bench["items"] == len(items) and bench["skipped"] == 1
+    assert bench["problems"][0].startswith(f"{broken}:4: ")
+    assert {"dirty", "partial", "clean", "mean_overlap", "coverage_histogram"} <= set(bench)
+    first = report["items"][0]
+    assert {"benchmark", "index", "id", "overlap", "longest_match", "coverage", "verdict", "evidence"} <= set(first)
+    assert [i["id"] for i in report["items"]] == [i["id"] for i in items]
+    assert sum(g["items"] for g in report["score_split"]["groups"]) == len(items)
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(tmp_path / "r.parquet").num_rows == len(items)
+    missing = _cli("contam", index.path, bench_path, "--fields", "prompt")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert "prompt" in missing.stderr and "question" in missing.stderr  # the fields there are
+    other_build = _cli("decontaminate", index.path, tmp_path / "r.parquet", "--out", tmp_path / "x")
+    assert other_build.returncode == 2 and "give the .json report" in other_build.stderr

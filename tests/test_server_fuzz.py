@@ -1,0 +1,212 @@
+"""Hostile input against the real, shared app server and the CLI: it must answer every request with a result or one
+error, never a traceback, never die, never render injected markup, and never say what lies outside its roots.
+
+The server is `inspector app --root ROOT` in a subprocess on an index this module builds (seeded); requests go
+through chromium. Seeded, so a failure replays; about a minute in all.
+"""
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from .conftest import XSS_TEXT, sample_rows, write_parquet
+from .test_app_browser import browser, free_port  # noqa: F401  (a fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE_COLUMN = ":red[q] [a](javascript:alert(1))"
+BIG = "99999999999999999999"
+HOSTILE = [
+    "(" * 3000, "x" * 10_000, "\x00", "a\x00b", "-1", BIG, "1e309", "abc", "", " ", "NaN", "-0", "0x10", "٣",
+    "<script>alert(1)</script>", ":red[x]", "[a](javascript:alert(1))", "**b** _i_ $x^2$ # h", "🎉" * 50, "\u202e",
+    "../../../../etc/passwd", "AND", "OR OR (", '"', "data AND (model OR", "quality:[a TO", "source:web", "*", "\\",
+    "ṡ̷̢ȩ̵̱", "<img src=x onerror=alert(1)>", "data model", "3",
+]
+PARAMS = ["index", "doc", "at", "ngram", "search", "q", "mode", "page"]
+PAGES = ["", "ngrams", "search", "document"]
+
+
+@pytest.fixture(scope="module")
+def fuzz_root(tmp_path_factory):
+    """ROOT/idx: a small seeded index with a hostile column name; ROOT/weird: a folder whose CURRENT is a folder."""
+    from inspector import build_index
+
+    root = tmp_path_factory.mktemp("fuzzroot")
+    rows = sample_rows(seed=11, n=40)
+    for i, row in enumerate(rows):
+        row[HOSTILE_COLUMN] = i / 7
+    write_parquet(root / "corpus" / "a.parquet", rows)
+    build_index([root / "corpus"], root / "idx")
+    (root / "weird" / "CURRENT").mkdir(parents=True)
+    (root / "link").symlink_to("/etc")  # inside the root by name, outside once resolved
+    return root
+
+
+@pytest.fixture(scope="module")
+def app_server(fuzz_root):
+    """`inspector app` confined to the fuzz root, as a real server process."""
+    port = free_port()
+    env = {**os.environ, "STREAMLIT_SERVER_HEADLESS": "true", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    command = [sys.executable, "-m", "inspector", "app", str(fuzz_root / "idx"), "--port", str(port),
+               "--root", str(fuzz_root)]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while not healthy(url):
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"the app did not start: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.2)
+    yield proc, url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def page(browser):  # noqa: F811
+    """One tab for the whole module (its cache keeps each visit under a second); alert() calls are recorded."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.dialogs = []
+    tab.on("dialog", lambda d: (tab.dialogs.append(d.message), d.dismiss()))
+    yield tab
+    context.close()
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def settle(page) -> None:
+    """Wait until the app has finished running the script for this request (reruns included)."""
+    idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    page.locator(idle).wait_for(timeout=30_000)
+    page.wait_for_timeout(250)
+    page.locator(idle).wait_for(timeout=30_000)
+
+
+def visit(page, app_server, path: str, params: dict[str, str]) -> list[str]:
+    """Open one URL and check the server and the page; the error boxes shown."""
+    proc, url = app_server
+    query = "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in params.items())
+    page.goto(f"{url}/{path}?{query}", wait_until="commit")
+    return check(page, app_server, f"/{path}?{query[:200]}")
+
+
+def check(page, app_server, where: str) -> list[str]:
+    """The server alive and answering; the page showing an answer or one error, no traceback, nothing injected."""
+    proc, url = app_server
+    settle(page)
+    assert proc.poll() is None, f"the server died on {where}"
+    assert healthy(url), f"the server stopped answering after {where}"
+    assert page.locator('[data-testid="stException"]').count() == 0, f"a traceback on {where}"
+    errors = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+    assert len(errors) <= 1, (where, errors)
+    assert errors or page.locator("h1").count() >= 1, f"neither an answer nor an error on {where}"
+    assert page.dialogs == [], f"injected script ran on {where}"
+    assert page.locator('a[href^="javascript"], [data-testid="stMain"] img[src="x"]').count() == 0, where
+    return errors
+
+
+@pytest.mark.parametrize("path, params, message", [
+    ("", {"index": "\x00"}, "NUL"),
+    ("", {"index": "x" * 5000}, "the limit is 1,024"),
+    ("document", {"doc": "-1"}, "doc (the document number) must be from 0 to 38, not -1"),
+    ("document", {"doc": BIG}, "not 99,999,999,999,999,999,999"),
+    ("document", {"doc": "abc"}, "must be a whole number"),
+    ("document", {"doc": "3", "at": BIG}, "at (the first character shown) must be from 0"),
+    ("document", {"doc": ":red[zq] [a](javascript:alert(1))"}, "not ':red[zq] [a](javascript:alert(1))'"),
+    ("search", {"page": BIG}, "page must be"),
+    ("search", {"q": "(" * 3000}, "nests parentheses 3000 deep"),
+    ("ngrams", {"mode": "Documents", "q": "data", "page": "-4"}, "page must be from 1"),
+    ("ngrams", {"mode": "Documents", "q": "(" * 3000}, "nests parentheses"),
+    ("ngrams", {"mode": ":red[zq]"}, "mode must be one of"),
+])
+def test_hostile_urls_are_one_error(page, app_server, fuzz_root, path, params, message):
+    params = {k: v.replace("ROOT", str(fuzz_root)) for k, v in params.items()}
+    errors = visit(page, app_server, path, params)
+    assert len(errors) == 1 and message in errors[0], errors
+
+
+def test_confinement_reveals_nothing_outside_the_roots(page, app_server, fuzz_root, index_dir):
+    """An existing index outside the root, a missing path, and a symlink out of the root get the same refusal."""
+    outside = {str(index_dir): str(index_dir), "/no/such/folder": "/no/such/folder",
+               f"{fuzz_root}/../{index_dir.parent.name}": "PATH", str(fuzz_root / "link"): "PATH"}
+    said = set()
+    for path in outside:
+        [error] = visit(page, app_server, "", {"index": path})
+        said.add(error.replace(path, "PATH"))
+    assert len(said) == 1 and "is not under the folders this app may open" in said.pop()
+    [error] = visit(page, app_server, "", {"index": str(fuzz_root / "weird")})
+    assert str(fuzz_root / "weird") in error and ("corrupt" in error or "no usable index" in error)
+    visit(page, app_server, "", {"index": str(fuzz_root / "idx")})
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == "39"
+
+
+def test_random_hostile_urls(page, app_server):
+    rng = random.Random(20240611)
+    for _ in range(18):
+        params = {name: rng.choice(HOSTILE) for name in rng.sample(PARAMS, rng.randint(1, 3)) if name != "index"}
+        visit(page, app_server, rng.choice(PAGES), params)
+
+
+def test_typed_hostile_queries(page, app_server):
+    """What a person types goes the same way as a URL: bounded, escaped, answered."""
+    rng = random.Random(7)
+    for path in ["ngrams", "search"]:
+        for value in rng.sample(HOSTILE, 3) + ["x" * 10_000, "(" * 3000]:
+            visit(page, app_server, path, {})
+            box = page.locator('input[aria-label="Query"]')
+            box.fill(value)
+            box.press("Enter")
+            check(page, app_server, f"/{path} typed {value[:50]!r}")
+
+
+def test_corpus_markup_is_shown_as_text(page, app_server):
+    """The hostile column name is a filter label on the search page, and the XSS text a document: both literal."""
+    visit(page, app_server, "search", {"q": "data"})
+    page.get_by_text("Filters").click()
+    label = page.locator('[data-testid="stSlider"] [data-testid="stWidgetLabel"]', has_text="javascript")
+    assert label.inner_text().strip() == HOSTILE_COLUMN
+    assert label.locator("a, span[class*='red'], [style*='color']").count() == 0
+    visit(page, app_server, "document", {"doc": "10"})
+    assert page.locator(".document-text").inner_text().strip() == XSS_TEXT
+
+
+CLI = [
+    ["count", "IDX", "(" * 3000], ["count", "IDX", "x" * 10_000], ["count", "IDX", "--ids", f"1,{BIG}"],
+    ["count", "IDX", "--ids", "-1"], ["ntd", "IDX", "data", "--top", BIG], ["ntd", "IDX", "data", "--top", "abc"],
+    ["find", "IDX", "data AND (model OR"], ["find", "IDX", "data", "--limit", "-1"],
+    ["search", "IDX", "(" * 3000], ["search", "IDX", "data", "--limit", BIG], ["search", "IDX", "data", "--where", "1=1; DROP"],
+    ["doc", "IDX", "-1"], ["doc", "IDX", BIG], ["doc", "IDX", "abc"], ["doc", "/no/such/index", "0"],
+    ["count", "IDX", "<script>:red[x]\x7f🎉"],
+]
+
+
+def test_cli_hostile_arguments(fuzz_root):
+    """Exit code 0 or 2, an error as one line, never a traceback or a signal (run four at a time)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(args):
+        args = [str(fuzz_root / "idx") if a == "IDX" else a for a in args]
+        return args, subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True, text=True,
+                                    timeout=60)
+
+    with ThreadPoolExecutor(4) as pool:
+        for args, done in pool.map(run, CLI):
+            what = (args[0], args[-1][:40], done.returncode, done.stderr[-500:])
+            assert done.returncode in (0, 2) and "Traceback" not in done.stderr, what
+            if done.returncode == 2:
+                assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("error: "), what
