@@ -17,6 +17,7 @@ pages = [
     st.Page(PAGES["ngrams"], title="N-grams", icon=":material/tag:", url_path="ngrams"),
     st.Page(PAGES["search"], title="Search", icon=":material/search:", url_path="search"),
     st.Page(PAGES["document"], title="Document", icon=":material/description:", url_path="document"),
+    st.Page(PAGES["contamination"], title="Contamination", icon=":material/policy:", url_path="contamination"),
 ]
 navigation = st.navigation(pages)
 if "doc" in st.query_params and navigation.url_path != "document":

@@ -286,8 +286,12 @@ class NgramIndex:
         pos, end, first = (np.concatenate(p) for p in zip(*pieces))  # flat positions; `first`: its sequence's start
         lo = np.zeros(len(pos), dtype=np.int64)  # bisection of the first token's match length: lo <= it <= hi
         hi = np.minimum(pos - first + 1, cap)
+        # the search starts by galloping (1, 2, 4, ... tokens) until a length does not occur: matches are mostly
+        # short, and a long item's deep segments would otherwise ask thousands of tokens at once
+        galloping = np.ones(len(pos), dtype=bool)
         walking = np.zeros(len(pos), dtype=bool)  # past the first token: `k` is the candidate (previous + 1)
         k = np.zeros(len(pos), dtype=np.int64)
+        misses = np.zeros(len(pos), dtype=np.int64)  # candidates that failed at this token while walking
         # where the match ending just before `pos` (length m) occurs: shard and token position, shard -1 if unknown.
         # Text copied from the corpus goes on matching there, so one token read often settles the next candidate.
         m = np.zeros(len(pos), dtype=np.int64)
@@ -304,7 +308,10 @@ class NgramIndex:
                 pos[rows] += 1
                 active = active[pos[active] < end[active]]
                 continue
-            lengths = np.where(walking[active], k[active], (lo[active] + hi[active] + 1) >> 1)
+            middle = np.where(
+                galloping[active], np.minimum(hi[active], np.maximum(1, 2 * lo[active])), (lo[active] + hi[active] + 1) >> 1
+            )
+            lengths = np.where(walking[active], k[active], middle)
             found = np.zeros(len(active), dtype=bool)
             follow = np.nonzero(walking[active] & (anchor_shard[active] >= 0))[0]
             for number, shard in enumerate(self.shards):
@@ -324,6 +331,7 @@ class NgramIndex:
             rows = active[bisecting]
             lo[rows] = np.where(found[bisecting], lengths[bisecting], lo[rows])
             hi[rows] = np.where(found[bisecting], hi[rows], lengths[bisecting] - 1)
+            galloping[rows] &= found[bisecting]
             anchor_shard[rows] = -1  # a bisection candidate is not the match ending before the next token
             walk, hit = active[~bisecting], found[~bisecting]
             length = lengths[~bisecting]
@@ -331,8 +339,16 @@ class NgramIndex:
             rows = walk[done]
             result[pos[rows]] = m[rows] = np.where(hit[done], length[done], 0)
             k[rows] = np.minimum(m[rows] + 1, cap)
+            misses[rows] = 0
             pos[rows] += 1
-            k[walk[~done]] -= 1
+            missed = walk[~done]
+            k[missed] -= 1
+            misses[missed] += 1
+            # a long match that breaks would shrink one token a round: after two misses, search this token's length
+            # as the first token's is searched (below the failed candidate)
+            broken = missed[misses[missed] > 2]
+            walking[broken], galloping[broken], misses[broken] = False, True, 0
+            lo[broken], hi[broken] = 0, k[broken]
             active = active[pos[active] < end[active]]
 
     def _occurrences(self, flat: np.ndarray, begin: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -41,6 +41,28 @@ from .contamination import (
     save_report,
     score_split,
 )
+from .contamination_view import (
+    UPLOAD_TYPES,
+    BenchmarkLayout,
+    benchmark_layout,
+    benchmark_stem,
+    bulletin_signature,
+    check_upload,
+    decontamination_rows,
+    hide_folder,
+    histogram_rows,
+    item_html,
+    item_key,
+    kept_report_path,
+    parse_item_key,
+    report_item_rows,
+    report_name,
+    safe_upload_name,
+    snippet_html,
+    sorted_items,
+    summary_rows,
+    unique_name,
+)
 from .corpus_index import CorpusIndex, live_build_name, open_index
 from .decontaminate import DecontaminationReport
 from .decontaminate import decontaminate as write_decontaminated
@@ -70,7 +92,16 @@ from .results import (
     Variant,
 )
 from .settings import Settings
-from .web import ROOTS_ENV, DocumentWindow, confined_path, document_window, escape_markdown, url_int, url_text
+from .web import (
+    ROOTS_ENV,
+    DocumentWindow,
+    confined_path,
+    document_window,
+    escape_markdown,
+    url_int,
+    url_span,
+    url_text,
+)
 
 __all__ = [
     "PRESETS",
@@ -99,8 +130,29 @@ __all__ = [
     "save_report",
     "score_split",
     "write_decontaminated",
+    "UPLOAD_TYPES",
+    "BenchmarkLayout",
+    "benchmark_layout",
+    "benchmark_stem",
+    "bulletin_signature",
+    "check_upload",
+    "decontamination_rows",
+    "hide_folder",
+    "histogram_rows",
+    "item_html",
+    "item_key",
+    "kept_report_path",
+    "parse_item_key",
+    "report_item_rows",
+    "report_name",
+    "safe_upload_name",
+    "snippet_html",
+    "sorted_items",
+    "summary_rows",
+    "unique_name",
     "url_text",
     "url_int",
+    "url_span",
     "escape_markdown",
     "document_window",
     "confined_path",

@@ -22,6 +22,7 @@ from . import (
     open_benchmarks,
     open_index,
     parse_ids,
+    Settings,
     save_report,
     score_split,
     write_decontaminated,
@@ -392,7 +393,8 @@ def app(index_dir, port, host, roots):
     env = {**os.environ, "INSPECTOR_INDEX": str(Path(index_dir).resolve()),
            ROOTS_ENV: os.pathsep.join(app_roots(host, roots, index_dir))}
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
-               "--server.address", host, "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+               "--server.address", host, "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+               "--server.maxUploadSize", str(Settings().max_upload_mb)]
     os.execvpe(sys.executable, command, env)
 
 
@@ -427,17 +429,18 @@ def _results(specs, benchmarks) -> dict | None:
 @click.option("--clean-below", type=float, default=0.2, show_default=True, help="Coverage below which it is clean.")
 @click.option("--dirty-from", type=float, default=0.8, show_default=True, help="Coverage from which an item is dirty.")
 @click.option("--normalize", is_flag=True, help="Match normalised text (needs an index built with --normalized).")
+@click.option("--count-whitespace", is_flag=True, help="Count whitespace tokens toward n and L too.")
 @click.option("--score-field", help="A field of the benchmark rows holding each item's score.")
 @click.option("--results", "results_specs", multiple=True, help="Per-item scores: FILE or NAME=FILE (repeatable).")
 @click.option("--out", type=click.Path(path_type=Path), help="Save the report (.json, .jsonl, .csv or .parquet).")
 @JSON
-def contam(index_dir, benchmarks, fields, preset, n, min_match, clean_below, dirty_from, normalize, score_field,
-           results_specs, out, as_json):
+def contam(index_dir, benchmarks, fields, preset, n, min_match, clean_below, dirty_from, normalize, count_whitespace,
+           score_field, results_specs, out, as_json):
     """Check benchmark files (or `humaneval`, bundled) for contamination: per benchmark and per item."""
     opened = open_benchmarks(list(benchmarks), fields=fields.split(",") if fields else None, preset=preset,
                              score_field=score_field)
     params = ContaminationParams(n=n, min_match=min_match, clean_below=clean_below, dirty_from=dirty_from,
-                                 normalize=normalize)
+                                 normalize=normalize, count_whitespace=count_whitespace)
     scores = _results(results_specs, opened)  # a bad results file fails before the check, not after
     index = _open(index_dir)
     bar = _Bar()

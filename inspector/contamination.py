@@ -10,10 +10,11 @@ match L:
   tokens; token i is covered iff some j >= i has m[j] >= L and j - m[j] + 1 <= i. Verdict: `clean` below 20 %,
   `dirty` from 80 %, `partial` between (Llama 2's thresholds; settable).
 n and L count tokens that are not only whitespace (spaces between them ride along): runs of spaces and newlines
-in code match everywhere and say nothing, as lm-eval's normalisation to words drops them. So an n-gram is n such
-tokens and whatever whitespace lies between them; coverage is the share of those tokens covered. An item with fewer
-than n (or L) of them counts as one n-gram (one match) of its own: contaminated only when it occurs whole. No Python
-loop runs per n-gram: every item of a batch goes through the batched engine at once.
+in code match everywhere and say nothing, as lm-eval's normalisation to words drops them (`count_whitespace`
+counts them too). So an n-gram is n such tokens and whatever whitespace lies between them; coverage is the share of
+those tokens covered. An item with fewer than n (or L) of them counts as one n-gram (one match) of its own:
+contaminated only when it occurs whole. No Python loop runs per n-gram: every item of a batch goes through the
+batched engine at once.
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ class ContaminationParams(_Result):
     max_item_tokens: int = 200_000
     #: compare normalised text (lower case, NFKC, no punctuation, whitespace collapsed) on the normalised index
     normalize: bool = False
+    #: count whitespace tokens toward n and L too (infini-gram mini's 50 characters include spaces)
+    count_whitespace: bool = False
 
     def check(self) -> None:
         if not 1 <= self.n <= 1000 or not 1 <= self.min_match <= 1000:
@@ -143,6 +146,9 @@ class Evidence(_Result):
     file: str
     row: int
     snippet: Snippet
+    #: where the match is in the document's text, in characters (None in normalised mode: it is in the normalised
+    #: text there); the Document page marks it (`?doc=DOC&mark=START-END`)
+    span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,7 +403,7 @@ def _check_batch(index, engine, bench, batch, params, flagged: _Flagged, problem
             prepared.append(_Prepared(record, np.asarray(seq, dtype=np.int64), origin))
     lengths = engine.match_lengths_many([p.ids for p in prepared])
     whitespace = _whitespace_tokens(tokenizer)
-    blanks = [whitespace[p.ids] for p in prepared]
+    blanks = [np.zeros(len(p.ids), bool) if params.count_whitespace else whitespace[p.ids] for p in prepared]
     results = [_item_result(index, engine, p, m, blank, params) for p, m, blank in zip(prepared, lengths, blanks)]
     flagged.add([
         (f"{r.benchmark}:{r.index}", p.ids, m, blank)
@@ -468,8 +474,12 @@ def _evidence(index, engine, span: np.ndarray, params: ContaminationParams) -> t
     for doc in found.documents[: params.evidence_documents].tolist():
         tokens = engine.document_tokens(doc)
         at = engine.locate(doc, [span], limit=1, tokens=tokens)[0]
+        chars = None
+        if engine is index.engine:
+            offsets = index.tokenizer.char_offsets(tokens[: at[1]])
+            chars = (int(offsets[at[0]]), int(offsets[at[1]]))
         shown.append(Evidence(doc, index.documents.id(doc), index.documents.file(doc), index.documents.row(doc),
-                              index.snippet(tokens, at, index.settings.context_tokens)))
+                              index.snippet(tokens, at, index.settings.context_tokens), chars))
     return len(found.documents), found.approx, tuple(shown)
 
 

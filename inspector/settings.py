@@ -33,6 +33,10 @@ class Settings:
     #: a search hit's snippet is chosen from this many characters at the start of its document (bounds the work of
     #: a page of hits however long the documents are)
     snippet_source_chars: int = 1_000_000
+    #: the app's Contamination page: largest benchmark file uploaded (each), files per check, longest pasted text
+    max_upload_mb: int = 200
+    max_upload_files: int = 20
+    max_check_text_chars: int = 100_000
 
 
 DEFAULT = Settings()

@@ -50,6 +50,22 @@ def url_text(value: str | None, name: str, limit: int) -> str:
     return text
 
 
+def url_span(value: str | None, name: str, high: int = 10**15) -> tuple[int, int] | None:
+    """A character span START-END from a URL (or None when absent): two whole numbers, 0 <= START <= END <= high."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    found = re.fullmatch(r"([0-9]{1,16})-([0-9]{1,16})", text)
+    if not found:
+        raise InvalidQuery(f"{name} must be START-END, two whole numbers such as 120-180, not {_quote(value)}")
+    start, end = int(found[1]), int(found[2])
+    if start > end:
+        raise InvalidQuery(f"{name} must start before it ends, not {start:,}-{end:,}")
+    if end > high:
+        raise InvalidQuery(f"{name} must end by {high:,}, not {end:,}")
+    return start, end
+
+
 def _quote(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:40] + "…")
 
@@ -101,16 +117,21 @@ class DocumentWindow:
     metadata: dict
 
 
-def document_window(index, doc: int, start: int, size: int, ngram: str = "", search: str = "") -> DocumentWindow:
-    """A window of a document with the n-gram and search matches inside it: the marking work and the text shown are
+def document_window(index, doc: int, start: int, size: int, ngram: str = "", search: str = "",
+                    marks: Sequence[tuple[int, int]] = ()) -> DocumentWindow:
+    """A window of a document with the n-gram and search matches inside it, and `marks` (character spans of the
+    whole document, such as a contamination match) where they fall in it: the marking work and the text shown are
     bounded by `size`, however long the document."""
     document = index.document(doc)
     total = len(document.text)
+    for a, b in marks:
+        if not 0 <= a <= b <= total:
+            raise InvalidQuery(f"the mark {a:,}-{b:,} is outside document {doc}, which has {total:,} characters")
     if not 0 <= start <= max(0, total - 1):
         raise InvalidQuery(f"document {doc} has {total:,} characters: the window must start at 0..{max(0, total - 1):,}")
     end = min(total, start + size)
     text = document.text[start:end]
-    marks: list[tuple[int, int]] = []
+    marks = [(max(a, start) - start, min(b, end) - start) for a, b in marks if a < end and b > start]
     if ngram:
         marks += _ngram_marks(index, doc, ngram, start, end)
     if search:

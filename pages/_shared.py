@@ -28,6 +28,7 @@ PAGES = {
     "ngrams": "pages/ngrams.py",
     "search": "pages/search.py",
     "document": "pages/document.py",
+    "contamination": "pages/contamination.py",
 }
 
 

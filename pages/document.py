@@ -1,8 +1,9 @@
 """Document: one document a window at a time (?doc=N&at=OFFSET), its metadata, and the n-gram or search matches
-marked. Every cost of a request — marking, text sent to the browser — is bounded by the window, not the document."""
+marked, or a span given as ?mark=START-END (a contamination match: the window holding it opens). Every cost of a
+request — marking, text sent to the browser — is bounded by the window, not the document."""
 import streamlit as st
 
-from inspector import InspectorError, document_window, highlight_html, url_int, url_text
+from inspector import InspectorError, document_window, highlight_html, url_int, url_span, url_text
 from pages._shared import PAGES, SETTINGS, current_index, md, show_error
 
 index = current_index()
@@ -14,7 +15,9 @@ params = st.query_params
 size = SETTINGS.document_window_chars
 try:
     requested = url_int(params.get("doc"), "doc (the document number)", 0, index.n_documents - 1, default=0)
-    at = url_int(params.get("at"), "at (the first character shown)", 0, 10**15, default=0)
+    mark = url_span(params.get("mark"), "mark (the characters to mark)")
+    at = url_int(params.get("at"), "at (the first character shown)", 0, 10**15,
+                 default=mark[0] // size * size if mark else 0)
     ngram = url_text(params.get("ngram"), "the n-gram to mark", SETTINGS.max_query_chars)
     search = url_text(params.get("search"), "the search terms to mark", SETTINGS.max_query_chars)
 except InspectorError as exc:
@@ -22,8 +25,8 @@ except InspectorError as exc:
     st.stop()
 
 doc = st.number_input("Document number", 0, index.n_documents - 1, requested)
-if doc != requested:  # another document: from its start
-    st.query_params.from_dict({k: v for k, v in params.items() if k != "at"} | {"doc": str(doc)})
+if doc != requested:  # another document: from its start, without the span marked in this one
+    st.query_params.from_dict({k: v for k, v in params.items() if k not in ("at", "mark")} | {"doc": str(doc)})
     st.rerun()
 left, right = st.columns(2)
 ngram = left.text_input("Mark n-gram (CNF allowed)", value=ngram, key="doc_ngram")
@@ -33,7 +36,7 @@ for name, value in (("ngram", ngram), ("search", search)):
         st.query_params[name] = value
 
 try:
-    window = document_window(index, doc, at, size, ngram=ngram, search=search)
+    window = document_window(index, doc, at, size, ngram=ngram, search=search, marks=[mark] if mark else ())
 except InspectorError as exc:
     show_error(exc)
     st.stop()

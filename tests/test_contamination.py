@@ -235,6 +235,12 @@ def test_planted_items_get_their_verdicts(planted, normalize):
         if result.verdict == "dirty":
             assert result.evidence_documents >= 1 and result.spans
             assert all(0 <= a < b <= len(result.text) for a, b in result.spans)
+            evidence = result.evidence[0]
+            if normalize:
+                assert evidence.span is None  # a span of the normalised text: not marked on the original
+            else:  # the evidence span is the longest match, in the document's own text
+                a, b = evidence.span
+                assert index.document(evidence.doc).text[a:b] == result.text[slice(*result.longest_span)]
     flagged = {f.doc for f in report.documents}
     assert flagged and all(f.items for f in report.documents)
     summary = report.benchmarks[0]
@@ -311,3 +317,51 @@ def test_contam_cli_reports_per_benchmark_and_item_and_lists_bad_lines(planted, 
     assert "prompt" in missing.stderr and "question" in missing.stderr  # the fields there are
     other_build = _cli("decontaminate", index.path, tmp_path / "r.parquet", "--out", tmp_path / "x")
     assert other_build.returncode == 2 and "give the .json report" in other_build.stderr
+
+
+def test_long_items_are_checked_and_too_long_ones_reported(tmp_path):
+    """A 100k-token item is checked like any other; one past the limit is listed as file:line with its size, and
+    the items after it are still checked."""
+    from inspector import build_index, open_index
+
+    from .conftest import write_parquet
+
+    rng = random.Random(2)
+    words = [f"w{i}" for i in range(500)]
+    corpus_text = " ".join(rng.choices(words, k=2000))
+    write_parquet(tmp_path / "c" / "a.parquet", [{"text": corpus_text}])
+    build_index([tmp_path / "c"], tmp_path / "idx", tokenizer="bytes")
+    huge = corpus_text[:5000] + " " + " ".join(rng.choices(["zz", "yy"], k=47_500))  # ~100k bytes
+    items = [huge, "x" * 3000, corpus_text[100:400]]
+    bench = open_benchmark(write_items(tmp_path / "long.jsonl", items), fields=["text"])
+    with open_index(tmp_path / "idx") as index:
+        report = check_contamination(index, [bench])
+        first = report.items[0]
+        assert first.tokens > 99_000 and first.verdict == "clean" and first.longest_match >= 4900
+        limited = check_contamination(index, [bench], ContaminationParams(max_item_tokens=2500))
+    assert [r.index for r in limited.items] == [2] and limited.items[0].verdict == "dirty"
+    problems = limited.benchmarks[0].problems
+    assert problems[0].startswith(f"{tmp_path / 'long.jsonl'}:1: item has ") and "the limit is 2,500" in problems[0]
+    assert problems[1].startswith(f"{tmp_path / 'long.jsonl'}:2: item has 3,000 tokens")
+
+
+def test_a_bytes_index_gives_infini_gram_minis_50_character_rule(tmp_path):
+    """On a bytes index with n = L = 50 counting whitespace, an item is hit exactly when it shares 50 characters
+    (ASCII) with the corpus: 50 shared characters hit, 49 do not. Without counting whitespace, 50 means 50 others."""
+    from inspector import build_index, open_index
+
+    from .conftest import write_parquet
+
+    shared = "The quick brown fox jumps over the lazy dog near a"  # 50 characters, no run of whitespace
+    assert len(shared) == 50
+    write_parquet(tmp_path / "c" / "a.parquet", [{"text": "xx " + shared + " yy"}])
+    build_index([tmp_path / "c"], tmp_path / "idx", tokenizer="bytes")
+    items = ["[" + shared + "]", "[" + shared[:49] + "]"]
+    bench = open_benchmark(write_items(tmp_path / "b.jsonl", items), fields=["text"])
+    with open_index(tmp_path / "idx") as index:
+        report = check_contamination(index, [bench], ContaminationParams(n=50, min_match=50, count_whitespace=True))
+        words_only = check_contamination(index, [bench], ContaminationParams(n=50, min_match=50))
+    hit, miss = report.items
+    assert hit.ngrams_found >= 1 and hit.longest_match == 50
+    assert miss.ngrams_found == 0 and miss.longest_match == 49 and miss.verdict == "clean"
+    assert [r.ngrams_found for r in words_only.items] == [0, 0]  # 41 characters that are not spaces

@@ -1,0 +1,354 @@
+"""Contamination: which benchmark items this corpus holds, how much of each, and the documents holding them.
+
+Check HumanEval or uploaded benchmark files, read the summary and every item with its matched spans marked and its
+evidence documents one click away; past reports are kept beside the index and listed (this corpus's bulletin); any
+pasted text can be checked too. ?report=NAME&verdict=V&item=BENCHMARK:N reopens a view.
+"""
+import json
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from inspector import (
+    PRESETS,
+    UPLOAD_TYPES,
+    BenchmarkError,
+    ContaminationParams,
+    InspectorError,
+    InvalidQuery,
+    benchmark_layout,
+    benchmark_stem,
+    bulletin_signature,
+    check_contamination,
+    check_text,
+    check_upload,
+    decontamination_rows,
+    hide_folder,
+    histogram_rows,
+    item_html,
+    item_key,
+    keep_report,
+    kept_report_path,
+    kept_reports,
+    load_report,
+    open_benchmark,
+    parse_item_key,
+    report_item_rows,
+    report_name,
+    snippet_html,
+    sorted_items,
+    summary_rows,
+    unique_name,
+    url_text,
+)
+from pages._shared import PAGES, SETTINGS, current_index, md, show_error
+
+FILTERS = ["all", "dirty", "partial", "clean", "empty"]
+ORDERS = {"desc": "coverage, highest first", "asc": "coverage, lowest first", "file": "file order"}
+MAX_TABLE_ROWS = 100_000  # items in the table (the CSV download has them all)
+MAX_CHOICES = 1000  # items offered in the detail picker (the table's first)
+MAX_EVIDENCE = 20  # evidence documents shown per item
+TEXT_STYLE = ("<style>.contam-text{white-space:pre-wrap;word-wrap:break-word;font-size:0.85em}"
+              ".contam-text mark{background:#fff3a3}.contam-text .longest mark{background:#fcb8a1}"
+              ".contam-text .longest{border-bottom:2px solid #d9480f}"
+              ".kwic{font-family:monospace;white-space:pre-wrap;font-size:0.85em}</style>")
+
+index = current_index()
+st.title("Contamination")
+st.caption("Which benchmark items occur in this corpus: each item's share of tokens inside corpus matches of at "
+           "least L tokens (coverage: clean, partial or dirty), its n-gram overlap, its longest match and the "
+           "documents holding it.")
+
+
+@st.cache_resource(max_entries=8, show_spinner="Reading the report…")
+def _report(path: str, signature: tuple) -> dict:
+    return load_report(path)
+
+
+@st.cache_resource(max_entries=4)
+def _bulletin(path: str, build: str, signature: tuple):
+    return kept_reports(index)
+
+
+@st.cache_resource(max_entries=8)
+def _bundled_layout(name: str):
+    return benchmark_layout(name)
+
+
+# -- what the URL says, checked before anything is read --------------------------------------------------------------
+params = st.query_params
+kept = _bulletin(str(index.path), index.build.name, bulletin_signature(index))
+names = [report_name(r.path) for r in kept]
+fresh = st.session_state.get("contam_fresh")  # the last report this session ran: (its kept name or None, its dict)
+try:
+    url_report = url_text(params.get("report"), "report", 300)
+    url_item = url_text(params.get("item"), "item", 300)
+    url_verdict = params.get("verdict", "all")
+    if url_verdict not in FILTERS:
+        raise InvalidQuery(f"verdict must be one of {', '.join(FILTERS)}, not {url_verdict[:40]!r}")
+    report_path = kept_report_path(index, url_report, names) if url_report else None
+    if url_item:
+        parse_item_key(url_item)
+        if not url_report and not (fresh and fresh[0] is None):
+            raise InvalidQuery("item needs a report: give report= too, or open one from the list")
+except InspectorError as exc:
+    show_error(exc)
+    st.stop()
+showing = bool(url_report) or bool(fresh and fresh[0] is None)
+
+# -- parameters, shared by the benchmark check and the text check ----------------------------------------------------
+normalized_index = bool(index.manifest.get("normalized"))
+with st.expander("Parameters"):
+    c = st.columns(4)
+    n = c[0].number_input("n (overlap n-grams)", 1, 1000, 13, key="contam_n")
+    min_match = c[1].number_input("L (minimum match, tokens)", 1, 1000, 13, key="contam_min_match")
+    evidence = c[2].number_input("Evidence documents per item", 0, MAX_EVIDENCE, 3, key="contam_evidence")
+    normalize = c[3].toggle("Normalised text", key="contam_normalize", disabled=not normalized_index,
+                            help="Lower case, NFKC, no punctuation, whitespace collapsed: re-cased or re-wrapped "
+                                 "copies are found too.")
+    if not normalized_index:
+        c[3].caption("This index has no normalised index: build it with `inspector build --normalized`.")
+    clean_below, dirty_from = st.slider("Clean below / dirty from (coverage)", 0.0, 1.0, (0.2, 0.8), 0.05,
+                                        key="contam_thresholds")
+check_params = ContaminationParams(n=int(n), min_match=int(min_match), clean_below=clean_below,
+                                   dirty_from=dirty_from, evidence_documents=int(evidence),
+                                   normalize=bool(normalize and normalized_index))
+
+
+def show_evidence(item: dict) -> None:
+    """The documents holding an item's longest match: the match in context, and a link marking it in its document."""
+    approx = " (at least)" if item["evidence_approx"] else ""
+    st.caption(f"{item['evidence_documents']:,} document(s){approx} hold the longest match; "
+               f"{min(len(item['evidence']), MAX_EVIDENCE)} shown")
+    for e in item["evidence"][:MAX_EVIDENCE]:
+        with st.container(border=True):
+            st.html(f'{TEXT_STYLE}<div class="kwic">{snippet_html(e["snippet"])}</div>')
+            label = md(f"Open doc {e['doc']} · {e['id'] or ''} · {Path(e['file']).name} row {e['row']}")
+            span = e.get("span")
+            query = {"doc": str(e["doc"])} | ({"mark": f"{span[0]}-{span[1]}"} if span else {})
+            st.page_link(PAGES["document"], label=label, query_params=query)
+
+
+def show_item(item: dict) -> None:
+    """An item's measures, its text with the matched spans marked (the longest match in red), its evidence."""
+    c = st.columns(5)
+    c[0].metric("Verdict", item["verdict"])
+    c[1].metric("Coverage", "–" if item["coverage"] is None else f"{item['coverage']:.1%}")
+    c[2].metric("N-gram overlap", "–" if item["overlap"] is None else f"{item['overlap']:.1%}",
+                help=f"{item['ngrams_found']:,} of {item['ngrams']:,} n-grams occur in the corpus")
+    c[3].metric("Longest match", f"{item['longest_match']:,} tokens",
+                help=f"occurs {item['longest_count']:,} times in the corpus")
+    c[4].metric("Evidence documents", f"{item['evidence_documents']:,}")
+    st.html(f'{TEXT_STYLE}<pre class="contam-text">'
+            f'{item_html(item["text"], item["spans"], item["longest_span"], SETTINGS.document_window_chars)}</pre>')
+    st.caption("Marked: spans inside corpus matches of at least L tokens; red: the longest match.")
+    if item["evidence"]:
+        show_evidence(item)
+
+
+# -- check benchmarks -----------------------------------------------------------------------------------------------
+with st.expander("Check benchmarks", expanded=not showing):
+    bundled = st.checkbox("HumanEval (bundled)", value=True, key="contam_humaneval")
+    uploads = st.file_uploader(
+        f"Or upload benchmark files ({', '.join(UPLOAD_TYPES)}; up to {SETTINGS.max_upload_mb} MB each)",
+        type=list(UPLOAD_TYPES), accept_multiple_files=True, key="contam_uploads",
+        max_upload_size=SETTINGS.max_upload_mb) or []
+    sources = []  # (name, spec, upload, safe file name, layout)
+    taken: set[str] = set()
+    if bundled:
+        sources.append(("humaneval", "humaneval", None, None, _bundled_layout("humaneval")))
+        taken.add("humaneval")
+    layouts = st.session_state.setdefault("contam_layouts", {})
+    for upload in uploads[: SETTINGS.max_upload_files]:
+        try:  # type and size checked here, whatever the browser let through
+            safe = check_upload(upload.name, upload.size, SETTINGS.max_upload_mb * 2**20)
+            if upload.file_id not in layouts:  # read once per upload, in a temporary folder removed at once
+                with tempfile.TemporaryDirectory(prefix="inspector-upload-") as tmp:
+                    path = Path(tmp) / safe
+                    path.write_bytes(upload.getbuffer())
+                    try:
+                        layouts[upload.file_id] = benchmark_layout(f"{benchmark_stem(safe)}={path}")
+                    except InspectorError as exc:  # named as the user named it, never by the temporary path
+                        said = hide_folder(str(exc), tmp, "")
+                        raise BenchmarkError(said.replace(safe, upload.name, 1) if said.startswith(safe)
+                                             else f"{upload.name}: {said}") from None
+        except InspectorError as exc:
+            show_error(exc)
+            continue
+        sources.append((unique_name(benchmark_stem(safe), taken), None, upload, safe, layouts[upload.file_id]))
+    if len(uploads) > SETTINGS.max_upload_files:
+        st.warning(f"Only the first {SETTINGS.max_upload_files} files are checked.")
+
+    choices = {}  # benchmark name -> how open_benchmark picks its fields
+    for name, _, _, _, layout in sources:
+        with st.container(border=True):
+            st.markdown(f"**{md(name)}** · {layout.format} · fields: {md(', '.join(layout.available_fields))}")
+            if layout.preset:
+                st.caption(md(f"Preset picked automatically: {layout.preset} (checks "
+                              f"{', '.join(layout.preset_fields)})"))
+            else:
+                st.caption("No preset matches its fields: choose the fields to check, or a preset.")
+            left, right = st.columns(2)
+            fields = left.multiselect("Fields to check (instead of the preset)", layout.available_fields,
+                                      key=f"contam_fields_{name}")
+            preset = right.selectbox("Preset", list(PRESETS), key=f"contam_preset_{name}", disabled=bool(fields),
+                                     index=list(PRESETS).index(layout.preset) if layout.preset else None,
+                                     placeholder="choose a preset")
+            choices[name] = {"fields": fields} if fields else {"preset": preset} if preset else None
+
+    if st.button("Run the check", type="primary", disabled=not sources, key="contam_run"):
+        missing = [name for name, options in choices.items() if options is None]
+        if missing:
+            st.error(md(f"Choose the fields or a preset for {', '.join(missing)}."))
+            st.stop()
+        bar = st.progress(0.0, text="Opening the benchmarks…")
+        order = [name for name, *_ in sources]
+
+        def progress(stage: str, done: int, total: int) -> None:
+            name = stage.removeprefix("check ")
+            at = order.index(name) if name in order else 0
+            bar.progress(at / len(order), text=md(f"{stage}: {done:,} items checked"))
+
+        with tempfile.TemporaryDirectory(prefix="inspector-upload-") as tmp:
+            try:
+                benchmarks = []
+                for name, spec, upload, safe, _ in sources:
+                    if upload is not None:
+                        path = Path(tmp) / name / safe  # one folder per benchmark: names never collide
+                        path.parent.mkdir()
+                        path.write_bytes(upload.getbuffer())
+                        spec = f"{name}={path}"
+                    try:
+                        benchmarks.append(open_benchmark(spec, **choices[name]))
+                    except InspectorError as exc:
+                        raise BenchmarkError(hide_folder(str(exc), Path(tmp) / name, "")) from None
+                report = check_contamination(index, benchmarks, check_params, progress=progress)
+            except InspectorError as exc:
+                show_error(exc)
+                st.stop()
+        bar.progress(1.0, text=f"Checked {len(report.items):,} items")
+        try:
+            kept_name = report_name(keep_report(index, report))
+        except (InspectorError, OSError) as exc:
+            st.warning(md(f"The report could not be kept beside the index ({exc}); it is shown for this session "
+                          "and can be downloaded."))
+            kept_name = None
+        st.session_state.contam_fresh = (kept_name, report.as_dict())
+        st.query_params.from_dict({"report": kept_name} if kept_name else {})
+        st.rerun()
+
+# -- check a text ---------------------------------------------------------------------------------------------------
+with st.expander("Check a text", expanded="contam_text_result" in st.session_state):
+    text = st.text_area("Paste a text (a test item, a model's output)", key="contam_text", height=150,
+                        max_chars=SETTINGS.max_check_text_chars)
+    if st.button("Check the text", key="contam_check_text"):
+        try:
+            url_text(text, "the text", SETTINGS.max_check_text_chars)
+            st.session_state.contam_text_result = check_text(index, text, check_params).as_dict()
+        except InspectorError as exc:
+            show_error(exc)
+    if "contam_text_result" in st.session_state:
+        show_item(st.session_state.contam_text_result)
+
+# -- the bulletin: reports kept beside the index --------------------------------------------------------------------
+st.subheader("Reports on this corpus")
+if kept:
+    st.dataframe(pd.DataFrame([{"created": r.created, "mode": r.mode, "benchmarks": ", ".join(r.benchmarks),
+                                "items": r.items, "dirty": r.dirty,
+                                "dirty %": 100 * r.dirty / r.items if r.items else 0.0,
+                                "build": r.build, "report": report_name(r.path)} for r in kept]),
+                 hide_index=True, column_config={"dirty %": st.column_config.NumberColumn(format="%.1f")})
+    report_labels = {"": "—"} | {report_name(r.path): f"{r.created} · {', '.join(r.benchmarks)} · {r.mode} · {r.dirty:,} of "
+              f"{r.items:,} dirty" for r in kept}
+    chosen = st.selectbox("Open a report", [""] + names, index=names.index(url_report) + 1 if url_report else 0,
+                          format_func=report_labels.get)
+    if chosen != url_report:  # another report: its view from the start
+        st.query_params.from_dict({"report": chosen} if chosen else {})
+        st.rerun()
+else:
+    st.info("No reports kept beside this index yet: run a check.")
+
+# -- the open report ------------------------------------------------------------------------------------------------
+if report_path is not None:
+    try:
+        report = fresh[1] if fresh and fresh[0] == url_report else _report(str(report_path), bulletin_signature(index))
+    except InspectorError as exc:  # removed or replaced since it was listed
+        show_error(exc)
+        st.stop()
+elif fresh is not None and fresh[0] is None:
+    report = fresh[1]
+else:
+    st.stop()
+
+st.subheader(md(f"Report {url_report or '(not kept)'}"))
+p = report["params"]
+st.caption(md(f"{report['mode']} mode · build {report['build']} · {report['tokenizer']} tokenizer · created "
+              f"{report['created']} · n={p['n']}, L={p['min_match']}, clean below {p['clean_below']:.0%}, dirty "
+              f"from {p['dirty_from']:.0%}"))
+st.dataframe(pd.DataFrame(summary_rows(report)), hide_index=True, column_config={
+    "dirty %": st.column_config.NumberColumn(format="%.1f"),
+    "mean overlap": st.column_config.NumberColumn(format="%.3f"),
+    "mean coverage": st.column_config.NumberColumn(format="%.3f")})
+for b in report["benchmarks"]:
+    if b["problems"]:
+        with st.expander(md(f"{b['name']}: {b['skipped']:,} record(s) skipped")):
+            st.text("\n".join(b["problems"][:100]))
+st.caption("Items per coverage decile")
+st.bar_chart(pd.DataFrame(histogram_rows(report)), x="coverage", y="items", color="benchmark", stack=False,
+             sort=False)
+
+stem = (url_report or "report").removesuffix(".json")
+d = st.columns(3)
+d[0].download_button("Report (JSON)", lambda: json.dumps(report, ensure_ascii=False), f"{stem}.json",
+                     "application/json", key="contam_download_report")
+d[1].download_button(f"Decontamination list (CSV, {len(report['documents']):,} documents)",
+                     lambda: pd.DataFrame(decontamination_rows(report), columns=[
+                         "doc", "id", "file", "row", "items", "tokens_matched"]).to_csv(index=False),
+                     f"{stem}-decontamination.csv", "text/csv", key="contam_download_documents")
+d[2].download_button("Items (CSV)", lambda: pd.DataFrame(report_item_rows(report)).to_csv(index=False),
+                     f"{stem}-items.csv", "text/csv", key="contam_download_items")
+
+# -- items ----------------------------------------------------------------------------------------------------------
+st.subheader("Items")
+by_key = {item_key(i): i for i in report["items"]}
+if url_item and url_item not in by_key:
+    st.error(md(f"this report has no item {url_item[:80]!r}"))
+    st.stop()
+counts = {v: sum(1 for i in report["items"] if i["verdict"] == v) for v in FILTERS[1:]} | {"all": len(by_key)}
+left, right = st.columns(2)
+verdict = left.radio("Verdict", FILTERS, index=FILTERS.index(url_verdict), horizontal=True,
+                     format_func=lambda v: f"{v} ({counts[v]:,})")
+order = right.radio("Order", list(ORDERS), horizontal=True, format_func=ORDERS.get, key="contam_order")
+if verdict != url_verdict:  # another filter: its items from the first
+    st.query_params.from_dict({k: v for k, v in params.items() if k != "item"} | {"verdict": verdict})
+    st.rerun()
+shown = sorted_items(report["items"], verdict, order)
+st.dataframe(
+    pd.DataFrame(report_item_rows({"items": shown[:MAX_TABLE_ROWS]}, text_chars=120),
+                 columns=["item", "id", "verdict", "coverage", "overlap", "longest_match", "longest_count",
+                          "evidence_documents", "tokens", "text"]),
+    hide_index=True, column_config={
+        "coverage": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+        "overlap": st.column_config.NumberColumn(format="%.3f")})
+if len(shown) > MAX_TABLE_ROWS:
+    st.caption(f"The first {MAX_TABLE_ROWS:,} of {len(shown):,} items; the CSV download has them all.")
+if not shown:
+    st.info("No items with this verdict.")
+    st.stop()
+
+keys = [item_key(i) for i in shown[:MAX_CHOICES]]
+if url_item and url_item not in keys:
+    keys.insert(0, url_item)
+current = url_item or keys[0]
+item_labels = {k: f"{k} · {by_key[k]['id'] or ''} · {by_key[k]['verdict']} · "
+          + ("–" if by_key[k]["coverage"] is None else f"{by_key[k]['coverage']:.0%}") for k in keys}
+chosen_item = st.selectbox("Item" if len(shown) <= MAX_CHOICES else f"Item (the first {MAX_CHOICES:,} in this order)",
+                           keys, index=keys.index(current), format_func=item_labels.get)
+if chosen_item != current:
+    st.query_params["item"] = chosen_item
+    st.rerun()
+item = by_key[chosen_item]
+st.markdown(f"#### {md(chosen_item)}" + (f" · {md(item['id'])}" if item["id"] else ""))
+show_item(item)
