@@ -1,6 +1,7 @@
 """The DuckDB catalog: one row per indexed document with its build facts and its metadata (never its text).
 
-Table `documents`: doc, file, row, id, tokens, chars, shard, then every metadata column of the Parquet shards
+Table `documents`: doc, file, row, id, tokens, chars, shard, the quality signals of `inspector.quality` (unless
+built with --no-signals), then every metadata column of the Parquet shards
 (renamed `meta_<name>` where a name is taken, ignoring case as DuckDB does). Column names in SQL come only from the
 table's own column list (an allow-list) and are always quoted; values are always bound parameters.
 """
@@ -22,16 +23,20 @@ def _quote(name: str) -> str:
 
 
 def build_catalog(
-    path: Path, documents: pa.Table, sources: Sequence[str], text_column: str, id_column: str | None
+    path: Path, documents: pa.Table, sources: Sequence[str], text_column: str, id_column: str | None,
+    signals: pa.Table | None = None,
 ) -> None:
     """Join the build's document facts with the shards' metadata columns (read once, text column skipped).
 
     The metadata are read with pyarrow and handed to DuckDB as one Arrow table, so no column name of a Parquet
-    file (`filename`, `select`, `a"b`, ...) ever meets a SQL parser or an option of `read_parquet`."""
+    file (`filename`, `select`, `a"b`, ...) ever meets a SQL parser or an option of `read_parquet`.
+    `signals` (the heuristic quality signals, one row per document) come right after the facts; metadata of the
+    same name is renamed `meta_<name>` like any other clash."""
     import duckdb  # here, not at the top: 70 ms a command that never reads the catalog should not pay
 
     meta = _metadata(documents, sources, {text_column, id_column})
-    taken = {name.lower() for name in FACTS}  # DuckDB's names are case-insensitive
+    signals = signals if signals is not None else pa.table({})
+    taken = {name.lower() for name in (*FACTS, *signals.column_names)}  # DuckDB's names are case-insensitive
     names = []
     for name in meta.column_names:
         name = name or "meta_"  # DuckDB would call a nameless column v<N>
@@ -40,7 +45,8 @@ def build_catalog(
         taken.add(name.lower())
         names.append(name)
     facts = documents.select(list(FACTS))
-    table = pa.Table.from_arrays([*facts.columns, *meta.columns], names=[*FACTS, *names])
+    table = pa.Table.from_arrays([*facts.columns, *signals.columns, *meta.columns],
+                                 names=[*FACTS, *signals.column_names, *names])
     try:
         con = duckdb.connect(str(path))
         try:

@@ -231,6 +231,29 @@ class Fulltext:
         hits = [(int(searcher.doc(address)["doc"][0]), float(score)) for score, address in result.hits]
         return int(result.count or 0), hits
 
+    def matching_docs(self, query, limit: int) -> np.ndarray:
+        """Every document `query` matches, as sorted doc numbers (int64); InvalidQuery when more than `limit` match.
+
+        Counted first, then read in one pass ordered by the `doc` fast field (no stored document is fetched)."""
+        t = tantivy()
+        searcher = self.index.searcher()
+        try:
+            total = int(searcher.search(query, 1, count=True).count or 0)
+            if total > limit:
+                raise InvalidQuery(
+                    f"the full-text query matches {total:,} documents; the limit is {limit:,}: narrow the query"
+                )
+            if not total:
+                return np.zeros(0, np.int64)
+            result = searcher.search(query, total, count=False, order_by_field="doc", order=t.Order.Asc)
+        except InvalidQuery:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - Rust panics
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise InvalidQuery(f"the search engine rejected the query ({exc})") from None
+        return np.array([int(doc) for doc, _ in result.hits], dtype=np.int64)
+
     def highlight(self, query, text: str, max_chars: int) -> tuple[tuple[int, int], tuple[tuple[int, int], ...]]:
         """The best fragment of `text` for `query` and the matched terms in it, as character ranges of `text`."""
         t = tantivy()

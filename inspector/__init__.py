@@ -68,6 +68,33 @@ from .decontaminate import DecontaminationReport
 from .decontaminate import decontaminate as write_decontaminated
 from .demo import DEFAULT_DEMO, build_demo
 from .highlight import highlight_html
+from .agreement import ScoreAgreement, ScoreBin, cohen_kappa, krippendorff_alpha, majority, score_agreement
+from .labels import (
+    EXPORT_FORMATS,
+    Disagreement,
+    ExportReport,
+    Item,
+    Label,
+    LabelStats,
+    Progress,
+    Scheme,
+    Task,
+    add_label,
+    close_store,
+    create_task,
+    export_labels,
+    get_task,
+    label_stats,
+    label_table,
+    current_labels,
+    labels_path,
+    next_item,
+    parse_scheme,
+    progress,
+    resolve,
+    skip,
+    tasks,
+)
 from .query import BOUNDARIES, parse_ids
 from .results import (
     BuildReport,
@@ -91,6 +118,7 @@ from .results import (
     Snippet,
     Variant,
 )
+from .sampling import BINNINGS, Sample, SampleBin, SampledDocument, sample, sample_key
 from .settings import Settings
 from .web import (
     ROOTS_ENV,
@@ -196,4 +224,40 @@ __all__ = [
     "live_build_name",
     "open_index",
     "parse_ids",
+    "BINNINGS",
+    "Sample",
+    "SampleBin",
+    "SampledDocument",
+    "sample",
+    "sample_key",
+    "ScoreAgreement",
+    "ScoreBin",
+    "cohen_kappa",
+    "krippendorff_alpha",
+    "majority",
+    "score_agreement",
+    "EXPORT_FORMATS",
+    "Disagreement",
+    "ExportReport",
+    "Item",
+    "Label",
+    "LabelStats",
+    "Progress",
+    "Scheme",
+    "Task",
+    "add_label",
+    "close_store",
+    "create_task",
+    "export_labels",
+    "get_task",
+    "label_stats",
+    "label_table",
+    "current_labels",
+    "labels_path",
+    "next_item",
+    "parse_scheme",
+    "progress",
+    "resolve",
+    "skip",
+    "tasks",
 ]

@@ -45,7 +45,12 @@ _CONTAINER_KEYS = ("data", "rows", "examples", "instances", "items", "records", 
 
 
 class BenchmarkError(InspectorError):
-    """A benchmark file that cannot be read as asked: names the file, and what there is to choose from."""
+    """A benchmark file that cannot be read as asked: names the file, and what there is to choose from
+    (`available_fields`: the first record's fields, when the file has records)."""
+
+    def __init__(self, message: str, available_fields: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.available_fields = available_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +190,8 @@ def open_benchmark(
         if chosen is None:
             raise BenchmarkError(
                 f"{path}: no preset matches its fields ({', '.join(available)}); give the fields to check, "
-                f"e.g. fields=[{', '.join(repr(f) for f in available[:2])}], or a preset: {', '.join(PRESETS)}"
+                f"e.g. fields=[{', '.join(repr(f) for f in available[:2])}], or a preset: {', '.join(PRESETS)}",
+                tuple(available),
             )
     checked = tuple(fields) if fields is not None else chosen.fields  # type: ignore[union-attr]
     if not checked or any(not f for f in checked):

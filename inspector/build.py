@@ -30,6 +30,7 @@ from index.suffix_array import ShardWriter, SuffixArrayStats, build_suffix_array
 
 from .corpus import SourceFile, find_parquet_files, inspect_source, metadata_schema, read_batches
 from .normalize import normalize
+from .quality import SignalPool
 from .results import BuildReport
 from .settings import DEFAULT, Settings
 from .tokenizer import Tokenizer, make_tokenizer
@@ -103,6 +104,8 @@ class _Plan:
     fulltext: bool
     #: also index the normalised text (`inspector.normalize`) for `contam --normalize`
     normalized: bool
+    #: compute the heuristic quality signals (`inspector.quality`) into the catalog
+    signals: bool = True
 
 
 _DOCUMENT_FACTS = ("file", "row", "id", "tokens", "chars", "shard", "text_crc")
@@ -119,6 +122,8 @@ class _Ingested:
     tokenize_seconds: float = 0.0
     fulltext_seconds: float = 0.0
     suffix_array_seconds: float = 0.0
+    #: the quality signals' columns, one row per document (None without signals)
+    signals: pa.Table | None = None
 
     @property
     def n_tokens(self) -> int:
@@ -139,6 +144,7 @@ def build_index(
     progress: Progress | None = None,
     allow_empty: bool = False,
     normalized: bool = False,
+    signals: bool = True,
 ) -> BuildReport:
     """Index Parquet files, folders or globs into `out`: n-gram shards, the full-text index and the catalog.
 
@@ -147,11 +153,13 @@ def build_index(
     must do so under `if __name__ == "__main__":`, as with any multiprocessing code.
     A corpus without a single non-empty text is refused (it would replace a live index with an empty one) unless
     `allow_empty`; a failed write (disk full, no permission) is one InspectorError naming the path.
+    `signals` adds the heuristic quality signals of `inspector.quality` to the catalog (one column each).
     """
     started = time.perf_counter()
     progress = progress or _no_progress
     shard_tokens = settings.shard_tokens if shard_tokens is None else shard_tokens
     plan = _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, normalized)
+    plan.signals = signals
     try:
         with storage.build_area(Path(out)) as tmp:
             ingested = _ingest(plan, tmp, settings, progress)
@@ -163,7 +171,8 @@ def build_index(
                 )
             table = _write_document_table(tmp, ingested)
             progress("catalog", 0, 1)
-            build_catalog(tmp / "catalog.duckdb", table, [s.path for s in plan.sources], text_column, id_column)
+            build_catalog(tmp / "catalog.duckdb", table, [s.path for s in plan.sources], text_column, id_column,
+                          ingested.signals)
             progress("catalog", 1, 1)
             plan.tokenizer.save(tmp)
             progress("publish", 0, 1)
@@ -210,7 +219,9 @@ def _read_and_index(plan: _Plan, tmp: Path, settings: Settings, progress: Progre
                     text_index: FulltextWriter | None) -> None:
     total_rows = sum(s.rows for s in plan.sources)
     docs = done.docs
-    with _SuffixArrayPool(plan.width, plan.tokenizer.max_id + 1) as pool:
+    # signals of a corpus over 8 MB of Parquet are computed in a worker process beside tokenizing
+    worker = plan.signals and sum(s.size for s in plan.sources) > 8_000_000
+    with _SuffixArrayPool(plan.width, plan.tokenizer.max_id + 1) as pool, SignalPool(worker, _die_with_parent) as quality:
         shards = _ShardSink(tmp, "", plan.width, plan.shard_tokens, pool, done.shards)
         normalized = None
         if plan.normalized:
@@ -223,6 +234,8 @@ def _read_and_index(plan: _Plan, tmp: Path, settings: Settings, progress: Progre
             keep = [i for i, text in enumerate(batch.texts) if text]
             done.empty += len(batch.texts) - len(keep)
             texts = [batch.texts[i] for i in keep]
+            if plan.signals:
+                quality.submit(texts)
             t0 = time.perf_counter()
             encoded = plan.tokenizer.encode_batch(texts)
             if normalized is not None:
@@ -254,6 +267,10 @@ def _read_and_index(plan: _Plan, tmp: Path, settings: Settings, progress: Progre
             done.fulltext_seconds += time.perf_counter() - t0
             progress("full-text commit", 1, 1)
         done.suffix_array_seconds = pool.wait(progress)
+        if plan.signals:
+            progress("quality signals", 0, 1)
+            done.signals = quality.table()
+            progress("quality signals", 1, 1)
 
 
 class _ShardSink:

@@ -120,9 +120,10 @@ def main():
     "--allow-empty", is_flag=True, help="Build even from a corpus without one non-empty text (an empty index)."
 )
 @click.option("--normalized", is_flag=True, help="Also index normalised text, for `contam --normalize`.")
+@click.option("--no-signals", is_flag=True, help="Skip the heuristic quality signals (Gopher, C4, FineWeb rules).")
 @JSON
 def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fulltext, stem, allow_empty, normalized,
-          as_json):
+          no_signals, as_json):
     """Index Parquet files, folders or globs (CORPUS...) into --out."""
     bar = _Bar()
     try:
@@ -138,6 +139,7 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
             progress=bar,
             allow_empty=allow_empty,
             normalized=normalized,
+            signals=not no_signals,
         )
     finally:
         bar.close()
@@ -511,3 +513,41 @@ def decontaminate(index_dir, report_path, out, mask, as_json):
         f"{r.files} files, {r.rows_in:,} rows -> {r.rows_out:,} rows in {r.out} "
         f"({r.documents_removed:,} documents removed, {r.documents_masked:,} masked)"
     ))
+
+
+@main.command()
+@INDEX
+@click.option("--score", help="Numeric column to stratify by; leave it out for a uniform sample of --per-bin documents.")
+@click.option("--bins", type=int, default=None, help="Bins of the score, 1-100 (default 5; 1: uniform among scored).")
+@click.option("--binning", type=click.Choice(["width", "quantile"]), default="width", show_default=True,
+              help="width: equal-width bins; quantile: equal-count bins (equal edges merge).")
+@click.option("--per-bin", type=int, default=10, show_default=True, help="Documents sampled per bin (1-10,000).")
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same sample anywhere.")
+@click.option("--where", help="Metadata filter, as for search: \"source = 'web' AND quality >= 0.5\".")
+@click.option("--query", help="Only documents this full-text query (Tantivy syntax) matches.")
+@JSON
+def sample(index_dir, score, bins, binning, per_bin, seed, where, query, as_json):
+    """Reproducible sample for spot-checks: uniform, or N per bin of a score column."""
+    from . import sample as draw
+
+    result = draw(_open(index_dir), score, bins=bins, binning=binning, per_bin=per_bin, seed=seed, where=where,
+                  query=query)
+
+    def human(r):
+        by = f"{len(r.bins)} bin(s) of {r.score} by {r.binning}" if r.score else "uniform"
+        missing = f"; {r.missing_scores:,} without a score (left out)" if r.score else ""
+        labelled = f"; {r.excluded:,} already labelled (left out)" if r.excluded else ""
+        click.echo(f"{r.matched:,} documents match{missing}{labelled}; {by}, {r.per_bin:,} per bin, seed {r.seed}")
+        for warning in r.warnings:
+            click.echo(f"  note: {warning}")
+        click.echo(f"  {'bin':>3}  {'scores':<28} {'population':>10}  {'sampled':>7}")
+        for b in r.bins:
+            last = b.bin == len(r.bins) - 1
+            span = "all" if b.low is None else f"[{b.low:.6g}, {b.high:.6g}{']' if last else ')'}"
+            click.echo(f"  {b.bin:>3}  {span:<28} {b.population:>10,}  {b.sampled:>7,}")
+        for d in r.documents:
+            value = "-" if d.score is None else f"{d.score:.6g}"
+            click.echo(f"  bin {d.bin:<3} doc {d.doc:<8} {value:>10}  {d.id or f'{d.file} row {d.row}'}"
+                       f"{f'  ({d.source})' if d.source else ''}")
+
+    _emit(result, as_json, human)

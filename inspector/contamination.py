@@ -682,7 +682,11 @@ def keep_report(index, report: ContaminationReport) -> Path:
     stamp = report.created.replace(":", "").replace("-", "").replace("+0000", "Z")
     names = "-".join(b.name for b in report.benchmarks)[:80]
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in names) or "report"
-    return save_report(report, folder / f"{stamp}-{report.mode}-{safe}.json")
+    path, number = folder / f"{stamp}-{report.mode}-{safe}.json", 1
+    while path.exists():  # two checks in the same second keep both
+        number += 1
+        path = folder / f"{stamp}-{report.mode}-{safe}-{number}.json"
+    return save_report(report, path)
 
 
 def kept_reports(index) -> list[SavedReport]:

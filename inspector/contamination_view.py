@@ -79,17 +79,12 @@ def benchmark_layout(spec: str) -> BenchmarkLayout:
     """The layout of a benchmark (`name=path`, or `humaneval`); BenchmarkError when it cannot be read at all."""
     try:
         bench = open_benchmark(spec)
-        return BenchmarkLayout(bench.name, bench.format, bench.available_fields, bench.preset, bench.fields)
     except BenchmarkError as exc:
-        if "no preset matches" not in str(exc):
+        if not exc.available_fields:
             raise
-    # No preset fits: the fields there are, from the first record (the API says them only in the message).
-    from .benchmarks import MAX_JSON_BYTES, MAX_LINE_BYTES, _detect_format, _field_paths, _parse_spec, _Reader
-
-    name, path = _parse_spec(spec)
-    fmt, compressed = _detect_format(path, MAX_LINE_BYTES)
-    first = _Reader(path, fmt, compressed, MAX_JSON_BYTES, MAX_LINE_BYTES).first_record()
-    return BenchmarkLayout(name, fmt, _field_paths(first) if first else (), None, ())
+        name = spec.split("=", 1)[0] if "=" in spec else Path(spec).stem
+        return BenchmarkLayout(name, "no preset fits", exc.available_fields, None, ())  # the fields to choose from
+    return BenchmarkLayout(bench.name, bench.format, bench.available_fields, bench.preset, bench.fields)
 
 
 def hide_folder(message: str, folder: str | Path, shown: str = "") -> str:

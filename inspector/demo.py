@@ -21,34 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .build import Progress, build_index
+from .quality import quality_score  # noqa: F401  (kept importable from here)
 from .results import BuildReport
 
 DEFAULT_DEMO = Path(os.environ.get("INSPECTOR_DEMO", "data/demo"))
 SHARDS = 4
-_STOP = {"the", "be", "to", "of", "and", "that", "have", "with"}
 _MAX_DOC_CHARS = 200_000
-
-
-def quality_score(text: str) -> float:
-    """A Gopher-rules heuristic in [0, 1] (Rae et al., 2021): the share of rules passed, nudged by letter share.
-
-    Not a classifier; it gives the demo a realistic score column to filter and sample on.
-    """
-    words = text.split()
-    if not words:
-        return 0.0
-    lines = [line for line in text.splitlines() if line.strip()] or [""]
-    letters = sum(any(c.isalpha() for c in w) for w in words) / len(words)
-    rules = [
-        50 <= len(words) <= 100_000,
-        3 <= sum(map(len, words)) / len(words) <= 10,
-        (text.count("#") + text.count("...")) / len(words) < 0.1,
-        sum(line.lstrip().startswith(("-", "*", "•")) for line in lines) / len(lines) < 0.9,
-        letters >= 0.8,
-        len(_STOP & {w.lower() for w in words}) >= 2,
-        sum(line.rstrip().endswith((".", "!", "?", '"')) for line in lines) / len(lines) > 0.12,
-    ]
-    return round(0.85 * sum(rules) / len(rules) + 0.15 * letters, 4)
 
 
 def _record(source: str, title: str, path: str, text: str, language: str) -> dict:

@@ -75,6 +75,53 @@ class Documents:
         """CRC-32 of the document's UTF-8 text as it was indexed."""
         return int(self._text_crc[self.check(doc)])
 
+    def tokens(self, doc: int) -> int:
+        return int(self._tokens[self.check(doc)])
+
+    # -- finding a document again by its identity (labels follow their documents through rebuilds) --------------
+
+    def file_index(self, path: str) -> int | None:
+        """The position of source file `path` in this build's sources, or None."""
+        return next((i for i, source in enumerate(self.sources) if source["path"] == path), None)
+
+    def find_row(self, path: str, row: int) -> int | None:
+        """The document read from row `row` of source file `path`, or None. Documents are numbered in file and row
+        order, so this is a bisection; a scan makes sure of a miss."""
+        file_index = self.file_index(path)
+        if file_index is None:
+            return None
+        lo = int(np.searchsorted(self._file, file_index, "left"))
+        hi = int(np.searchsorted(self._file, file_index, "right"))
+        at = lo + int(np.searchsorted(self._row[lo:hi], row))
+        if at < hi and int(self._file[at]) == file_index and int(self._row[at]) == row:
+            return at
+        found = np.flatnonzero((self._file == file_index) & (self._row == row))
+        return int(found[0]) if len(found) else None
+
+    def docs_with_ids(self, ids) -> dict[str, list[int]]:
+        """Every document whose id is one of `ids` (one pass over the id column), by id."""
+        import pyarrow.compute as pc
+
+        wanted = sorted({str(i) for i in ids if i is not None})
+        if not wanted:
+            return {}
+        column = self._id if pa.types.is_string(self._id.type) else pc.cast(self._id, pa.string())
+        hits = np.flatnonzero(pc.is_in(column, value_set=pa.array(wanted, pa.string())).to_numpy(zero_copy_only=False))
+        found: dict[str, list[int]] = {}
+        for doc in hits.tolist():
+            found.setdefault(str(column[doc].as_py()), []).append(doc)
+        return found
+
+    def docs_with_text(self, path: str, text_crc: int, tokens: int) -> list[int]:
+        """Documents of source file `path` whose text has this CRC and token count (a row that moved)."""
+        file_index = self.file_index(path)
+        if file_index is None:
+            return []
+        lo = int(np.searchsorted(self._file, file_index, "left"))
+        hi = int(np.searchsorted(self._file, file_index, "right"))
+        same = (self._text_crc[lo:hi] == text_crc) & (self._tokens[lo:hi] == tokens)
+        return (lo + np.flatnonzero(same)).tolist()
+
     def read(self, doc: int) -> Document:
         """The whole text and metadata of document `doc`, read back from its Parquet shard."""
         doc = self.check(doc)

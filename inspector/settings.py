@@ -37,6 +37,8 @@ class Settings:
     max_upload_mb: int = 200
     max_upload_files: int = 20
     max_check_text_chars: int = 100_000
+    #: sampling (`inspector sample --query`): most documents a full-text query may restrict a sample to
+    max_sample_query_matches: int = 1_000_000
 
 
 DEFAULT = Settings()
