@@ -150,7 +150,6 @@ def sample(
     columns; `query`: Tantivy syntax, keeps only the documents it matches; `exclude_docs`: doc numbers left out
     (e.g. those already labelled). See the module's docstring for the edges and the order of sampling.
     """
-    settings = index.settings
     catalog = index.catalog
     per_bin = _bounded("per_bin", per_bin, 1, MAX_PER_BIN)
     seed = _bounded("seed", seed, 0, 2**63 - 1)
@@ -172,92 +171,53 @@ def sample(
     query = query if query and query.strip() else None
     excluded_docs = _doc_numbers(exclude_docs)
 
-    clauses, params = [], []
-    if where is not None:
-        check_query_text(where, settings, "filter")
-        for column, op, value in parse_where(where):
-            clause, bound = _condition(catalog, column, op, value)
-            clauses.append(clause)
-            params.extend(bound)
-    score_sql = f"CAST({catalog.column(score)} AS DOUBLE)" if score is not None else "NULL::DOUBLE"
-    sql = (f"SELECT doc, id, file, row, {score_sql} AS score FROM documents "
-           f"WHERE {' AND '.join(clauses) or 'true'} ORDER BY doc")
-    found = catalog.cursor().execute(sql, params).fetchnumpy()
+    found, keep, warnings = _population(index, score, where, query)
     docs = np.asarray(found["doc"], dtype=np.int64)
-    keep = np.ones(len(docs), dtype=bool)
-
-    warnings: tuple[str, ...] = ()
-    if query is not None:
-        check_query_text(query, settings, "search query")
-        parsed, ignored = index.fulltext.parse(query, [])
-        warnings = tuple(ignored)
-        keep &= np.isin(docs, index.fulltext.matching_docs(parsed, settings.max_sample_query_matches))
     matched = int(keep.sum())
-
     scores = np.ma.filled(np.ma.asarray(found["score"], dtype=np.float64), np.nan)
     scored = keep & np.isfinite(scores) if score is not None else keep
-    missing = matched - int(scored.sum())
-    values = scores[scored]
-
-    if score is None:
-        edges = None
-        bin_of = np.zeros(int(scored.sum()), dtype=np.int64)
-        n_bins = 1
-    elif len(values):
-        raw = width_edges(float(values.min()), float(values.max()), bins) if binning == "width" else \
-            quantile_edges(values, bins)
-        edges = sorted(set(raw))
-        if len(edges) == 1:
-            edges = edges * 2
-        n_bins = len(edges) - 1
-        bin_of = np.minimum(np.searchsorted(np.array(edges), values, side="right") - 1, n_bins - 1)
+    at = np.flatnonzero(scored)  # the binned documents' positions in the fetched rows
+    if score is None:  # uniform: one bin without edges
+        edges, bin_of, n_bins = None, np.zeros(len(at), dtype=np.int64), 1
     else:
-        edges, n_bins, bin_of = None, 0, np.zeros(0, dtype=np.int64)
-
-    binned_docs = docs[scored]
-    labelled = np.zeros(len(binned_docs), dtype=bool)
+        edges, bin_of = _bins(scores[at], bins, binning)
+        n_bins = 0 if edges is None else len(edges) - 1
+    labelled = np.isin(docs[at], excluded_docs)
     population = np.bincount(bin_of, minlength=n_bins)
     excluded = np.bincount(bin_of[labelled], minlength=n_bins)
 
-    candidates = np.flatnonzero(~labelled)  # positions in the binned arrays
+    # the candidates' keys, then per bin the `per_bin` smallest (key, doc)
     ids, files, rows = found["id"], found["file"], found["row"]
-    id_missing = np.ma.getmaskarray(ids)
-    scored_positions = np.flatnonzero(scored)  # positions in the fetched rows
-    positions = scored_positions[candidates]
+    no_id = np.ma.getmaskarray(ids)
     paths = [s["path"] for s in index.sources]
+    candidates = at[~labelled]
     keys = np.array(
-        [
-            sample_key(seed, document_identity(None if id_missing[p] else str(ids[p]), paths[int(files[p])], rows[p]))
-            for p in positions.tolist()
-        ],
+        [sample_key(seed, document_identity(None if no_id[p] else str(ids[p]), paths[int(files[p])], int(rows[p])))
+         for p in candidates.tolist()],
         dtype=np.uint64,
     )
-    order = np.lexsort((binned_docs[candidates], keys))  # by key, then doc
-    ranked = candidates[order]
-    chosen: list[int] = []
-    taken = np.zeros(n_bins, dtype=np.int64)
-    for position in ranked.tolist():
-        b = int(bin_of[position])
-        if taken[b] < per_bin:
-            taken[b] += 1
-            chosen.append(position)
-    chosen.sort(key=lambda p: int(bin_of[p]))  # bin by bin, sampling order kept within a bin (a stable sort)
+    candidate_bins = bin_of[~labelled]
+    order = np.lexsort((docs[candidates], keys, candidate_bins))  # by bin, then key, then doc
+    starts = np.searchsorted(candidate_bins[order], np.arange(n_bins))
+    rank = np.arange(len(order)) - starts[candidate_bins[order]]
+    chosen = order[rank < per_bin]  # indexes into the candidates, bin by bin in sampling order
+    taken = np.bincount(candidate_bins[chosen], minlength=n_bins)
 
-    sources = _sources(catalog, [int(binned_docs[p]) for p in chosen])
+    sources = _sources(catalog, docs[candidates[chosen]].tolist())
     integer_score = score is not None and catalog.types[score].startswith(_INTEGER_TYPES)
     documents = []
-    for p in chosen:
-        at = int(scored_positions[p])
-        value = None if score is None else float(scores[at])
+    for c in chosen.tolist():
+        p = int(candidates[c])
+        value = None if score is None else float(scores[p])
         documents.append(
             SampledDocument(
-                doc=int(docs[at]),
-                bin=int(bin_of[p]),
+                doc=int(docs[p]),
+                bin=int(candidate_bins[c]),
                 score=int(value) if integer_score and value is not None else value,
-                id=None if id_missing[at] else str(ids[at]),
-                source=sources.get(int(docs[at])),
-                file=paths[int(files[at])],
-                row=int(rows[at]),
+                id=None if no_id[p] else str(ids[p]),
+                source=sources.get(int(docs[p])),
+                file=paths[int(files[p])],
+                row=int(rows[p]),
             )
         )
     sample_bins = tuple(
@@ -280,12 +240,52 @@ def sample(
         where=where,
         query=query,
         matched=matched,
-        missing_scores=missing,
+        missing_scores=matched - len(at),
         excluded=int(labelled.sum()),
         bins=sample_bins,
         documents=tuple(documents),
         warnings=warnings,
     )
+
+
+def _population(index, score: str | None, where: str | None, query: str | None):
+    """The catalog rows passing `where` (doc, id, file, row, score as DOUBLE; by doc), which of them `query`
+    matches, and what Tantivy ignored of the query."""
+    catalog, settings = index.catalog, index.settings
+    clauses, params = [], []
+    if where is not None:
+        check_query_text(where, settings, "filter")
+        for column, op, value in parse_where(where):
+            clause, bound = _condition(catalog, column, op, value)
+            clauses.append(clause)
+            params.extend(bound)
+    score_sql = f"CAST({catalog.column(score)} AS DOUBLE)" if score is not None else "NULL::DOUBLE"
+    sql = (f"SELECT doc, id, file, row, {score_sql} AS score FROM documents "
+           f"WHERE {' AND '.join(clauses) or 'true'} ORDER BY doc")
+    found = catalog.cursor().execute(sql, params).fetchnumpy()
+    keep = np.ones(len(found["doc"]), dtype=bool)
+    warnings: tuple[str, ...] = ()
+    if query is not None:
+        check_query_text(query, settings, "search query")
+        parsed, ignored = index.fulltext.parse(query, [])
+        warnings = tuple(ignored)
+        keep &= np.isin(found["doc"], index.fulltext.matching_docs(parsed, settings.max_sample_query_matches))
+    return found, keep, warnings
+
+
+def _bins(values: np.ndarray, bins: int, binning: str) -> tuple[list[float] | None, np.ndarray]:
+    """The merged edges of finite scores (None for no scores) and each score's bin."""
+    if not len(values):
+        return None, np.zeros(0, dtype=np.int64)
+    if binning == "width":
+        raw = width_edges(float(values.min()), float(values.max()), bins)
+    else:
+        raw = quantile_edges(values, bins)
+    edges = sorted(set(raw))  # equal edges merge their bins
+    if len(edges) == 1:  # every score equal: one bin [v, v]
+        edges = edges * 2
+    n_bins = len(edges) - 1
+    return edges, np.minimum(np.searchsorted(np.array(edges), values, side="right") - 1, n_bins - 1)
 
 
 def _bounded(name: str, value, least: int, most: int) -> int:
@@ -301,7 +301,7 @@ def _doc_numbers(docs: Iterable[int]) -> np.ndarray:
     for item in items:
         if isinstance(item, bool) or not isinstance(item, numbers.Integral):
             raise InvalidQuery(f"exclude_docs must hold document numbers, not {item!r}")
-    return np.array(sorted(set(int(i) for i in items)), dtype=np.int64)
+    return np.array(sorted({int(i) for i in items}), dtype=np.int64)
 
 
 def _condition(catalog, column: str, op: str, value: str) -> tuple[str, list]:

@@ -22,7 +22,8 @@ from inspector import InvalidQuery, Settings, build_index, open_index, sample
 from inspector.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-WORDS = "data model token corpus quality language learning deep shard index search annotator label".split()
+WORDS = ["data", "model", "token", "corpus", "quality", "language", "learning", "deep", "shard", "index", "search",
+         "annotator", "label"]
 
 
 def _rows(seed: int = 11, n: int = 160) -> list[dict]:
@@ -127,15 +128,16 @@ def test_width_bins_match_the_parquet_rows(index, parquet):
         assert b.low <= d.score < b.high or (d.bin == len(got.bins) - 1 and d.score == b.high)
 
 
-def test_quantile_bins_match_the_parquet_rows(index, parquet):
-    got = sample(index, "score", bins=6, binning="quantile", per_bin=2)
+@pytest.mark.parametrize("bins", [3, 6, 7, 10])
+def test_quantile_bins_match_the_parquet_rows(index, parquet, bins):
+    got = sample(index, "score", bins=bins, binning="quantile", per_bin=2)
     values = sorted(r["score"] for r in parquet if finite(r["score"]))
     n = len(values)
-    expected = [values[(i * n) // 6] for i in range(6)] + [values[-1]]
+    expected = [values[(i * n) // bins] for i in range(bins)] + [values[-1]]
     assert edges_of(got) == expected
     assert [b.population for b in got.bins] == populations(values, expected)
-    # distinct scores: bin i holds exactly the ranks (i*n)//6 .. ((i+1)*n)//6 - 1 (the last one also the maximum)
-    assert [b.population for b in got.bins] == [((i + 1) * n) // 6 - (i * n) // 6 for i in range(6)]
+    # distinct scores: bin i holds exactly the ranks (i*n)//bins .. ((i+1)*n)//bins - 1 (the last also the maximum)
+    assert [b.population for b in got.bins] == [((i + 1) * n) // bins - (i * n) // bins for i in range(bins)]
     assert got.missing_scores == len(parquet) - n
 
 
@@ -175,10 +177,11 @@ def test_query_restricts_to_documents_with_the_term(index, index_dir, parquet):
     assert got.matched == len(holding)
     assert {d.doc for d in got.documents} == {r["doc"] for r in holding if finite(r["score"])}
     both = sample(index, "score", per_bin=500, query="zebra", where="source = 'code'")
-    assert {d.doc for d in both.documents} == {r["doc"] for r in holding if finite(r["score"]) and r["source"] == "code"}
-    with open_index(index_dir, settings=Settings(max_sample_query_matches=len(holding) - 1)) as capped:
-        with pytest.raises(InvalidQuery, match="limit is"):
-            sample(capped, "score", query="zebra")
+    code = {r["doc"] for r in holding if finite(r["score"]) and r["source"] == "code"}
+    assert {d.doc for d in both.documents} == code
+    capped = Settings(max_sample_query_matches=len(holding) - 1)
+    with open_index(index_dir, settings=capped) as opened, pytest.raises(InvalidQuery, match="limit is"):
+        sample(opened, "score", query="zebra")
 
 
 def test_sampling_order_is_blake2b_of_seed_and_identity(index, parquet):
@@ -241,7 +244,7 @@ def test_no_scored_document_gives_no_bins(index, parquet):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"score": "nope"}, "numeric columns are: score, stars, odd name"),
+        ({"score": "nope"}, "is not a numeric column of the corpus; the numeric columns are: "),
         ({"score": "source"}, "not a numeric column"),
         ({"score": "score", "bins": 0}, "bins must be between 1 and 100"),
         ({"score": "score", "bins": 101}, "bins must be between 1 and 100"),
@@ -262,14 +265,17 @@ def test_no_scored_document_gives_no_bins(index, parquet):
     ],
 )
 def test_bad_input_is_one_clear_error(index, kwargs, message):
-    with pytest.raises(InvalidQuery, match=re.escape(message)):
+    with pytest.raises(InvalidQuery, match=re.escape(message)) as raised:
         sample(index, **kwargs)
+    if "numeric columns are" in message:  # the corpus's numeric columns, and no text column
+        listed = str(raised.value).split("numeric columns are: ")[1].split(", ")
+        assert {"score", "stars", "odd name"} <= set(listed) and "source" not in listed
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--score", "nope"], "numeric columns are: score, stars, odd name"),
+        (["--score", "nope"], "is not a numeric column of the corpus; the numeric columns are: "),
         (["--score", "score", "--bins", "0"], "bins must be between 1 and 100"),
         (["--score", "score", "--per-bin", "x"], "'x' is not a valid integer"),
         (["--score", "score", "--binning", "log"], "'log' is not one of 'width', 'quantile'"),
