@@ -1,8 +1,8 @@
 """The DuckDB catalog: one row per indexed document with its build facts and its metadata (never its text).
 
-Table `documents`: doc, file, row, id, tokens, chars, shard, the quality signals of `inspector.quality` (unless
-built with --no-signals), then every metadata column of the Parquet shards
-(renamed `meta_<name>` where a name is taken, ignoring case as DuckDB does). Column names in SQL come only from the
+Table `documents`: doc, file, row, id, tokens, chars, shard, every metadata column of the Parquet shards
+(renamed `meta_<name>` where a name is taken, ignoring case as DuckDB does), then the quality signals of
+`inspector.quality` (unless built with --no-signals). Column names in SQL come only from the
 table's own column list (an allow-list) and are always quoted; values are always bound parameters.
 """
 from __future__ import annotations
@@ -30,8 +30,8 @@ def build_catalog(
 
     The metadata are read with pyarrow and handed to DuckDB as one Arrow table, so no column name of a Parquet
     file (`filename`, `select`, `a"b`, ...) ever meets a SQL parser or an option of `read_parquet`.
-    `signals` (the heuristic quality signals, one row per document) come right after the facts; metadata of the
-    same name is renamed `meta_<name>` like any other clash."""
+    `signals` (the heuristic quality signals, one row per document) come after the metadata (listed in table
+    `signal_columns`); metadata of the same name is renamed `meta_<name>` like any other clash."""
     import duckdb  # here, not at the top: 70 ms a command that never reads the catalog should not pay
 
     meta = _metadata(documents, sources, {text_column, id_column})
@@ -45,13 +45,16 @@ def build_catalog(
         taken.add(name.lower())
         names.append(name)
     facts = documents.select(list(FACTS))
-    table = pa.Table.from_arrays([*facts.columns, *signals.columns, *meta.columns],
-                                 names=[*FACTS, *signals.column_names, *names])
+    table = pa.Table.from_arrays([*facts.columns, *meta.columns, *signals.columns],
+                                 names=[*FACTS, *names, *signals.column_names])
     try:
         con = duckdb.connect(str(path))
         try:
             con.execute("CREATE TABLE files (file INTEGER, path VARCHAR)")
             con.executemany("INSERT INTO files VALUES (?, ?)", list(enumerate(sources)))
+            con.execute("CREATE TABLE signal_columns (name VARCHAR)")
+            if signals.num_columns:
+                con.executemany("INSERT INTO signal_columns VALUES (?)", [[n] for n in signals.column_names])
             con.register("facts", table)
             con.execute("CREATE TABLE documents AS SELECT * FROM facts ORDER BY doc")
             con.execute("CHECKPOINT")
@@ -94,6 +97,10 @@ class Catalog:
         except duckdb.Error as exc:
             raise IndexCorrupt(f"catalog {path} is corrupt or incomplete ({exc}): rebuild the index") from None
         self.types = {row[0]: row[1] for row in described}
+        try:  # indexes built before the quality signals have no such table
+            self.signals = [r[0] for r in self._con.execute("SELECT name FROM signal_columns").fetchall()]
+        except duckdb.Error:
+            self.signals = []
 
     def cursor(self):
         return self._con.cursor()
@@ -105,15 +112,19 @@ class Catalog:
         return _quote(name)
 
     def metadata_columns(self) -> list[str]:
-        return [c for c in self.types if c not in FACTS]
+        """The corpus's own columns (not the build's facts, not the quality signals)."""
+        return [c for c in self.types if c not in FACTS and c not in self.signals]
+
+    def signal_columns(self) -> list[str]:
+        return [c for c in self.types if c in self.signals]
 
     def numeric_columns(self) -> list[str]:
         numeric = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UBIGINT",
                    "UINTEGER", "USMALLINT", "UTINYINT")
-        return [c for c in self.metadata_columns() if self.types[c].startswith(numeric)]
+        return [c for c in [*self.metadata_columns(), *self.signal_columns()] if self.types[c].startswith(numeric)]
 
     def text_columns(self) -> list[str]:
-        return [c for c in self.metadata_columns() if self.types[c] == "VARCHAR"]
+        return [c for c in [*self.metadata_columns(), *self.signal_columns()] if self.types[c] == "VARCHAR"]
 
     def group_counts(self, column: str, limit: int = 100) -> list[tuple[object, int, int]]:
         """(value, documents, tokens) per value of `column`, most documents first."""

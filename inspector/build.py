@@ -105,7 +105,7 @@ class _Plan:
     #: also index the normalised text (`inspector.normalize`) for `contam --normalize`
     normalized: bool
     #: compute the heuristic quality signals (`inspector.quality`) into the catalog
-    signals: bool = True
+    signals: bool = False
 
 
 _DOCUMENT_FACTS = ("file", "row", "id", "tokens", "chars", "shard", "text_crc")
@@ -144,7 +144,7 @@ def build_index(
     progress: Progress | None = None,
     allow_empty: bool = False,
     normalized: bool = False,
-    signals: bool = True,
+    signals: bool = False,
 ) -> BuildReport:
     """Index Parquet files, folders or globs into `out`: n-gram shards, the full-text index and the catalog.
 

@@ -120,10 +120,10 @@ def main():
     "--allow-empty", is_flag=True, help="Build even from a corpus without one non-empty text (an empty index)."
 )
 @click.option("--normalized", is_flag=True, help="Also index normalised text, for `contam --normalize`.")
-@click.option("--no-signals", is_flag=True, help="Skip the heuristic quality signals (Gopher, C4, FineWeb rules).")
+@click.option("--signals", is_flag=True, help="Add heuristic quality signals (Gopher, C4, FineWeb rules) to the catalog.")
 @JSON
 def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fulltext, stem, allow_empty, normalized,
-          no_signals, as_json):
+          signals, as_json):
     """Index Parquet files, folders or globs (CORPUS...) into --out."""
     bar = _Bar()
     try:
@@ -139,7 +139,7 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
             progress=bar,
             allow_empty=allow_empty,
             normalized=normalized,
-            signals=not no_signals,
+            signals=signals,
         )
     finally:
         bar.close()
@@ -517,7 +517,7 @@ def decontaminate(index_dir, report_path, out, mask, as_json):
 
 @main.command()
 @INDEX
-@click.option("--score", help="Numeric column to stratify by; leave it out for a uniform sample of --per-bin documents.")
+@click.option("--score", help="Numeric column to stratify by; without it, a uniform sample of --per-bin documents.")
 @click.option("--bins", type=int, default=None, help="Bins of the score, 1-100 (default 5; 1: uniform among scored).")
 @click.option("--binning", type=click.Choice(["width", "quantile"]), default="width", show_default=True,
               help="width: equal-width bins; quantile: equal-count bins (equal edges merge).")
@@ -534,7 +534,7 @@ def sample(index_dir, score, bins, binning, per_bin, seed, where, query, as_json
                   query=query)
 
     def human(r):
-        by = f"{len(r.bins)} bin(s) of {r.score} by {r.binning}" if r.score else "uniform"
+        by = f"{len(r.bins)} bin{'' if len(r.bins) == 1 else 's'} of {r.score} by {r.binning}" if r.score else "uniform"
         missing = f"; {r.missing_scores:,} without a score (left out)" if r.score else ""
         labelled = f"; {r.excluded:,} already labelled (left out)" if r.excluded else ""
         click.echo(f"{r.matched:,} documents match{missing}{labelled}; {by}, {r.per_bin:,} per bin, seed {r.seed}")
@@ -551,3 +551,186 @@ def sample(index_dir, score, bins, binning, per_bin, seed, where, query, as_json
                        f"{f'  ({d.source})' if d.source else ''}")
 
     _emit(result, as_json, human)
+
+
+# -- annotation: tasks, labels, agreement (inspector.labels; labels live in DIR/labels.duckdb) -----------------------
+
+TASK = click.option("--task", "task_name", required=True, help="Task name.")
+
+
+def _numbers(value: str, what: str, kind=int) -> list:
+    try:
+        return [kind(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise InvalidQuery(f"{what}: comma-separated numbers, e.g. 1,2,3") from None
+
+
+@main.group()
+def task():
+    """Annotation tasks: documents to label and a label scheme (labels are kept in DIR/labels.duckdb)."""
+
+
+@task.command("create")
+@INDEX
+@click.option("--name", required=True, help="Task name: letters, digits and . _ @ + -")
+@click.option("--docs", help="Document numbers, comma-separated, in the order annotators see them.")
+@click.option("--scores", help="With --docs: a score per document, comma-separated.")
+@click.option("--sample-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A sample as `inspector sample --json` prints it, or a JSON list of document numbers.")
+@click.option("--scheme", default="keep-drop", show_default=True,
+              help="keep-drop, or ordinal:LO-HI (e.g. ordinal:0-5).")
+@click.option("--guideline", default="", help="Guideline text shown to annotators.")
+@click.option("--guideline-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read the guideline from this file.")
+@click.option("--second-pass", is_flag=True, help="Add a second round over the items the first round disagrees on.")
+@click.option("--score-name", help="What the scores are (a metadata column such as quality).")
+@JSON
+def task_create(index_dir, name, docs, scores, sample_json, scheme, guideline, guideline_file, second_pass, score_name,
+                as_json):
+    """Create task --name over --docs or --sample-json."""
+    from . import create_task
+
+    if (docs is None) == (sample_json is None):
+        raise InvalidQuery("give the documents with either --docs or --sample-json")
+    if sample_json is not None:
+        if scores:
+            raise InvalidQuery("--scores goes with --docs; a --sample-json holds its own scores")
+        try:
+            chosen = json.loads(sample_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidQuery(f"--sample-json {sample_json}: not readable JSON ({exc})") from None
+        if not isinstance(chosen, (list, dict)):
+            raise InvalidQuery(f"--sample-json {sample_json}: expected a sample object or a list of document numbers")
+        score_list = None
+    else:
+        chosen = _numbers(docs, "--docs")
+        score_list = _numbers(scores, "--scores", float) if scores else None
+    if guideline_file is not None:
+        guideline = guideline_file.read_text(encoding="utf-8")
+    result = create_task(_open(index_dir), name, chosen, score_list, scheme=scheme, guideline=guideline,
+                         second_pass=second_pass, score_name=score_name)
+    _emit(result, as_json, lambda t: click.echo(
+        f"task {t.name}: {t.items:,} documents, {t.scheme.spec}{', second pass' if t.second_pass else ''} "
+        f"-> {index_dir}/labels.duckdb"
+    ))
+
+
+@task.command("list")
+@INDEX
+@JSON
+def task_list(index_dir, as_json):
+    """Tasks at DIR with their label counts."""
+    from . import current_labels, tasks
+
+    index = _open(index_dir)
+    found = tasks(index)
+    rows = []
+    for t in found:
+        current = current_labels(index, t)
+        rows.append({**t.as_dict(), "labels": len(current),
+                     "annotators": sorted({label.annotator for label in current})})
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        click.echo(f"no tasks at {index_dir}")
+    for r in rows:
+        click.echo(f"{r['name']:<24} {r['items']:>6,} docs  {found[rows.index(r)].scheme.spec:<14} {r['labels']:>7,} "
+                   f"labels by {len(r['annotators'])} annotator(s)  created {r['created'][:19]}")
+
+
+@main.command("label")
+@INDEX
+@TASK
+@click.option("--annotator", required=True, help="Who labels.")
+@click.option("--doc", type=int, required=True, help="Document number (in the index's current build).")
+@click.option("--value", help="keep, drop, or a number on the task's scale.")
+@click.option("--note", help="A note kept with the label.")
+@click.option("--round", "round_", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="2: the second pass over disagreements.")
+@click.option("--skip", "skipped", is_flag=True, help="Record a skip instead of a label.")
+@JSON
+def label_command(index_dir, task_name, annotator, doc, value, note, round_, skipped, as_json):
+    """Label one document of a task (committed at once; a relabel keeps the old label in the history)."""
+    from . import add_label, skip
+
+    index = _open(index_dir)
+    if skipped:
+        if value is not None:
+            raise InvalidQuery("--skip records no label: leave out --value")
+        result = skip(index, task_name, doc, annotator, note=note, round=round_)
+    else:
+        if value is None:
+            raise InvalidQuery("give the label with --value (or --skip)")
+        result = add_label(index, task_name, doc, annotator, value, note=note, round=round_)
+    _emit(result, as_json, lambda r: click.echo(
+        f"{r.task}: doc {r.doc} {'skipped' if r.kind == 'skip' else r.label} by {r.annotator} (#{r.seq})"
+    ))
+
+
+@main.group("labels")
+@INDEX
+@click.pass_context
+def labels_group(ctx, index_dir):
+    """Analyse or export a task's labels: `inspector labels DIR stats|export --task T`."""
+    ctx.obj = index_dir
+
+
+@labels_group.command("stats")
+@TASK
+@click.option("--positive-from", type=int,
+              help="Ordinal scale: the lowest label counted as keep (default: upper half).")
+@click.option("--bins", type=int, default=5, show_default=True, help="Score bins (quantiles of the task's scores).")
+@JSON
+@click.pass_obj
+def labels_stats(index_dir, task_name, positive_from, bins, as_json):
+    """Agreement (κ, α), label distributions, disagreements, and the score against the labels."""
+    from . import label_stats
+
+    result = label_stats(_open(index_dir), task_name, positive_from=positive_from, bins=bins)
+
+    def number(x, digits=4):
+        return "undefined" if x is None else f"{x:.{digits}f}"
+
+    def human(r):
+        click.echo(f"task {r.task} ({r.scheme}): {r.items:,} items, {r.labelled_items:,} labelled by "
+                   f"{len(r.annotators)} annotator(s) {', '.join(r.annotators)}; {r.labels:,} labels, "
+                   f"{r.relabels:,} relabels kept in history, {r.skips:,} skips")
+        click.echo("identity in this build: " + ", ".join(f"{n:,} {s}" for s, n in r.identity.items()))
+        if r.kappa_weights is not None:
+            click.echo(f"Cohen's kappa ({r.kappa_weights} weights, {r.kappa_items:,} items): {number(r.kappa)}")
+        click.echo(f"Krippendorff's alpha ({r.alpha_level}): {number(r.alpha)}")
+        for annotator, counts in r.distributions.items():
+            click.echo(f"  {annotator:<20} " + "  ".join(f"{k} {v:,}" for k, v in counts.items()))
+        click.echo("majority: " + ", ".join(f"{k} {v:,}" for k, v in r.majorities.items()))
+        s = r.score
+        if s is not None:
+            click.echo(f"score vs majority ({s.positive}): {s.items:,} items, ROC-AUC {number(s.roc_auc)}, best "
+                       f"threshold {number(s.best_threshold, 6)} (accuracy {number(s.best_accuracy)})")
+            for k, b in enumerate(s.bins):
+                rate = "-" if b.rate is None else f"{b.rate:.0%}"
+                close = "]" if k == len(s.bins) - 1 else ")"
+                click.echo(f"  [{b.lo:.6g}, {b.hi:.6g}{close}  {b.items:>6,} items  positive {rate}")
+        click.echo(f"disagreements: {len(r.disagreements):,}")
+        for d in r.disagreements[:50]:
+            given = ", ".join(f"{a} {v}" for a, v in d.labels.items())
+            where = f"doc {d.doc}" if d.doc is not None else f"item {d.position} ({d.status})"
+            final = f"; adjudicated {d.adjudicated}" if d.adjudicated is not None else ""
+            click.echo(f"  {where} ({d.id}): {given} -> majority {d.majority or 'tie'}{final}")
+
+    _emit(result, as_json, human)
+
+
+@labels_group.command("export")
+@TASK
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]),
+              help="File format (default: from --out's suffix).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+@JSON
+@click.pass_obj
+def labels_export(index_dir, task_name, fmt, out, as_json):
+    """One row per item: doc, id, file, row, score, each annotator's label and the majority."""
+    from . import export_labels
+
+    result = export_labels(_open(index_dir), task_name, out, format=fmt)
+    _emit(result, as_json, lambda r: click.echo(f"{r.rows:,} rows -> {r.path} ({r.format})"))

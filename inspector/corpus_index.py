@@ -434,6 +434,7 @@ class CorpusIndex:
         distributions = {
             column: _distribution(column, catalog.values(column), bins)
             for column in ["tokens", "chars", *catalog.numeric_columns()]
+            if column not in catalog.signal_columns() or column == "heuristic_score"  # not every rule's value
         }
         return CorpusStats(
             documents=self.n_documents,

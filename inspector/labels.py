@@ -272,6 +272,8 @@ class _Store:
         self.users = 0
         self.last = 0.0
         self.timer: threading.Timer | None = None
+        #: a write failed: reopen before the next operation
+        self.stale = False
 
     @contextmanager
     def cursor(self) -> Iterator:
@@ -291,22 +293,28 @@ class _Store:
             with self.lock:
                 self.users -= 1
                 self.last = time.monotonic()
-                if self.users == 0 and self.timer is None:
+                if self.users == 0 and self.stale:
+                    self._close()
+                elif self.users == 0 and self.timer is None:
                     self._schedule(IDLE_SECONDS)
 
     @contextmanager
     def transaction(self) -> Iterator:
-        """A write: serialised within the process, committed before it returns."""
+        """A write: serialised within the process, committed before it returns. A failed write (disk full) is one
+        InspectorError, and the connection is opened afresh for the next operation."""
+        import duckdb
+
         with self.write_lock, self.cursor() as cur:
-            cur.execute("BEGIN TRANSACTION")
             try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            try:
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    yield cur
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
                 cur.execute("COMMIT")
-            except Exception as exc:
+            except duckdb.Error as exc:
+                self.stale = True
                 raise InspectorError(f"could not save to {self.path}: {_reason(exc)}") from None
 
     def _schedule(self, delay: float) -> None:
@@ -332,6 +340,7 @@ class _Store:
             except Exception:  # closing checkpoints; a failure leaves the write-ahead log, replayed on next open
                 pass
             self.con = None
+        self.stale = False
 
     def close(self) -> None:
         with self.write_lock, self.lock:
@@ -578,7 +587,8 @@ def resolve(index, task: str | Task) -> tuple[Item, ...]:
             return _RESOLVED[key]
     with _store(index).cursor() as cur:
         rows = cur.execute(
-            'SELECT position, doc, file, "row", id, text_crc, tokens, score FROM items WHERE task = ? ORDER BY position',
+            'SELECT position, doc, file, "row", id, text_crc, tokens, score FROM items WHERE task = ? '
+            "ORDER BY position",
             [task.name],
         ).fetchall()
     documents = index.documents
@@ -649,16 +659,17 @@ def _record(index, task, doc, annotator, kind, value, note, round) -> Label:
         raise InvalidQuery(f"a note is text of at most {MAX_NOTE:,} characters")
     stored = task.scheme.value(value) if kind == "label" else None
     item = _item_of(index, task, doc)
+    d = index.documents  # the document as labelled: where it is in this build (its text is the item's)
+    where = (item.doc, d.file(item.doc), d.row(item.doc), d.id(item.doc), d.text_crc(item.doc))
     at = _now()
     with _store(index).transaction() as cur:
         seq = cur.execute("SELECT nextval('label_seq')").fetchone()[0]
         cur.execute(
             "INSERT INTO labels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [seq, task.name, item.position, round, annotator, kind, stored, note, at, index.build.name, item.doc,
-             item.file, item.row, item.id, item.text_crc],
+            [seq, task.name, item.position, round, annotator, kind, stored, note, at, index.build.name, *where],
         )
     return Label(seq, task.name, item.position, round, annotator, kind, stored, task.scheme.name(stored), note,
-                 _iso(at), index.build.name, item.doc, item.file, item.row, item.id, item.text_crc)
+                 _iso(at), index.build.name, *where)
 
 
 def add_label(index, task: str | Task, doc: int, annotator: str, value, *, note: str | None = None,
@@ -758,6 +769,21 @@ def progress(index, task: str | Task, annotator: str, *, round: int = 1) -> Prog
     unavailable = sum(1 for i in resolve(index, task) if i.doc is None)
     return Progress(task.name, annotator, round, len(usable), len(labelled), len(skipped),
                     len(usable) - len(labelled) - len(skipped), unavailable)
+
+
+def labelled_docs(index, task: str | Task | None = None) -> tuple[int, ...]:
+    """Documents of `index`'s build with at least one label (in `task`, or in any task), sorted: what a new sample
+    can leave out (`inspector.sampling.sample(..., exclude_docs=...)`)."""
+    if not labels_path(index).exists():
+        return ()
+    chosen = [get_task(index, task)] if task is not None else list(tasks(index))
+    docs = set()
+    for t in chosen:
+        with _store(index).cursor() as cur:
+            positions = {r[0] for r in cur.execute(
+                "SELECT DISTINCT position FROM labels WHERE task = ? AND kind = 'label'", [t.name]).fetchall()}
+        docs.update(i.doc for i in resolve(index, t) if i.position in positions and i.doc is not None)
+    return tuple(sorted(docs))
 
 
 # -- analysis and export ---------------------------------------------------------------------------------------------
