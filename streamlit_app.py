@@ -18,9 +18,12 @@ pages = [
     st.Page(PAGES["search"], title="Search", icon=":material/search:", url_path="search"),
     st.Page(PAGES["document"], title="Document", icon=":material/description:", url_path="document"),
     st.Page(PAGES["contamination"], title="Contamination", icon=":material/policy:", url_path="contamination"),
+    st.Page(PAGES["sample"], title="Sample", icon=":material/casino:", url_path="sample"),
+    st.Page(PAGES["annotate"], title="Annotate", icon=":material/edit_note:", url_path="annotate"),
+    st.Page(PAGES["agreement"], title="Agreement", icon=":material/balance:", url_path="agreement"),
 ]
 navigation = st.navigation(pages)
-if "doc" in st.query_params and navigation.url_path != "document":
+if "doc" in st.query_params and navigation.url_path not in ("document", "annotate"):  # Annotate: ?doc= is an item
     st.switch_page(PAGES["document"], query_params=dict(st.query_params))
 
 with st.sidebar:

@@ -427,6 +427,12 @@ def _check_name(kind: str, name) -> str:
     return name
 
 
+def check_annotator(name) -> str:
+    """An annotator's name as the store accepts it (1-64 letters, digits and . _ @ + -), or InvalidQuery saying so:
+    for a caller (the app) that checks a name before it has a task to label."""
+    return _check_name("annotator", name)
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 

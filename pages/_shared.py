@@ -29,6 +29,9 @@ PAGES = {
     "search": "pages/search.py",
     "document": "pages/document.py",
     "contamination": "pages/contamination.py",
+    "sample": "pages/sample.py",
+    "annotate": "pages/annotate.py",
+    "agreement": "pages/agreement.py",
 }
 
 

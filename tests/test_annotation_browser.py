@@ -1,0 +1,116 @@
+"""The quality spot-check flow in a real browser (Debian's chromium, Playwright, the real Streamlit server): two
+annotators in two browser contexts label a task with the keyboard at the same time, the Agreement page shows their
+κ, the labels download; a guideline and a document made of markup show as text."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from inspector import create_task, label_stats, open_index, sample
+
+from .test_annotation_pages import HOSTILE, annotation_index_dir  # noqa: F401  (the seeded index, reused)
+from .test_app_browser import CHROMIUM, browser, page, screenshot, serve  # noqa: F401  (fixtures and helpers)
+
+GUIDELINE = "Keep fluent prose. <script>alert(1)</script> <b>not bold</b>"
+KEYS = {"alice": ["k", "k", "d", "k"], "bob": ["k", "d", "d", "k"]}
+
+
+@pytest.fixture(scope="module")
+def browse_task(annotation_index_dir):  # noqa: F811
+    """A keep/drop task of four documents, the markup document (doc 7) third."""
+    with open_index(annotation_index_dir) as index:
+        drawn = sample(index, "quality", bins=2, per_bin=3, seed=8)
+        docs = [d.doc for d in drawn.documents if d.doc != 7][:3]
+        docs.insert(2, 7)
+        create_task(index, "browse", docs, [0.1, 0.4, 0.6, 0.9], guideline=GUIDELINE, score_name="quality")
+    return docs
+
+
+@pytest.fixture(scope="module")
+def annotation_server(annotation_index_dir, browse_task):  # noqa: F811
+    yield from serve(annotation_index_dir)
+
+
+def bar(p, text: str):
+    """The progress bar once it says `text` (while the page reruns, the old bar can linger beside the new one)."""
+    return p.locator('[data-testid="stProgress"]').filter(has_text=text).first
+
+
+def metric_value(p, label: str):
+    return p.locator('[data-testid="stMetric"]').filter(has_text=label).locator('[data-testid="stMetricValue"]')
+
+
+def test_two_annotators_label_with_keys_and_the_agreement_shows(browser, page, annotation_server,  # noqa: F811
+                                                                annotation_index_dir, browse_task):  # noqa: F811
+    from playwright.sync_api import expect
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page_b = other.new_page()
+    page_b.dialogs = []
+    page_b.on("dialog", lambda d: (page_b.dialogs.append(d.message), d.dismiss()))
+    try:
+        annotators = {"alice": page, "bob": page_b}
+        for name, p in annotators.items():
+            p.goto(f"{annotation_server}/annotate?task=browse&annotator={name}")
+            expect(bar(p, "0 of 4 labelled")).to_be_visible(timeout=30_000)
+        guideline = page.get_by_text("Keep fluent prose.")
+        assert guideline.inner_text().strip() == GUIDELINE  # the markup is shown, not run
+        for n in range(4):  # the two annotators take turns, each at their own pace
+            for name, p in annotators.items():
+                expect(bar(p, f"{n} of 4 labelled")).to_be_visible(timeout=20_000)
+                text = p.locator(".annotate-text")
+                expect(text).to_be_visible()
+                if n == 2:
+                    assert text.inner_text().strip() == HOSTILE
+                    assert p.locator(".annotate-text script, .annotate-text b, .annotate-text a").count() == 0
+                    if name == "alice":
+                        screenshot(p, "annotate")
+                p.keyboard.press(KEYS[name][n])
+                expect(bar(p, f"{n + 1} of 4 labelled")).to_be_visible(timeout=20_000)
+                expect(p.get_by_text("Saved:")).to_be_visible()  # the confirmation
+        for p in annotators.values():
+            expect(p.get_by_text("are done")).to_be_visible()
+        assert page.dialogs == [] and page_b.dialogs == []  # no alert() ran
+    finally:
+        other.close()
+
+    with open_index(annotation_index_dir) as index:
+        stats = label_stats(index, "browse")
+    assert stats.kappa is not None and stats.annotators == ("alice", "bob")
+    page.goto(f"{annotation_server}/agreement?task=browse")
+    expect(metric_value(page, "Cohen's κ")).to_have_text(f"{stats.kappa:.3f}", timeout=30_000)
+    expect(metric_value(page, "Items with ≥ 2 labels")).to_have_text("4")
+    expect(page.get_by_role("link", name=f"doc {browse_task[1]}")).to_be_visible()
+    screenshot(page, "agreement")
+    with page.expect_download(timeout=20_000) as download:
+        page.get_by_role("button", name="Labels (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert [r["label:alice"] for r in rows] == ["keep", "keep", "drop", "keep"]
+    assert [r["label:bob"] for r in rows] == ["keep", "drop", "drop", "keep"]
+    assert [int(r["doc"]) for r in rows] == browse_task
+
+    # the disagreement opens the Annotate page on its item
+    page.get_by_role("link", name=f"doc {browse_task[1]}").click()
+    name = page.locator('input[aria-label="Your name"]')  # a new tab (this session has not annotated): the page asks who you are
+    name.fill("bob")
+    name.press("Enter")
+    expect(page.get_by_text("You labelled this item")).to_be_visible(timeout=20_000)
+    assert "/annotate" in page.url and f"doc={browse_task[1]}" in page.url
+
+
+def test_the_sample_page_draws_and_creates_a_task(page, annotation_server, annotation_index_dir):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from inspector import tasks
+
+    page.goto(f"{annotation_server}/sample?score=quality&bins=2&per_bin=2&seed=4")
+    expect(page.get_by_role("heading", name="Sampled documents")).to_be_visible(timeout=30_000)
+    page.locator('input[aria-label="Task name"]').fill("from-the-browser")
+    page.get_by_role("button", name="Create the task").click()
+    expect(page.get_by_text("created: 4 items")).to_be_visible(timeout=20_000)
+    screenshot(page, "sample")
+    with open_index(annotation_index_dir) as index:
+        assert "from-the-browser" in {t.name for t in tasks(index)}

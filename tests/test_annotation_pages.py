@@ -1,0 +1,256 @@
+"""The Sample, Annotate and Agreement pages through Streamlit's AppTest, on a small seeded corpus with a numeric
+`quality` score: what each page shows is checked against `sample`, `progress` and `label_stats` on the same index,
+and the labels are given by clicking the page's buttons."""
+from __future__ import annotations
+
+import io
+import json
+import random
+from pathlib import Path
+
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from inspector import (
+    build_index,
+    create_task,
+    current_labels,
+    label_stats,
+    label_table,
+    open_index,
+    progress,
+    resolve,
+    sample,
+    tasks,
+)
+
+from .conftest import write_parquet
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = "<script>alert(1)</script> and <b>bold</b> and [a link](javascript:alert(2)) must show as text."
+WORDS = ["river", "stone", "cloud", "paper", "window", "garden", "lamp", "music", "silver", "table", "orange"]
+
+
+def annotation_corpus(folder: Path) -> Path:
+    """40 seeded documents with a `quality` score and a `source`; doc 7 is markup."""
+    rng = random.Random(5)
+    rows = [{"id": f"a-{i:02d}", "text": " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 40))),
+             "source": rng.choice(["web", "books"]), "quality": round(rng.random(), 3)} for i in range(40)]
+    rows[7]["text"] = HOSTILE
+    write_parquet(folder / "corpus" / "part-0.parquet", rows)
+    return folder / "corpus"
+
+
+@pytest.fixture(scope="module")
+def annotation_index_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("annotation")
+    build_index([annotation_corpus(folder)], folder / "idx", signals=False)
+    return folder / "idx"
+
+
+def page(index_dir, monkeypatch, file: str, **params) -> AppTest:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("INSPECTOR_INDEX", str(index_dir))
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.switch_page(f"pages/{file}.py")
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def no_trouble(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def dataframe(at: AppTest, column: str):
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def progress_bar(at: AppTest) -> str:
+    return at.get("progress")[0].proto.text
+
+
+def param(at: AppTest, name: str):
+    value = at.query_params.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+SAMPLE_ARGS = {"score": "quality", "bins": "3", "binning": "quantile", "per_bin": "2", "seed": "11",
+               "where": "source = web", "query": ""}
+
+
+def test_sample_page_shows_the_api_bins_and_creates_a_task(annotation_index_dir, monkeypatch):
+    at = page(annotation_index_dir, monkeypatch, "sample", **SAMPLE_ARGS)
+    no_trouble(at)
+    with open_index(annotation_index_dir) as index:
+        expected = sample(index, "quality", bins=3, binning="quantile", per_bin=2, seed=11, where="source = web")
+    shown = dataframe(at, "population")
+    assert shown.to_dict("records") == [{"bin": b.bin, "low": b.low, "high": b.high, "population": b.population,
+                                         "sampled": b.sampled, "excluded": b.excluded} for b in expected.bins]
+    documents = dataframe(at, "source")
+    assert list(documents["doc"]) == [d.doc for d in expected.documents]
+    assert list(documents["open"]) == [f"document?doc={d.doc}" for d in expected.documents]
+    assert set(documents["source"]) == {"web"}
+    # the form shows the URL's settings
+    assert at.number_input(key="sample_per_bin").value == 2 and at.radio(key="sample_binning").value == "quantile"
+
+    at.text_input(key="task_name").input("spot-check")
+    at.radio(key="task_scheme").set_value("ordinal")
+    at.number_input(key="task_scale_low").set_value(1)
+    at.number_input(key="task_scale_high").set_value(4)
+    at.text_area(key="task_guideline").input("4: keep it. <script>alert(1)</script>")
+    at.checkbox(key="task_second_pass").check()
+    at.button(key="FormSubmitter:task_form-Create the task").click().run()
+    no_trouble(at)
+    assert any("spot\\-check created" in s.value for s in at.success)
+    with open_index(annotation_index_dir) as index:
+        made = {t.name: t for t in tasks(index)}["spot-check"]
+        assert [i.doc for i in resolve(index, made)] == [d.doc for d in expected.documents]
+    assert made.scheme.spec == "ordinal:1-4" and made.second_pass and made.score_name == "quality"
+    assert made.guideline == "4: keep it. <script>alert(1)</script>"
+    assert {k: made.sample[k] for k in ("score", "bins", "binning", "per_bin", "seed", "where")} == {
+        "score": "quality", "bins": 3, "binning": "quantile", "per_bin": 2, "seed": 11, "where": "source = web"}
+
+    # an ordinal task is labelled with its digits
+    labelling = page(annotation_index_dir, monkeypatch, "annotate", task="spot-check", annotator="dana")
+    no_trouble(labelling)
+    assert [b.label for b in labelling.button if b.key.startswith("label_")] == ["1", "2", "3", "4"]
+    labelling.button(key="label_3").click().run()
+    no_trouble(labelling)
+    with open_index(annotation_index_dir) as index:
+        assert [(lab.doc, lab.value) for lab in current_labels(index, "spot-check")] == [(expected.documents[0].doc, 3)]
+
+    # the same name again: one error box, nothing created
+    at.button(key="FormSubmitter:task_form-Create the task").click().run()
+    assert len(at.error) == 1 and "exists" in at.error[0].value
+
+
+@pytest.fixture(scope="module")
+def keep_task(annotation_index_dir):
+    """A keep/drop task over a sample that holds the markup document (doc 7)."""
+    with open_index(annotation_index_dir) as index:
+        drawn = sample(index, "quality", bins=2, per_bin=2, seed=3)
+        docs = [d.doc for d in drawn.documents if d.doc != 7][:3] + [7]
+        scores = [index.catalog.cursor().execute("SELECT quality FROM documents WHERE doc = ?", [d]).fetchone()[0]
+                  for d in docs]
+        task = create_task(index, "keepers", docs, scores, guideline="Keep prose. <b>not bold</b>",
+                           score_name="quality")
+    return task, docs
+
+
+def label_all(index_dir, monkeypatch, task: str, annotator: str, keys: list[str]) -> None:
+    """Label the items in order by clicking, checking the progress bar advance; resumes after the first label."""
+    at = page(index_dir, monkeypatch, "annotate", task=task, annotator=annotator)
+    no_trouble(at)
+    with open_index(index_dir) as index:
+        total = progress(index, task, annotator).items
+    for n, key in enumerate(keys):
+        if n == 1:  # a fresh session resumes where the annotator left off
+            at = page(index_dir, monkeypatch, "annotate", task=task, annotator=annotator)
+            no_trouble(at)
+        assert progress_bar(at).startswith(f"{n} of {total} labelled")
+        assert not at.toggle(key="annotate_show_score").value  # the score is hidden by default
+        at.button(key=key).click().run()
+        no_trouble(at)
+        assert any("Saved" in t.value for t in at.toast)
+    assert progress_bar(at).startswith(f"{total} of {total} labelled")
+    assert any("are done" in s.value for s in at.success)
+
+
+def test_two_annotators_label_every_item_then_the_agreement_shows_kappa(annotation_index_dir, monkeypatch, keep_task,
+                                                                      downloads):
+    task, docs = keep_task
+    label_all(annotation_index_dir, monkeypatch, task.name, "alice",
+              ["label_keep", "label_keep", "label_drop", "label_keep"])
+    label_all(annotation_index_dir, monkeypatch, task.name, "bob",
+              ["label_keep", "label_drop", "label_drop", "label_keep"])
+    with open_index(annotation_index_dir) as index:
+        labels = {(lab.annotator, lab.doc): lab.label for lab in current_labels(index, task.name)}
+        assert labels == {("alice", docs[0]): "keep", ("alice", docs[1]): "keep", ("alice", docs[2]): "drop",
+                          ("alice", docs[3]): "keep", ("bob", docs[0]): "keep", ("bob", docs[1]): "drop",
+                          ("bob", docs[2]): "drop", ("bob", docs[3]): "keep"}
+        stats = label_stats(index, task.name)
+        table = label_table(index, task.name)
+
+    at = page(annotation_index_dir, monkeypatch, "agreement", task=task.name)
+    no_trouble(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert stats.kappa is not None and metrics["Cohen's κ"] == f"{stats.kappa:.3f}"
+    assert metrics["Krippendorff's α"] == f"{stats.alpha:.3f}" and metrics["Items with ≥ 2 labels"] == "4"
+    assert metrics["ROC-AUC"] == ("–" if stats.score.roc_auc is None else f"{stats.score.roc_auc:.3f}")
+    assert dataframe(at, "annotator").to_dict("records") == [
+        {"annotator": "alice", "drop": 1, "keep": 3}, {"annotator": "bob", "drop": 2, "keep": 2}]
+    assert list(dataframe(at, "majority")["doc"]) == [docs[1]]  # the one disagreement, linked for adjudication
+    links = [p.proto for p in at.get("page_link") if "doc=" in p.proto.query_string]
+    assert [link.query_string for link in links] == [f"task=keepers&doc={docs[1]}"]
+    assert [b.label for b in at.get("download_button")] == ["Labels (CSV)", "Labels (Parquet)", "Labels (JSON Lines)"]
+    # the export: what each button sends holds every label
+    csv = pcsv.read_csv(io.BytesIO(downloads["keepers-labels.csv"]()))
+    assert csv.column("label:alice").to_pylist() == table.column("label:alice").to_pylist()
+    assert csv.column("label:bob").to_pylist() == ["keep", "drop", "drop", "keep"]
+    assert pq.read_table(io.BytesIO(downloads["keepers-labels.parquet"]())).equals(table)
+    rows = [json.loads(line) for line in downloads["keepers-labels.jsonl"]().splitlines()]
+    assert rows == table.to_pylist()
+
+    # the adjudication link opens that item, with this annotator's label shown
+    at = page(annotation_index_dir, monkeypatch, "annotate", task=task.name, doc=str(docs[1]), annotator="bob")
+    no_trouble(at)
+    assert any("You labelled this item drop" in i.value for i in at.info)
+    assert progress_bar(at).startswith("4 of 4 labelled")
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """file name -> the data callable of each deferred download button rendered (run as the browser's click
+    would run it)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    seen = {}
+    add = MediaFileManager.add_deferred
+
+    def recording(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        seen[file_name] = data_callable
+        return add(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+    return seen
+
+
+def test_documents_and_guideline_show_as_text(annotation_index_dir, monkeypatch, keep_task):
+    task, _ = keep_task
+    at = page(annotation_index_dir, monkeypatch, "annotate", task=task.name, annotator="carol", doc="7")
+    no_trouble(at)
+    text = next(h.value for h in at.html if "annotate-text" in h.value)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>" not in text
+    guideline = next(m.value for m in at.markdown if "Keep prose" in m.value)
+    assert "\\<b\\>" in guideline  # escaped Markdown: shown as the characters typed
+    assert at.button(key="label_keep") and at.button(key="label_drop")
+    at.toggle(key="annotate_show_score").set_value(True).run()
+    with open_index(annotation_index_dir) as index:
+        score = next(i.score for i in resolve(index, task.name) if i.doc == 7)
+    assert any(t.value == f"quality: {score}" for t in at.text)
+
+
+@pytest.mark.parametrize("file, params, message", [
+    ("annotate", {"task": "nope"}, "there is no task 'nope'"),
+    ("annotate", {"task": "keepers", "annotator": "x" * 65}, "annotator has 65 characters; the limit is 64"),
+    ("annotate", {"task": "keepers", "annotator": "two words"}, "annotator name 'two words'"),
+    ("annotate", {"task": "keepers", "annotator": "alice", "doc": "abc"}, "doc must be a whole number"),
+    ("annotate", {"task": "keepers", "annotator": "alice", "doc": "0"}, "document 0 is not an item of task keepers"),
+    ("annotate", {"task": "keepers", "round": "2"}, "task 'keepers' has no second pass"),
+    ("sample", {"bins": "0"}, "bins must be from 1 to 100, not 0"),
+    ("sample", {"bins": "many"}, "bins must be a whole number from 1 to 100, not 'many'"),
+    ("sample", {"score": "text"}, "score 'text' is not a numeric column"),
+    ("sample", {"binning": "log"}, "binning must be one of width, quantile, not 'log'"),
+    ("sample", {"per_bin": "100000"}, "per_bin (documents per bin) must be from 1 to 1,000"),
+    ("sample", {"where": "nonsense"}, ""),
+    ("agreement", {"task": "nope"}, "there is no task 'nope'"),
+])
+def test_bad_url_values_are_one_error_box(annotation_index_dir, monkeypatch, keep_task, file, params, message):
+    at = page(annotation_index_dir, monkeypatch, file, **params)
+    assert not at.exception, at.exception
+    assert len(at.error) == 1, [e.value for e in at.error]
+    assert message in at.error[0].value.replace("\\", "")
