@@ -137,3 +137,11 @@ def token_label(token: str) -> str:
 def document_link(doc: int, label: str, **highlight: str) -> None:
     params = {"doc": str(doc), **{k: v for k, v in highlight.items() if v}}
     st.page_link(PAGES["document"], label=label, query_params=params)
+
+
+def stop_without_tasks(names) -> None:
+    """The annotation pages have nothing to show before a task exists: say where to make one."""
+    if not names:
+        st.info("No tasks at this index yet: draw a sample and create one.")
+        st.page_link(PAGES["sample"], label="Sample", icon=":material/casino:")
+        st.stop()

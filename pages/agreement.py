@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from inspector import InspectorError, InvalidQuery, get_task, label_stats, label_table, tasks, url_int, url_text
-from pages._shared import PAGES, current_index, md, show_error
+from pages._shared import PAGES, current_index, md, show_error, stop_without_tasks
 
 MAX_DISAGREEMENTS = 200  # listed with a link each (the export has them all)
 MAX_TASK_CHOICES = 1000
@@ -34,10 +34,7 @@ except InspectorError as exc:
     show_error(exc)
     st.stop()
 
-if not names:
-    st.info("No tasks at this index yet: draw a sample and create one.")
-    st.page_link(PAGES["sample"], label="Sample", icon=":material/casino:")
-    st.stop()
+stop_without_tasks(names)
 choices = names[-MAX_TASK_CHOICES:]
 if url_task and url_task not in choices:
     choices.insert(0, url_task)

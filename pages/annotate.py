@@ -27,7 +27,7 @@ from inspector import (
     url_int,
     url_text,
 )
-from pages._shared import PAGES, SETTINGS, current_index, md, show_error
+from pages._shared import PAGES, SETTINGS, current_index, md, show_error, stop_without_tasks
 
 MAX_TASK_CHOICES = 1000
 MAX_NOTE = 2000
@@ -80,10 +80,7 @@ except InspectorError as exc:
     show_error(exc)
     st.stop()
 
-if not names:
-    st.info("No tasks at this index yet: draw a sample and create one.")
-    st.page_link(PAGES["sample"], label="Sample", icon=":material/casino:")
-    st.stop()
+stop_without_tasks(names)
 
 saved = st.session_state.pop("annotate_saved", None)  # the confirmation of the label given on the last run
 if saved:

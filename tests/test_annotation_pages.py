@@ -27,8 +27,8 @@ from inspector import (
 )
 
 from .conftest import write_parquet
+from .pages import dataframe, no_trouble, open_page
 
-ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert(1)</script> and <b>bold</b> and [a link](javascript:alert(2)) must show as text."
 WORDS = ["river", "stone", "cloud", "paper", "window", "garden", "lamp", "music", "silver", "table", "orange"]
 
@@ -51,22 +51,7 @@ def annotation_index_dir(tmp_path_factory):
 
 
 def page(index_dir, monkeypatch, file: str, **params) -> AppTest:
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("INSPECTOR_INDEX", str(index_dir))
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
-    at.switch_page(f"pages/{file}.py")
-    for name, value in params.items():
-        at.query_params[name] = value
-    return at.run()
-
-
-def no_trouble(at: AppTest) -> None:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-
-
-def dataframe(at: AppTest, column: str):
-    return next(d.value for d in at.dataframe if column in d.value.columns)
+    return open_page(index_dir, monkeypatch, file, **params)
 
 
 def progress_bar(at: AppTest) -> str:

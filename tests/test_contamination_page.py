@@ -23,8 +23,8 @@ from inspector import (
 )
 
 from .conftest import write_parquet
+from .pages import dataframe, no_trouble, open_page
 
-ROOT = Path(__file__).resolve().parents[1]
 #: a benchmark item that is markup: it must show as text everywhere (planted in the corpus, so it is dirty)
 HOSTILE_ITEM = ("<script>alert(1)</script> The hostile question asks whether the seventeen orange lanterns "
                 "floating above the quiet harbour were counted twice by the night watchman <b>bold</b>.")
@@ -54,22 +54,7 @@ def contam_index_dir(tmp_path_factory):
 
 
 def page(index_dir, monkeypatch, **params) -> AppTest:
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("INSPECTOR_INDEX", str(index_dir))
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90)
-    at.switch_page("pages/contamination.py")
-    for name, value in params.items():
-        at.query_params[name] = value
-    return at.run()
-
-
-def no_trouble(at: AppTest) -> None:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-
-
-def dataframe(at: AppTest, column: str):
-    return next(d.value for d in at.dataframe if column in d.value.columns)
+    return open_page(index_dir, monkeypatch, "contamination", timeout=90, **params)
 
 
 def widget(elements, label: str):
