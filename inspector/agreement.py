@@ -21,6 +21,7 @@ Definitions (the README's "Annotation and agreement" says the same):
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ def cohen_kappa(a: Sequence[int], b: Sequence[int], *, scale: Sequence[int], ord
         return None
     from sklearn.metrics import cohen_kappa_score
 
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # undefined (one value in common) is NaN, and None below: nothing to warn
         kappa = cohen_kappa_score(list(a), list(b), labels=list(scale), weights="quadratic" if ordinal else None)
     kappa = float(kappa)
     return None if math.isnan(kappa) else kappa
