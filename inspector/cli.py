@@ -525,13 +525,17 @@ def decontaminate(index_dir, report_path, out, mask, as_json):
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same sample anywhere.")
 @click.option("--where", help="Metadata filter, as for search: \"source = 'web' AND quality >= 0.5\".")
 @click.option("--query", help="Only documents this full-text query (Tantivy syntax) matches.")
+@click.option("--task", help="Leave out the documents already labelled in this annotation task.")
 @JSON
-def sample(index_dir, score, bins, binning, per_bin, seed, where, query, as_json):
+def sample(index_dir, score, bins, binning, per_bin, seed, where, query, task, as_json):
     """Reproducible sample for spot-checks: uniform, or N per bin of a score column."""
+    from . import labelled_docs
     from . import sample as draw
 
-    result = draw(_open(index_dir), score, bins=bins, binning=binning, per_bin=per_bin, seed=seed, where=where,
-                  query=query)
+    index = _open(index_dir)
+    labelled = labelled_docs(index, task) if task else ()
+    result = draw(index, score, bins=bins, binning=binning, per_bin=per_bin, seed=seed, where=where, query=query,
+                  exclude_docs=labelled)
 
     def human(r):
         by = f"{len(r.bins)} bin{'' if len(r.bins) == 1 else 's'} of {r.score} by {r.binning}" if r.score else "uniform"

@@ -304,3 +304,21 @@ def test_cli_json_and_table(index, index_dir):
     assert f"{api.matched:,} documents match; {api.missing_scores:,} without a score" in table.stdout
     for d in api.documents:
         assert f"doc {d.doc} " in table.stdout
+
+
+def test_cli_leaves_out_what_a_task_has_labelled(index, index_dir):
+    """`--task T`: the documents labelled in T are left out, the bins stay put, and the next ones come instead."""
+    from inspector import add_label, create_task
+
+    first = sample(index, "score", bins=3, per_bin=2, seed=5)
+    task = create_task(index, "cli-exclude", [d.doc for d in first.documents], scheme="keep-drop")
+    for d in first.documents[:2]:
+        add_label(index, task.name, d.doc, "ann", "keep")
+    args = ["sample", str(index_dir), "--score", "score", "--bins", "3", "--per-bin", "2", "--seed", "5"]
+    result = CliRunner().invoke(main, [*args, "--task", "cli-exclude", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    want = sample(index, "score", bins=3, per_bin=2, seed=5, exclude_docs=[d.doc for d in first.documents[:2]])
+    assert got == json.loads(json.dumps(want.as_dict()))
+    assert not {d.doc for d in first.documents[:2]} & {d["doc"] for d in got["documents"]}
+    assert [b["population"] for b in got["bins"]] == [b.population for b in first.bins]
