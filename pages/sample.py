@@ -2,7 +2,8 @@
 
 Choose the score column, the bins (equal width or equal count), how many documents per bin, the seed, a metadata
 filter and a full-text query; the bins and the sampled documents show, each document one click from its page. The
-URL reproduces the sample: ?score=&bins=&binning=&per_bin=&seed=&where=&query= (score empty: a uniform sample).
+URL reproduces the sample: ?score=&bins=&binning=&per_bin=&seed=&where=&query= (score empty: a uniform sample),
+and &exclude_task= leaves out what that task has labelled (the bins stay; the next documents come instead).
 """
 from urllib.parse import quote
 
@@ -14,8 +15,10 @@ from inspector import (
     InspectorError,
     InvalidQuery,
     create_task,
+    labelled_docs,
     parse_scheme,
     sample,
+    tasks,
     url_int,
     url_text,
 )
@@ -26,20 +29,21 @@ MAX_PER_BIN = 1000  # a task holds at most 100,000 items: 100 bins of 1,000
 MAX_SEED = 2**53 - 1  # the largest whole number a browser's number box holds exactly
 MAX_ROWS = 2000  # sampled documents shown in the table (the task holds them all)
 MAX_GUIDELINE = 20_000
-PARAMS = ("score", "bins", "binning", "per_bin", "seed", "where", "query")
+PARAMS = ("score", "bins", "binning", "per_bin", "seed", "where", "query", "exclude_task")
 
 index = current_index()
 st.title("Sample")
 st.caption("Draw documents from every band of a quality score — the same documents for the same settings and seed "
            "— and make a labelling task of them for the Annotate page.")
 numeric = list(index.catalog.numeric_columns())
+task_names = [t.name for t in tasks(index)]
 
 
 @st.cache_resource(max_entries=16, show_spinner="Drawing the sample…")
 def _sample(path: str, build: str, score: str | None, bins: int, binning: str, per_bin: int, seed: int, where: str,
-            query: str):
+            query: str, exclude: tuple[int, ...]):
     return sample(index, score, bins=bins if score else None, binning=binning, per_bin=per_bin, seed=seed,
-                  where=where or None, query=query or None)
+                  where=where or None, query=query or None, exclude_docs=exclude)
 
 
 # -- what the URL says, every value checked before anything is drawn -------------------------------------------------
@@ -59,15 +63,19 @@ try:
     seed = url_int(params.get("seed"), "seed", 0, MAX_SEED, default=0)
     where = url_text(params.get("where"), "where (the filter)", SETTINGS.max_query_chars)
     query = url_text(params.get("query"), "query (the full-text query)", SETTINGS.max_query_chars)
+    exclude_task = url_text(params.get("exclude_task"), "exclude_task (a task)", 200)
+    if exclude_task and exclude_task not in task_names:
+        raise InvalidQuery(f"exclude_task: no task {exclude_task[:64]!r} at this index")
 except InspectorError as exc:
     show_error(exc)
     st.stop()
 
 # the form starts from the URL (and again whenever the URL changes under it, e.g. a shared link)
-url_state = (score, bins, binning, per_bin, seed, where, query)
+url_state = (score, bins, binning, per_bin, seed, where, query, exclude_task)
 if st.session_state.get("sample_url_state") != url_state:
     st.session_state.update(sample_score=score, sample_bins=bins, sample_binning=binning, sample_per_bin=per_bin,
-                            sample_seed=seed, sample_where=where, sample_query=query, sample_url_state=url_state)
+                            sample_seed=seed, sample_where=where, sample_query=query, sample_exclude=exclude_task,
+                            sample_url_state=url_state)
 
 with st.form("sample_form"):
     c = st.columns(5)
@@ -83,19 +91,23 @@ with st.form("sample_form"):
                     max_chars=SETTINGS.max_query_chars, help="COLUMN OP VALUE conditions joined by AND")
     right.text_input("Full-text query (optional)", key="sample_query", max_chars=SETTINGS.max_query_chars,
                      help="Tantivy syntax: only the documents it matches are sampled")
+    st.selectbox("Leave out what this task has labelled", [""] + task_names, key="sample_exclude",
+                 format_func=lambda t: md(t) if t else "(none)")
     if st.form_submit_button("Draw the sample", type="primary"):
         st.query_params.from_dict({k: v for k, v in params.items() if k not in PARAMS} | {
             "score": st.session_state.sample_score, "bins": str(st.session_state.sample_bins),
             "binning": st.session_state.sample_binning, "per_bin": str(st.session_state.sample_per_bin),
             "seed": str(st.session_state.sample_seed), "where": st.session_state.sample_where,
-            "query": st.session_state.sample_query})
+            "query": st.session_state.sample_query, "exclude_task": st.session_state.sample_exclude})
         st.rerun()
 
 if not drawn:
     st.info("Choose the settings and draw a sample.")
     st.stop()
 try:
-    drawn_sample = _sample(str(index.path), index.build.name, score or None, bins, binning, per_bin, seed, where, query)
+    exclude = labelled_docs(index, exclude_task) if exclude_task else ()
+    drawn_sample = _sample(str(index.path), index.build.name, score or None, bins, binning, per_bin, seed, where, query,
+                           exclude)
 except InspectorError as exc:
     show_error(exc)
     st.stop()
@@ -114,8 +126,9 @@ st.subheader("Sampled documents")
 shown = drawn_sample.documents[:MAX_ROWS]
 chosen_index = f"&index={quote(params['index'])}" if params.get("index") else ""  # a link may open a new tab
 st.dataframe(
-    pd.DataFrame([{"open": f"document?doc={d.doc}{chosen_index}", "doc": d.doc, "bin": d.bin, "score": d.score, "id": d.id,
-                   "source": d.source} for d in shown], columns=["open", "doc", "bin", "score", "id", "source"]),
+    pd.DataFrame([{"open": f"document?doc={d.doc}{chosen_index}", "doc": d.doc, "bin": d.bin, "score": d.score,
+                   "id": d.id, "source": d.source} for d in shown],
+                 columns=["open", "doc", "bin", "score", "id", "source"]),
     hide_index=True, key="sample_documents_table",
     column_config={"open": st.column_config.LinkColumn("open", display_text="open", width="small")})
 if len(drawn_sample.documents) > MAX_ROWS:

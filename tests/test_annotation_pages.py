@@ -233,9 +233,28 @@ def test_documents_and_guideline_show_as_text(annotation_index_dir, monkeypatch,
     ("sample", {"per_bin": "100000"}, "per_bin (documents per bin) must be from 1 to 1,000"),
     ("sample", {"where": "nonsense"}, ""),
     ("agreement", {"task": "nope"}, "there is no task 'nope'"),
+    ("sample", {"exclude_task": "nope"}, "exclude_task: no task 'nope'"),
 ])
 def test_bad_url_values_are_one_error_box(annotation_index_dir, monkeypatch, keep_task, file, params, message):
     at = page(annotation_index_dir, monkeypatch, file, **params)
     assert not at.exception, at.exception
     assert len(at.error) == 1, [e.value for e in at.error]
     assert message in at.error[0].value.replace("\\", "")
+
+
+def test_the_sample_page_leaves_out_what_a_task_has_labelled(annotation_index_dir, monkeypatch, keep_task):
+    """?exclude_task=T: the documents labelled in T are not drawn again; the next ones come, the bins stay."""
+    from inspector import add_label, labelled_docs
+
+    task, docs = keep_task
+    args = {"score": "quality", "bins": "2", "per_bin": "2", "seed": "3"}
+    with open_index(annotation_index_dir) as index:
+        add_label(index, task.name, docs[0], "zed", "keep")
+        left_out = labelled_docs(index, task.name)
+        expected = sample(index, "quality", bins=2, per_bin=2, seed=3, exclude_docs=left_out)
+    assert docs[0] in left_out
+    at = page(annotation_index_dir, monkeypatch, "sample", **args, exclude_task=task.name)
+    no_trouble(at)
+    assert list(dataframe(at, "source")["doc"]) == [d.doc for d in expected.documents]
+    assert docs[0] not in list(dataframe(at, "source")["doc"])
+    assert at.selectbox(key="sample_exclude").value == task.name
