@@ -12,12 +12,14 @@ from index.errors import (
     SourceChanged,
 )
 
+from .agreement import ScoreAgreement, ScoreBin, cohen_kappa, krippendorff_alpha, majority, score_agreement
 from .benchmarks import (
     PRESETS,
     Benchmark,
     BenchmarkError,
     BenchmarkItem,
     Problem,
+    benchmark_stem,
     bundled_benchmarks,
     open_benchmark,
     open_benchmarks,
@@ -35,6 +37,7 @@ from .contamination import (
     ScoreSplit,
     check_contamination,
     check_text,
+    item_rows,
     keep_report,
     kept_reports,
     load_report,
@@ -45,7 +48,6 @@ from .contamination_view import (
     UPLOAD_TYPES,
     BenchmarkLayout,
     benchmark_layout,
-    benchmark_stem,
     bulletin_signature,
     check_upload,
     decontamination_rows,
@@ -55,7 +57,6 @@ from .contamination_view import (
     item_key,
     kept_report_path,
     parse_item_key,
-    report_item_rows,
     report_name,
     safe_upload_name,
     snippet_html,
@@ -68,7 +69,6 @@ from .decontaminate import DecontaminationReport
 from .decontaminate import decontaminate as write_decontaminated
 from .demo import DEFAULT_DEMO, build_demo
 from .highlight import highlight_html
-from .agreement import ScoreAgreement, ScoreBin, cohen_kappa, krippendorff_alpha, majority, score_agreement
 from .labels import (
     EXPORT_FORMATS,
     Disagreement,
@@ -76,26 +76,28 @@ from .labels import (
     Item,
     Label,
     LabelStats,
-    Progress,
     Scheme,
     Task,
     add_label,
     check_annotator,
     close_store,
     create_task,
+    current_labels,
     export_labels,
     get_task,
     label_stats,
     label_table,
-    current_labels,
-    labels_path,
     labelled_docs,
+    labels_path,
     next_item,
     parse_scheme,
     progress,
     resolve,
     skip,
     tasks,
+)
+from .labels import (
+    Progress as LabelProgress,
 )
 from .query import BOUNDARIES, parse_ids
 from .results import (
@@ -154,6 +156,7 @@ __all__ = [
     "ScoreSplit",
     "check_contamination",
     "check_text",
+    "item_rows",
     "keep_report",
     "kept_reports",
     "load_report",
@@ -173,7 +176,6 @@ __all__ = [
     "item_key",
     "kept_report_path",
     "parse_item_key",
-    "report_item_rows",
     "report_name",
     "safe_upload_name",
     "snippet_html",
@@ -214,6 +216,7 @@ __all__ = [
     "NtdResult",
     "ProbResult",
     "Progress",
+    "LabelProgress",
     "SearchHit",
     "SearchResult",
     "Settings",

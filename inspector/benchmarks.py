@@ -276,24 +276,25 @@ class Benchmark:
 
 def _parse_spec(spec: str | Path) -> tuple[str, Path]:
     if isinstance(spec, Path):
-        return _stem(spec), spec
+        return benchmark_stem(spec), spec
     path = Path(spec)
     if path.exists():
-        return _stem(path), path
+        return benchmark_stem(path), path
     name, sep, rest = spec.partition("=")
     if sep and name and "/" not in name and "\\" not in name:
         return name, Path(rest)
     if spec in _BUNDLED_NAMES:
         return spec, bundled_benchmarks()[spec]
-    return _stem(path), path
+    return benchmark_stem(path), path
 
 
 _BUNDLED_NAMES = ("humaneval",)
 
 
-def _stem(path: Path) -> str:
-    """The file name without its format and compression extensions: `HumanEval.jsonl.gz` -> `HumanEval`."""
-    name = path.name
+def benchmark_stem(path: str | Path) -> str:
+    """A benchmark's name from its file name, without format and compression extensions: `HumanEval.jsonl.gz` ->
+    `HumanEval`."""
+    name = Path(path).name
     while True:
         base, dot, ext = name.rpartition(".")
         if not dot or not base or f".{ext.lower()}" not in (*_EXTENSIONS, *_COMPRESSION_EXTENSIONS):
@@ -606,19 +607,3 @@ def _field_paths(record: dict, prefix: str = "", depth: int = 3) -> tuple[str, .
         if isinstance(inner, dict) and depth > 1:
             paths.extend(_field_paths(inner, f"{path}.", depth - 1))
     return tuple(paths)
-
-
-__all__ = [
-    "FORMATS",
-    "MAX_JSON_BYTES",
-    "MAX_LINE_BYTES",
-    "PRESETS",
-    "Benchmark",
-    "BenchmarkError",
-    "BenchmarkItem",
-    "Preset",
-    "Problem",
-    "bundled_benchmarks",
-    "open_benchmark",
-    "open_benchmarks",
-]

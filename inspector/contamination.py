@@ -434,9 +434,7 @@ def _item_result(index, engine, item: _Prepared, m: np.ndarray, blank: np.ndarra
     base = dict(benchmark=record.benchmark, index=record.index, id=record.id, text=record.text, tokens=len(seq),
                 score=record.score)
     if not measures.ngrams:  # no text, or whitespace only
-        return ItemResult(**base, overlap=None, ngrams=0, ngrams_found=0, longest_match=0, longest_span=(0, 0),
-                          longest_count=0, coverage=None, verdict="empty", spans=(), evidence=(),
-                          evidence_documents=0, evidence_approx=False)
+        return _empty(record, tokens=len(seq))
     chars = index.tokenizer.char_offsets(seq)
 
     def in_text(a: int, b: int) -> tuple[int, int]:
@@ -556,27 +554,31 @@ def score_split(items: Sequence[ItemResult], scores: dict | None = None, *, resa
 REPORT_FORMATS = (".json", ".jsonl", ".csv", ".parquet")
 
 
-def item_rows(report: ContaminationReport) -> list[dict]:
-    """One flat row per item: what the JSONL, CSV and Parquet reports hold."""
+def item_rows(report: dict, text_chars: int | None = None) -> list[dict]:
+    """One flat row per item of a report's dict form (`as_dict`, or a saved .json): what the JSONL, CSV and Parquet
+    reports and the app's item table hold; texts cut to `text_chars` when given."""
     rows = []
-    for item in report.items:
+    for item in report["items"]:
+        a, b = item["longest_span"]
+        text = item["text"]
         rows.append({
-            "benchmark": item.benchmark,
-            "index": item.index,
-            "id": item.id,
-            "verdict": item.verdict,
-            "overlap": item.overlap,
-            "ngrams": item.ngrams,
-            "ngrams_found": item.ngrams_found,
-            "longest_match": item.longest_match,
-            "longest_text": item.text[item.longest_span[0] : item.longest_span[1]],
-            "longest_count": item.longest_count,
-            "coverage": item.coverage,
-            "evidence_documents": item.evidence_documents,
-            "evidence": ",".join(str(e.doc) for e in item.evidence),
-            "tokens": item.tokens,
-            "score": item.score,
-            "text": item.text,
+            "item": f"{item['benchmark']}:{item['index']}",
+            "benchmark": item["benchmark"],
+            "index": item["index"],
+            "id": item["id"],
+            "verdict": item["verdict"],
+            "coverage": item["coverage"],
+            "overlap": item["overlap"],
+            "ngrams": item["ngrams"],
+            "ngrams_found": item["ngrams_found"],
+            "longest_match": item["longest_match"],
+            "longest_text": text[a:b] if text_chars is None else text[a : min(b, a + text_chars)],
+            "longest_count": item["longest_count"],
+            "evidence_documents": item["evidence_documents"],
+            "evidence": ",".join(str(e["doc"]) for e in item["evidence"]),
+            "tokens": item["tokens"],
+            "score": item.get("score"),
+            "text": text if text_chars is None else text[:text_chars],
         })
     return rows
 
@@ -597,9 +599,9 @@ def save_report(report: ContaminationReport, path: str | Path) -> Path:
         if suffix == ".json":
             tmp.write_text(json.dumps(report.as_dict(), ensure_ascii=False))
         elif suffix == ".jsonl":
-            tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in item_rows(report)))
+            tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in item_rows(report.as_dict())))
         else:
-            table = pa.Table.from_pylist(item_rows(report))
+            table = pa.Table.from_pylist(item_rows(report.as_dict()))
             if suffix == ".csv":
                 import pyarrow.csv as csv
 
@@ -653,10 +655,12 @@ class _OneText:
         return iter([self.item])
 
 
-def _empty(item) -> ItemResult:
-    return ItemResult(benchmark=item.benchmark, index=item.index, id=item.id, text=item.text, tokens=0, overlap=None,
-                      ngrams=0, ngrams_found=0, longest_match=0, longest_span=(0, 0), longest_count=0, coverage=None,
-                      verdict="empty", spans=(), evidence=(), evidence_documents=0, evidence_approx=False)
+def _empty(item, tokens: int = 0) -> ItemResult:
+    """The result of an item with no text but whitespace: counted, not scored."""
+    return ItemResult(benchmark=item.benchmark, index=item.index, id=item.id, text=item.text, tokens=tokens,
+                      overlap=None, ngrams=0, ngrams_found=0, longest_match=0, longest_span=(0, 0), longest_count=0,
+                      coverage=None, verdict="empty", spans=(), evidence=(), evidence_documents=0,
+                      evidence_approx=False, score=item.score)
 
 
 # -- the bulletin: reports kept beside the index -----------------------------------------------------------------

@@ -43,16 +43,6 @@ def check_upload(name: str, size: int, max_bytes: int) -> str:
     return safe
 
 
-def benchmark_stem(safe_name: str) -> str:
-    """The benchmark's name from its safe file name: without format and compression extensions."""
-    name = safe_name
-    while True:
-        base, dot, ext = name.rpartition(".")
-        if not dot or not base or ext.lower() not in (*UPLOAD_TYPES, "ndjson", "pq"):
-            return name
-        name = base
-
-
 def unique_name(name: str, taken: set[str]) -> str:
     """`name`, or `name-2`, `name-3`… when taken (two benchmarks with one name cannot be told apart in a report)."""
     out, k = name, 2
@@ -161,34 +151,6 @@ def histogram_rows(report: dict) -> list[dict]:
     return rows
 
 
-def report_item_rows(report: dict, text_chars: int | None = None) -> list[dict]:
-    """One flat row per item (the columns of `inspector contam --out x.csv`); the text cut to `text_chars`."""
-    rows = []
-    for item in report["items"]:
-        a, b = item["longest_span"]
-        text = item["text"]
-        rows.append({
-            "item": item_key(item),
-            "benchmark": item["benchmark"],
-            "index": item["index"],
-            "id": item["id"],
-            "verdict": item["verdict"],
-            "coverage": item["coverage"],
-            "overlap": item["overlap"],
-            "ngrams": item["ngrams"],
-            "ngrams_found": item["ngrams_found"],
-            "longest_match": item["longest_match"],
-            "longest_text": text[a:b] if text_chars is None else text[a : min(b, a + text_chars)],
-            "longest_count": item["longest_count"],
-            "evidence_documents": item["evidence_documents"],
-            "evidence": ",".join(str(e["doc"]) for e in item["evidence"]),
-            "tokens": item["tokens"],
-            "score": item.get("score"),
-            "text": text if text_chars is None else text[:text_chars],
-        })
-    return rows
-
-
 def decontamination_rows(report: dict) -> list[dict]:
     """The decontamination list: every corpus document holding a match with a dirty or partial item."""
     return [{"doc": d["doc"], "id": d["id"], "file": d["file"], "row": d["row"], "items": " ".join(d["items"]),
@@ -235,27 +197,3 @@ def snippet_html(snippet: dict, limit: int = 2000) -> str:
     if len(match) > limit:
         match = f"{match[: limit // 2]} … {match[-limit // 2 :]}"
     return (f"…{html.escape(snippet['left'])}<mark>{html.escape(match)}</mark>{html.escape(snippet['right'])}…")
-
-
-__all__ = [
-    "UPLOAD_TYPES",
-    "BenchmarkLayout",
-    "benchmark_layout",
-    "benchmark_stem",
-    "bulletin_signature",
-    "check_upload",
-    "decontamination_rows",
-    "hide_folder",
-    "histogram_rows",
-    "item_html",
-    "item_key",
-    "kept_report_path",
-    "parse_item_key",
-    "report_item_rows",
-    "report_name",
-    "safe_upload_name",
-    "snippet_html",
-    "sorted_items",
-    "summary_rows",
-    "unique_name",
-]

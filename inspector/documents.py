@@ -40,10 +40,11 @@ class Documents:
             raise IndexCorrupt(f"{corrupt} (document table): rebuild it")
         self._rows = RowReader(self.sources)
 
-    def changed_sources(self) -> tuple[str, ...]:
-        """Source shards whose size or modification time is not what the build saw (gone ones too): one stat each."""
+    def changed_sources(self, paths=None) -> tuple[str, ...]:
+        """Source shards (of `paths`, or all) whose size or modification time is not what the build saw (gone ones
+        too): one stat each."""
         changed = []
-        for source in self.sources:
+        for source in self.sources if paths is None else [s for s in self.sources if s["path"] in paths]:
             try:
                 stat = os.stat(source["path"])
                 same = (stat.st_size, stat.st_mtime_ns) == (source["size"], source["mtime_ns"])

@@ -29,13 +29,13 @@ from inspector import (
     histogram_rows,
     item_html,
     item_key,
+    item_rows,
     keep_report,
     kept_report_path,
     kept_reports,
     load_report,
     open_benchmark,
     parse_item_key,
-    report_item_rows,
     report_name,
     snippet_html,
     sorted_items,
@@ -307,7 +307,7 @@ d[1].download_button(f"Decontamination list (CSV, {len(report['documents']):,} d
                      lambda: pd.DataFrame(decontamination_rows(report), columns=[
                          "doc", "id", "file", "row", "items", "tokens_matched"]).to_csv(index=False),
                      f"{stem}-decontamination.csv", "text/csv", key="contam_download_documents")
-d[2].download_button("Items (CSV)", lambda: pd.DataFrame(report_item_rows(report)).to_csv(index=False),
+d[2].download_button("Items (CSV)", lambda: pd.DataFrame(item_rows(report)).to_csv(index=False),
                      f"{stem}-items.csv", "text/csv", key="contam_download_items")
 
 # -- items ----------------------------------------------------------------------------------------------------------
@@ -326,7 +326,7 @@ if verdict != url_verdict:  # another filter: its items from the first
     st.rerun()
 shown = sorted_items(report["items"], verdict, order)
 st.dataframe(
-    pd.DataFrame(report_item_rows({"items": shown[:MAX_TABLE_ROWS]}, text_chars=120),
+    pd.DataFrame(item_rows({"items": shown[:MAX_TABLE_ROWS]}, text_chars=120),
                  columns=["item", "id", "verdict", "coverage", "overlap", "longest_match", "longest_count",
                           "evidence_documents", "tokens", "text"]),
     hide_index=True, column_config={

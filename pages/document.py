@@ -41,7 +41,7 @@ except InspectorError as exc:
     show_error(exc)
     st.stop()
 
-if window.file in index.documents.changed_sources():
+if index.documents.changed_sources({window.file}):  # one stat: this document's shard
     st.warning(md(f"Source shard {window.file} was modified after this index was built. This document's text was "
                   "checked against the indexed one and matches; rebuild the index to count the new text."))
 st.text(f"doc {window.doc} · id {window.id} · {window.file} row {window.row} · {window.tokens:,} tokens · "
