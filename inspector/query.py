@@ -52,6 +52,8 @@ def as_ids(ids, what: str = "ids") -> tuple[int, ...]:
         raise InvalidQuery(f"{what} must be a sequence of integer token ids, not {ids!r}") from None
     if not items:
         raise InvalidQuery(f"{what} is empty: give at least one token id (the empty text '' counts every token)")
+    if all(type(item) is int for item in items):  # the common case, without an ABC check per id (a count is ~20 µs)
+        return tuple(items)
     for n, item in enumerate(items, 1):
         if isinstance(item, bool) or not isinstance(item, numbers.Integral):
             raise InvalidQuery(f"{what} item {n} ({item!r}) is not an integer token id")
