@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import numbers
+import os
 import signal
 import sys
 import time
@@ -47,6 +48,13 @@ def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _signals_worker() -> None:
+    """The quality-signals worker: dies with its build, and yields the cores to tokenizing and sorting (it works in
+    their idle time; the build waits for it only at the end)."""
+    _die_with_parent()
+    os.nice(10)
 
 
 class _SuffixArrayPool:
@@ -144,7 +152,7 @@ def build_index(
     progress: Progress | None = None,
     allow_empty: bool = False,
     normalized: bool = False,
-    signals: bool = False,
+    signals: bool = True,
 ) -> BuildReport:
     """Index Parquet files, folders or globs into `out`: n-gram shards, the full-text index and the catalog.
 
@@ -153,7 +161,7 @@ def build_index(
     must do so under `if __name__ == "__main__":`, as with any multiprocessing code.
     A corpus without a single non-empty text is refused (it would replace a live index with an empty one) unless
     `allow_empty`; a failed write (disk full, no permission) is one InspectorError naming the path.
-    `signals` adds the heuristic quality signals of `inspector.quality` to the catalog (one column each).
+    `signals` (on unless turned off) adds the heuristic quality signals of `inspector.quality` to the catalog.
     """
     started = time.perf_counter()
     progress = progress or _no_progress
@@ -221,7 +229,7 @@ def _read_and_index(plan: _Plan, tmp: Path, settings: Settings, progress: Progre
     docs = done.docs
     # signals of a corpus over 8 MB of Parquet are computed in a worker process beside tokenizing
     worker = plan.signals and sum(s.size for s in plan.sources) > 8_000_000
-    with _SuffixArrayPool(plan.width, plan.tokenizer.max_id + 1) as pool, SignalPool(worker, _die_with_parent) as quality:
+    with _SuffixArrayPool(plan.width, plan.tokenizer.max_id + 1) as pool, SignalPool(worker, _signals_worker) as quality:
         shards = _ShardSink(tmp, "", plan.width, plan.shard_tokens, pool, done.shards)
         normalized = None
         if plan.normalized:

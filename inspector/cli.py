@@ -120,7 +120,8 @@ def main():
     "--allow-empty", is_flag=True, help="Build even from a corpus without one non-empty text (an empty index)."
 )
 @click.option("--normalized", is_flag=True, help="Also index normalised text, for `contam --normalize`.")
-@click.option("--signals", is_flag=True, help="Add heuristic quality signals (Gopher, C4, FineWeb rules) to the catalog.")
+@click.option("--signals/--no-signals", default=True, show_default=True,
+              help="Heuristic quality signals (Gopher, C4, FineWeb rules) per document in the catalog.")
 @JSON
 def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fulltext, stem, allow_empty, normalized,
           signals, as_json):

@@ -127,4 +127,4 @@ def build_demo(folder: Path = DEFAULT_DEMO, progress: Progress | None = None) ->
     corpus = folder / "corpus"
     if not sorted(corpus.glob("*.parquet")):
         write_demo_corpus(corpus)
-    return build_index([corpus], folder / "index", progress=progress, normalized=True, signals=True)
+    return build_index([corpus], folder / "index", progress=progress, normalized=True)

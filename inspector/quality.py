@@ -316,13 +316,27 @@ def signals(text: str) -> dict[str, float | bool | str]:
     return out
 
 
-def signals_batch(texts: list[str]) -> dict[str, list]:
-    """`signals` of each text, as one list per column (COLUMNS order): what the build stores in the catalog."""
-    columns: dict[str, list] = {name: [] for name in COLUMNS}
-    for text in texts:
-        for name, value in signals(text).items():
-            columns[name].append(value)
+def signals_batch(texts: list[str]) -> dict[str, np.ndarray]:
+    """`signals` of each text, one array per column (COLUMNS order), computed for the whole batch at once
+    (`inspector.quality_batch`): what the build stores in the catalog."""
+    from inspector.quality_batch import values as batch_values
+
+    v = batch_values(texts)
+    columns: dict[str, np.ndarray] = {name: v[name] for name in SIGNALS}
+    failed = np.zeros(len(texts), np.int64)
+    first = np.full(len(texts), "", object)
+    for rule in reversed(RULES):  # the first failing rule written last
+        fails = _OPS[rule.op](v[rule.signal], rule.threshold)
+        columns[rule.reason] = fails
+        failed += fails
+        first[fails] = rule.reason
+    columns = {name: columns[name] for name in COLUMNS[:-2]}
+    columns["heuristic_score"] = np.round(1.0 - failed / len(RULES), 4)
+    columns["heuristic_fail"] = first
     return columns
+
+
+_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 
 
 def quality_score(text: str) -> float:
@@ -371,14 +385,11 @@ class SignalPool:
 
     def table(self) -> pa.Table:
         """One row per document submitted: values as DOUBLE, flags as BOOLEAN, heuristic_fail as VARCHAR."""
-        columns: dict[str, list] = {name: [] for name in COLUMNS}
-        for job in self._jobs:
-            part = job if isinstance(job, dict) else job.result()
-            for name in COLUMNS:
-                columns[name].extend(part[name])
+        parts = [job if isinstance(job, dict) else job.result() for job in self._jobs]
         types = {**{n: pa.float64() for n in SIGNALS}, **{n: pa.bool_() for n in REASONS},
                  "heuristic_score": pa.float64(), "heuristic_fail": pa.string()}
-        return pa.table({name: pa.array(columns[name], types[name]) for name in COLUMNS})
+        return pa.table({name: pa.array(np.concatenate([p[name] for p in parts]) if parts else [], types[name])
+                         for name in COLUMNS})
 
     def __enter__(self):
         return self

@@ -3,9 +3,11 @@
 and the labels are given by clicking the page's buttons."""
 from __future__ import annotations
 
+import html
 import io
 import json
 import random
+import re
 from pathlib import Path
 
 import pyarrow.csv as pcsv
@@ -258,3 +260,40 @@ def test_the_sample_page_leaves_out_what_a_task_has_labelled(annotation_index_di
     assert list(dataframe(at, "source")["doc"]) == [d.doc for d in expected.documents]
     assert docs[0] not in list(dataframe(at, "source")["doc"])
     assert at.selectbox(key="sample_exclude").value == task.name
+
+
+def test_a_long_document_pages_and_a_long_scale_labels_with_a_slider(tmp_path, monkeypatch):
+    """A document longer than one window is read a window at a time (?at= follows), each window exactly the
+    Parquet text's characters; a 0-20 scale (more labels than buttons) is labelled with its slider."""
+    rng = random.Random(9)
+    long_text = " ".join(rng.choice(WORDS) + str(i) for i in range(40_000))  # ~360,000 characters
+    rows = [{"id": "long", "text": long_text, "quality": 0.5},
+            *({"id": f"s{i}", "text": " ".join(rng.choice(WORDS) for _ in range(12)), "quality": i / 10}
+              for i in range(5))]
+    write_parquet(tmp_path / "corpus" / "part.parquet", rows)
+    build_index([tmp_path / "corpus"], tmp_path / "idx", signals=False)
+    with open_index(tmp_path / "idx") as index:
+        create_task(index, "graded", [0, 1], [0.5, 0.0], scheme="ordinal:0-20")
+        size = index.settings.document_window_chars
+    assert len(long_text) > 3 * size
+
+    at = page(tmp_path / "idx", monkeypatch, "annotate", task="graded", annotator="ann")
+    no_trouble(at)
+
+    def shown() -> str:
+        return html.unescape(re.sub(r"<[^>]+>", "", next(h.value for h in at.html if "annotate-text" in h.value)))
+
+    assert shown() == long_text[:size]
+    keys = {b.key for b in at.button}
+    assert "label_save" in keys and not any(k.startswith("label_") and k != "label_save" for k in keys)  # a slider
+    at.button(key="annotate_next_piece").click().run()
+    no_trouble(at)
+    assert param(at, "at") == str(size) and shown() == long_text[size : 2 * size]
+    at.button(key="annotate_previous_piece").click().run()
+    assert param(at, "at") is None and shown() == long_text[:size]
+    at.select_slider(key="annotate_value_0_1").set_value(17).run()
+    at.button(key="label_save").click().run()
+    no_trouble(at)
+    with open_index(tmp_path / "idx") as index:
+        assert [(lab.doc, lab.annotator, lab.label) for lab in current_labels(index, "graded")] == [(0, "ann", "17")]
+    assert progress_bar(at).startswith("1 of 2 labelled")

@@ -3,11 +3,12 @@ reason names, the score, and the catalog columns of a real build."""
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
 from inspector import build_index, open_index
-from inspector.quality import COLUMNS, REASONS, RULES, SIGNALS, signals
+from inspector.quality import COLUMNS, REASONS, RULES, SIGNALS, signals, signals_batch
 
 from .conftest import write_parquet
 
@@ -145,6 +146,38 @@ def test_heuristic_score():
     for text in ("", " ", "x", GOOD * 3, "{" * 100):
         score = signals(text)["heuristic_score"]
         assert 0.0 <= score <= 1.0 and not math.isnan(score)
+
+
+#: pieces the random texts are made of: every character class and phrase a rule looks at, each kind of white space
+#: and line break str.split / str.splitlines know, repeats (for the n-gram and duplicate rules)
+PIECES = ["the", "of", "and", "with", "a", "b", "x", "Lorem ipsum", "lorem İpsum", "javascript", "JavaScrİpt", "{", "}", "#", "...", "…", "•",
+          "-", "[1]", "[edit]", "[citation needed]", "İ", "é", "東京", "12", "3.", "!", "?", "'", '"', ".", "ß",
+          "privacy policy", "Cookie Policy", "!?", "xxxxx", " ", "  ", "\n", "\n\n", "\n\n\n", "\t", "\xa0",
+          "\u3000", "\x1f", "\r\n", "\r", "\u2028", "\x0c", "\x85"]
+
+
+def random_text(rng: random.Random) -> str:
+    text = "".join(rng.choice(PIECES) + rng.choice([" ", "", "\n", ". "])
+                   for _ in range(rng.choice([0, 1, 2, 4, 10, 40, 200])))
+    if rng.random() < 0.05:
+        text = "y" * rng.choice([1000, 1001]) + " a b c."  # C4's longest word, either side of the limit
+    return text + rng.choice(["", "", "\n", " "])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_batch_equals_text_by_text(seed):
+    """The build's vectorised batch (inspector.quality_batch) gives every column exactly as the per-text
+    definition (`signals`), on random batches mixing every kind of text, empty and white-space-only ones too."""
+    rng = random.Random(seed)
+    for _ in range(40):
+        texts = [random_text(rng) for _ in range(rng.randint(1, 16))]
+        if seed % 2:  # half the batches without the line breaks that send a text the per-text way
+            texts = [t.replace("\r", "").replace("\u2028", "").replace("\x0c", "").replace("\x85", "") for t in texts]
+        batch = signals_batch(texts)
+        for i, text in enumerate(texts):
+            expected = signals(text)
+            got = {name: batch[name][i] for name in COLUMNS}
+            assert got == expected, (text, {k: (got[k], v) for k, v in expected.items() if got[k] != v})
 
 
 def test_catalog_columns_equal_signals(tmp_path):
