@@ -377,11 +377,17 @@ class SignalPool:
                 max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=initializer
             )
 
+    #: batches sent to the worker and not done yet, at most: their texts wait in this process's memory
+    MAX_PENDING = 4
+
     def submit(self, texts: list[str]) -> None:
         if self._pool is None:
             self._jobs.append(signals_batch(texts))
-        else:
-            self._jobs.append(self._pool.submit(signals_batch, texts))
+            return
+        pending = [job for job in self._jobs if not job.done()]
+        if len(pending) >= self.MAX_PENDING:
+            pending[0].result()  # the worker is behind: wait for it rather than hold the corpus's text
+        self._jobs.append(self._pool.submit(signals_batch, texts))
 
     def table(self) -> pa.Table:
         """One row per document submitted: values as DOUBLE, flags as BOOLEAN, heuristic_fail as VARCHAR."""

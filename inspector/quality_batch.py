@@ -12,6 +12,8 @@ the three agree with a split at "\\n". `tests/test_quality.py` holds both ways e
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -182,18 +184,50 @@ class _Pieces:
         return np.bincount(self.doc[~first], minlength=self.n_docs), self.per_doc(np.where(first, 0, self.length))
 
 
+@lru_cache(maxsize=1)
+def _white_space() -> tuple[np.ndarray, np.ndarray, tuple[bytes, ...]]:
+    """str.isspace in UTF-8: the one-byte white space (a table over bytes), the first bytes of the longer ones, and
+    the longer ones (U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000)."""
+    single = np.zeros(256, bool)
+    single[[c for c in range(128) if chr(c).isspace()]] = True
+    wide = tuple(chr(c).encode() for c in range(128, 0x10000) if chr(c).isspace() and not 0xD800 <= c < 0xE000)
+    leads = np.zeros(256, bool)
+    leads[[w[0] for w in wide]] = True
+    return single, leads, wide
+
+
 def _words(column: pa.Array) -> dict[str, np.ndarray]:
-    """Per word (str.split()): its number in this batch, document, length; per document: counts and sums."""
-    lists = pc.utf8_split_whitespace(column)
-    flat = lists.flatten()
+    """Per word (str.split(), over the UTF-8 bytes: 3-4x Arrow's utf8_split_whitespace): its number in this batch,
+    document, length; per document: counts and sums."""
+    raw, start, end = _utf8(column)
+    raw, start, end = np.append(raw[start[0] : end[-1]], np.zeros(3, np.uint8)), start - start[0], end - start[0]
+    single, leads, wide = _white_space()
+    space = single[raw]
+    lead = np.flatnonzero(leads[raw])
+    for char in wide:
+        at = lead[raw[lead] == char[0]]
+        for j in range(1, len(char)):
+            at = at[raw[at + j] == char[j]]
+        for j in range(len(char)):
+            space[at + j] = True
+    space[len(raw) - 3 :] = True
+    inside = ~space
+    before = np.zeros(len(raw), bool)  # the byte before is inside a word of the same document
+    before[1:] = inside[:-1]
+    before[start] = False
+    after = np.zeros(len(raw), bool)
+    after[:-1] = inside[1:]
+    after[end[end > start] - 1] = False
+    first, last = np.flatnonzero(inside & ~before), np.flatnonzero(inside & ~after) + 1
+    offsets = np.zeros(len(first) + 1, np.int64)
+    np.cumsum(last - first, out=offsets[1:])
+    words = pa.LargeStringArray.from_buffers(len(first), pa.py_buffer(offsets), pa.py_buffer(raw[inside]))
     n_docs = len(column)
-    doc = np.repeat(np.arange(n_docs), _numbers(pc.list_value_length(lists)))
-    encoded = pc.dictionary_encode(flat)
+    doc = np.searchsorted(end, first, "right")
+    encoded = pc.dictionary_encode(words)
     vocabulary = encoded.dictionary
     ids = _numbers(encoded.indices)
     lengths = _numbers(pc.utf8_length(vocabulary))[ids]
-    word = lengths > 0  # Arrow gives an empty word before leading and after trailing white space; str.split none
-    ids, doc, lengths = ids[word], doc[word], lengths[word]
     alpha = _flags(pc.match_substring_regex(vocabulary, r"\pL"))[ids]
     alnum = _flags(pc.match_substring_regex(vocabulary, r"[\pL\pN]"))[ids]
     stop = _flags(pc.is_in(vocabulary, value_set=pa.array(quality._STOP_WORDS, vocabulary.type)))[ids]
@@ -247,11 +281,12 @@ def _ngrams(ids: np.ndarray, doc: np.ndarray, lengths: np.ndarray, n_chars: np.n
     np.cumsum(lengths, out=chars_before[1:])
     vocabulary = int(ids.max()) + 1
     windows = np.arange(m)  # where each n-gram still worth looking at starts
-    group = ids  # of each window's (n-1)-gram, over the batch (documents are told apart by `_group`)
+    group = ids  # of each window's (n-1)-gram: its word at first, then groups within one document
     for n in range(2, 11):
         fits = windows + n <= doc_end[windows]
         windows, group = windows[fits], group[fits]
-        group, count, first = _group(group * vocabulary + ids[windows + n - 1], within=doc[windows])
+        group, count, first = _group(group * vocabulary + ids[windows + n - 1],
+                                     within=doc[windows] if n == 2 else None)
         if n <= 4:
             out[f"q_top_{n}_gram"] = _top(windows, count, doc, doc_start, words_per_doc, chars_before, n, n_chars)
         else:
