@@ -3,8 +3,32 @@ from __future__ import annotations
 
 import streamlit as st
 
-from inspector import DEFAULT_DEMO, InspectorError, build_demo
-from pages._shared import PAGES, default_index_path, index_path, rebuilt_since_last_view, try_index
+from inspector import DEFAULT_DEMO, InspectorError, build_demo, confined_path
+from pages._shared import (
+    PAGES,
+    SETTINGS,
+    default_index_path,
+    index_choices,
+    index_label,
+    index_path,
+    rebuilt_since_last_view,
+    try_index,
+)
+
+
+def choose_index() -> None:
+    """A folder picked from the list becomes the typed one (the text box stays the one source of truth)."""
+    st.session_state.index_path = st.session_state.index_choice
+
+
+def chosen(choices: list[str]) -> str | None:
+    """The typed index folder, when it is one of `choices` (resolved paths): the list shows it as chosen."""
+    try:
+        path = confined_path(index_path(), SETTINGS.app_roots)
+    except InspectorError:
+        return None
+    return path if path in choices else None
+
 
 st.set_page_config(page_title="Corpus Inspector", page_icon=":material/manage_search:", layout="wide")
 
@@ -23,16 +47,30 @@ pages = [
     st.Page(PAGES["agreement"], title="Agreement", icon=":material/balance:", url_path="agreement"),
 ]
 navigation = st.navigation(pages)
+if st.runtime.exists():  # (not when a build's worker process re-runs this file as its main module)
+    st.session_state.page_title = navigation.title  # what a page shows above an error box when no index opens
 if "doc" in st.query_params and navigation.url_path not in ("document", "annotate"):  # Annotate: ?doc= is an item
     st.switch_page(PAGES["document"], query_params=dict(st.query_params))
 
 with st.sidebar:
+    try:
+        facts = try_index().info()  # first: an index opened now is among the recently opened ones below
+    except InspectorError:  # the page says what is wrong, in one error box
+        facts = None
+    choices = index_choices()
+    st.session_state.index_choice = chosen(choices)
+    if choices:
+        st.selectbox("Indexes found", choices, format_func=index_label, key="index_choice", on_change=choose_index,
+                     placeholder="Choose one…",
+                     help="Opened in this session, or found two levels under "
+                          + ("the folders this app may open." if SETTINGS.app_roots else
+                             "the current index's folder and the working folder."))
     st.text_input("Index folder", key="index_path", help="A folder made by `inspector build` or `inspector demo`.")
     if st.session_state.index_path != default_index_path():
         st.query_params["index"] = st.session_state.index_path
-    try:
-        facts = try_index().info()
-    except InspectorError:  # the page says what is wrong, in one error box
+    else:
+        st.query_params.pop("index", None)
+    if facts is None:
         if index_path() == str(DEFAULT_DEMO / "index") and st.button("Build the demo index"):
             bar = st.progress(0.0, text="Starting…")
 

@@ -69,6 +69,7 @@ from .decontaminate import DecontaminationReport
 from .decontaminate import decontaminate as write_decontaminated
 from .demo import DEFAULT_DEMO, build_demo
 from .highlight import highlight_html
+from .index_finder import NotAnIndex, find_indexes
 from .labels import (
     EXPORT_FORMATS,
     Disagreement,
@@ -136,6 +137,8 @@ from .web import (
 )
 
 __all__ = [
+    "NotAnIndex",
+    "find_indexes",
     "PRESETS",
     "Benchmark",
     "BenchmarkError",

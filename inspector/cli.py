@@ -363,7 +363,7 @@ def app_roots(host: str, roots, index_dir) -> list[str]:
     else anywhere (an empty list)."""
     if not roots and host not in ("localhost", "::1") and not host.startswith("127."):
         roots = (index_dir,)
-    return [str(Path(r).resolve()) for r in roots]
+    return [str(Path(r).expanduser().resolve()) for r in roots]
 
 
 @main.command()
@@ -396,7 +396,7 @@ def app(index_dir, port, host, roots):
     env = {**os.environ, "INSPECTOR_INDEX": str(Path(index_dir).resolve()),
            ROOTS_ENV: os.pathsep.join(app_roots(host, roots, index_dir))}
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
-               "--server.address", host, "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+               "--server.address", host, "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
                "--server.maxUploadSize", str(Settings().max_upload_mb)]
     os.execvpe(sys.executable, command, env)
 

@@ -30,6 +30,9 @@ class Settings:
     document_window_chars: int = 100_000
     #: the app opens only index folders under these folders (symlinks and .. resolved); empty: anywhere
     app_roots: tuple[str, ...] = ()
+    #: the app's list of indexes to pick from: most folder entries read looking for them (two levels under the roots,
+    #: else under the current index's folder and the working folder)
+    app_index_search_entries: int = 2000
     #: a search hit's snippet is chosen from this many characters at the start of its document (bounds the work of
     #: a page of hits however long the documents are)
     snippet_source_chars: int = 1_000_000

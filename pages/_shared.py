@@ -13,9 +13,11 @@ from inspector import (
     IndexCorrupt,
     IndexMissing,
     InspectorError,
+    NotAnIndex,
     Settings,
     confined_path,
     escape_markdown,
+    find_indexes,
     live_build_name,
     open_index,
 )
@@ -41,6 +43,30 @@ def default_index_path() -> str:
 
 def index_path() -> str:
     return st.session_state.get("index_path") or default_index_path()
+
+
+def index_choices() -> list[str]:
+    """The index folders to offer: those opened in this session (latest first), then those found two levels under
+    the roots when the app is confined, else under the current index's folder and the working folder."""
+    folders = list(SETTINGS.app_roots)
+    if not folders:
+        folders = [os.getcwd()]
+        try:
+            folders.insert(0, os.path.dirname(confined_path(index_path(), ())))
+        except InspectorError:  # no usable path typed: the working folder only
+            pass
+    found = []
+    for path in find_indexes(folders, entries=SETTINGS.app_index_search_entries):
+        try:
+            found.append(confined_path(path, SETTINGS.app_roots))
+        except InspectorError:  # a link out of the roots
+            pass
+    return list(dict.fromkeys([*st.session_state.get("recent_indexes", []), *found]))
+
+
+def index_label(path: str) -> str:
+    """An index folder as listed: its name first (a narrow list cuts the end of a long path), then where it is."""
+    return f"{os.path.basename(path)} — {os.path.dirname(path)}"
 
 
 @st.cache_resource(show_spinner="Opening the index…", max_entries=4)
@@ -70,9 +96,15 @@ def try_index() -> CorpusIndex:
         build = live_build_name(path)
         if (path, build) in _damage:
             raise IndexCorrupt(_damage[(path, build)])
-        return _open(path, build)
+        index = _open(path, build)
+    except IndexMissing:  # no index there: say what to run (a folder of Parquet files is a corpus, not the place)
+        raise NotAnIndex(path) from None
     except (OSError, ValueError) as exc:  # whatever the folder holds (CURRENT a folder, unreadable): one clear line
-        raise IndexMissing(f"no usable index at {path} ({type(exc).__name__}): build one with `inspector build`") from None
+        raise IndexMissing(f"no usable index at {path} ({type(exc).__name__}): rebuild it or choose another") from None
+    recent = st.session_state.setdefault("recent_indexes", [])
+    if path not in recent[:1]:  # this session's recently opened indexes, latest first
+        st.session_state.recent_indexes = [path, *(p for p in recent if p != path)][:8]
+    return index
 
 
 def rebuilt_since_last_view() -> bool:
@@ -103,12 +135,17 @@ def _leave_pages_folder_mode() -> None:
 
 
 def current_index() -> CorpusIndex:
-    """The chosen index, or an error box saying what to do, and the page stops."""
+    """The chosen index; else the page's title (the page draws its own after this call), an error box saying what
+    is wrong and what to run, and the page stops."""
     _leave_pages_folder_mode()
     try:
         return try_index()
     except InspectorError as exc:
-        st.error(f"{md(str(exc))}  \nChoose another index folder in the sidebar, or build one with `inspector build`.")
+        st.title(st.session_state.get("page_title", "Corpus Inspector"))
+        st.error(f"{md(str(exc))}  \nChoose another index folder in the sidebar"
+                 f"{', or build one:' if isinstance(exc, NotAnIndex) else '.'}")
+        if isinstance(exc, NotAnIndex):
+            st.code(exc.command, language="bash")
         st.stop()
 
 

@@ -9,12 +9,12 @@ info = index.info()
 corpus = stats()
 
 st.title("Overview")
-c = st.columns(5)
-c[0].metric("Documents", f"{info.documents:,}")
-c[1].metric("Tokens", f"{info.tokens:,}")
-c[2].metric("Shards", len(info.shards))
-c[3].metric("Tokenizer", info.tokenizer)
-c[4].metric("Built", info.created[:10])
+with st.container(horizontal=True, gap="medium"):  # a narrow window wraps the figures onto more rows, never cuts them
+    st.metric("Documents", f"{info.documents:,}", width="content")
+    st.metric("Tokens", f"{info.tokens:,}", width="content")
+    st.metric("Shards", len(info.shards), width="content")
+    st.metric("Tokenizer", info.tokenizer, width="content")
+    st.metric("Built", info.created[:10], width="content")
 st.caption(f"{info.bytes_on_disk / 2**20:,.1f} MiB on disk ({info.ngram_bytes_per_token} bytes per token for the "
            f"n-gram index); {info.empty_skipped:,} empty texts skipped")
 

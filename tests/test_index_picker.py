@@ -1,0 +1,138 @@
+"""Choosing the index folder (AppTest): what an error says to run, `~`, the list of indexes found and opened."""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from streamlit.testing.v1 import AppTest
+
+import pages._shared
+from inspector import Settings, build_index, open_index
+from inspector.cli import main
+from pages._shared import index_label
+
+from .conftest import sample_rows, write_parquet
+from .pages import no_trouble
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_app(monkeypatch, folder: str, roots: tuple[str, ...] = (), **params) -> AppTest:
+    """The app on index `folder` (as typed), confined to `roots` as `inspector app --root` would."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("INSPECTOR_INDEX", folder)
+    monkeypatch.setattr(pages._shared, "SETTINGS", Settings(app_roots=roots))  # read once per process from the env
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def rerun(at: AppTest) -> AppTest:
+    """Run again through the entry script and its sidebar, as the server does (AppTest starts every run in
+    Streamlit's old pages-folder mode, which pages._shared leaves by a rerun once per session only)."""
+    at.session_state["left_pages_folder_mode"] = False
+    return at.run()
+
+
+def documents(at: AppTest) -> str:
+    return {m.label: m.value for m in at.metric}["Documents"]
+
+
+def test_a_parquet_folder_is_a_corpus_to_build_into_another_folder(tmp_path, monkeypatch):
+    """The error names the problem; the command shown (quoted for the shell) builds an index beside the corpus."""
+    corpus, out = tmp_path / "my corpus's shards", tmp_path / "my corpus's shards-index"
+    write_parquet(corpus / "part-0.parquet", sample_rows(n=30))
+    at = run_app(monkeypatch, str(corpus))
+    assert not at.exception and len(at.error) == 1
+    assert "holds Parquet files" in at.error[0].value and "`" not in at.error[0].value  # no Markdown shown literally
+    command = at.code[0].value
+    assert command == f"inspector build {shlex.quote(str(corpus))} --out {shlex.quote(str(out))}"
+    result = CliRunner().invoke(main, shlex.split(command)[1:])
+    assert result.exit_code == 0, result.output
+    assert open_index(out).n_documents == 29
+    at = run_app(monkeypatch, str(corpus / "part-0.parquet"))
+    assert "is a Parquet file" in at.error[0].value
+    assert at.code[0].value == f"inspector build {shlex.quote(str(corpus / 'part-0.parquet'))} --out " + shlex.quote(
+        str(corpus / "part-0-index"))
+
+
+def test_a_missing_folder_keeps_the_page_title_above_one_error(tmp_path, monkeypatch):
+    at = run_app(monkeypatch, str(tmp_path / "nowhere"))
+    assert not at.exception and [t.value for t in at.title] == ["Overview"]
+    assert len(at.error) == 1 and "no index at" in at.error[0].value
+    assert at.code[0].value == f"inspector build CORPUS_FOLDER --out {tmp_path / 'nowhere'}"
+    main_blocks = [type(e).__name__ for e in at.main]
+    assert main_blocks.index("Title") < main_blocks.index("Error") < main_blocks.index("Code"), main_blocks
+    rerun(at.switch_page("pages/search.py"))
+    assert [t.value for t in at.title] == ["Search"] and len(at.error) == 1
+
+
+def test_a_bad_index_in_the_url_says_so(monkeypatch, index_dir):
+    at = run_app(monkeypatch, str(index_dir), index="a\x00b")
+    assert not at.exception and len(at.error) == 1 and "NUL" in at.error[0].value
+    assert [t.value for t in at.title] == ["Overview"]
+
+
+def test_a_home_folder_path_opens_and_stays_confined(tmp_path, monkeypatch, index_dir):
+    monkeypatch.setenv("HOME", str(index_dir.parent))
+    at = run_app(monkeypatch, f"~/{index_dir.name}")
+    no_trouble(at)
+    assert documents(at) == "59"
+    at = run_app(monkeypatch, f"~/{index_dir.name}", roots=(str(index_dir.parent),))
+    no_trouble(at)
+    at = run_app(monkeypatch, f"~/{index_dir.name}", roots=(str(tmp_path),))
+    assert len(at.error) == 1 and "is not under the folders this app may open" in at.error[0].value
+
+
+@pytest.fixture(scope="module")
+def root(corpus_dir, tmp_path_factory):
+    """ROOT/one (an index), ROOT/group/two (an index two levels down), ROOT/a/b/three (three levels down: not
+    searched), ROOT/outside (a link to an index elsewhere: not followed)."""
+    root = tmp_path_factory.mktemp("root")
+    build_index([corpus_dir], root / "one")
+    build_index([write_parquet(root / "c" / "t.parquet", sample_rows(n=30))], root / "group" / "two")
+    build_index([corpus_dir], root / "a" / "b" / "three")
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    build_index([corpus_dir], elsewhere / "idx")
+    (root / "outside").symlink_to(elsewhere)
+    return root
+
+
+def test_the_sidebar_lists_the_indexes_under_the_roots(root, monkeypatch):
+    at = run_app(monkeypatch, str(root / "one"), roots=(str(root),))
+    no_trouble(at)
+    choice = at.selectbox(key="index_choice")
+    assert choice.options == [index_label(str(root / "one")), index_label(str(root / "group" / "two"))]
+    assert choice.value == str(root / "one")
+    choice.set_value(str(root / "group" / "two"))
+    rerun(at)
+    no_trouble(at)
+    assert documents(at) == "29" and at.query_params["index"] == str(root / "group" / "two")
+    assert at.text_input(key="index_path").value == str(root / "group" / "two")
+
+
+def test_the_sidebar_lists_the_indexes_opened_in_this_session(root, index_dir, monkeypatch):
+    """Unconfined: indexes found by the current one and in the working folder, and any opened before."""
+    at = run_app(monkeypatch, str(index_dir))
+    assert index_label(str(index_dir)) in at.selectbox(key="index_choice").options
+    at.text_input(key="index_path").input(str(root / "a" / "b" / "three"))
+    rerun(at)
+    no_trouble(at)
+    options = at.selectbox(key="index_choice").options
+    assert options[:2] == [index_label(str(root / "a" / "b" / "three")), index_label(str(index_dir))]
+    assert at.selectbox(key="index_choice").value == str(root / "a" / "b" / "three")
+    at.selectbox(key="index_choice").set_value(str(index_dir))
+    rerun(at)
+    no_trouble(at)
+    assert at.text_input(key="index_path").value == str(index_dir) and "index" not in at.query_params
+
+
+def test_a_root_given_from_home_is_expanded(tmp_path, monkeypatch):
+    """`inspector app --root=~/corpora` (the shell leaves a ~ after = alone): the home folder's, not ./~/corpora."""
+    from inspector.cli import app_roots
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert app_roots("127.0.0.1", ("~/corpora",), "x") == [str(tmp_path / "corpora")]

@@ -1,0 +1,134 @@
+"""The app as `inspector app` serves it, in chromium: figures readable in a narrow window, a visible sign of work."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from urllib.parse import quote
+
+import pytest
+
+from inspector import build_index
+
+from .conftest import sample_rows, write_parquet
+from .test_app_browser import ROOT, browser, free_port, metric, page, screenshot  # noqa: F401  (fixtures)
+from .test_server_fuzz import healthy
+
+
+def serve_app(index_dir, *options: str):
+    """`inspector app DIR OPTIONS` in a subprocess: the server with the options the command gives it; its URL."""
+    port = free_port()
+    env = {**os.environ, "STREAMLIT_SERVER_HEADLESS": "true", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+    command = [sys.executable, "-m", "inspector", "app", str(index_dir), "--port", str(port), *options]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while not healthy(url):
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"the app did not start: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def app_url(index_dir):
+    yield from serve_app(index_dir)
+
+
+@pytest.fixture(scope="module")
+def root(corpus_dir, tmp_path_factory):
+    """ROOT/a (59 documents) and ROOT/b (29)."""
+    root = tmp_path_factory.mktemp("pickroot")
+    build_index([corpus_dir], root / "a")
+    build_index([write_parquet(root / "corpus" / "b.parquet", sample_rows(n=30))], root / "b")
+    return root
+
+
+@pytest.fixture(scope="module")
+def confined_url(root):
+    yield from serve_app(root / "a", "--root", str(root))
+
+
+def idle(tab) -> None:
+    """Wait until the app has finished running its script."""
+    tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=30_000)
+
+
+def test_overview_figures_are_whole_in_an_800_pixel_window(page, app_url, index):  # noqa: F811
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(app_url)
+    values = page.locator('[data-testid="stMetricValue"]')
+    values.first.wait_for(timeout=30_000)
+    idle(page)
+    assert page.locator('[data-testid="stSidebar"]').bounding_box()["width"] > 200  # the sidebar is open
+    info = index.info()
+    assert values.all_inner_texts() == [f"{info.documents:,}", f"{info.tokens:,}", str(len(info.shards)),
+                                        info.tokenizer, info.created[:10]]
+    cut = values.evaluate_all("""values => values.flatMap(v => [v, ...v.querySelectorAll('*')])
+        .filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent)""")
+    assert cut == [], f"figures cut at 800 pixels: {cut}"
+    screenshot(page, "overview-800px")
+
+
+def script_ends(message: bytes) -> bool:
+    """Whether a message from the server tells the page that the script run has ended."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = ForwardMsg()
+    msg.ParseFromString(message)
+    kind = msg.WhichOneof("type")
+    return kind == "script_finished" or (kind == "session_status_changed"
+                                         and not msg.session_status_changed.script_is_running)
+
+
+def test_a_running_script_shows_a_sign(page, app_url):  # noqa: F811
+    """While the script runs the page shows Streamlit's running indicator. The end of the run is held back from the
+    page (its messages intercepted) until the indicator is seen, so no timing decides the outcome."""
+    held, holding, sockets = [], [False], []
+
+    def relay(ws):
+        server = ws.connect_to_server()
+        sockets.append(ws)
+
+        def to_page(message):
+            if holding[0] and isinstance(message, bytes) and script_ends(message):
+                held.append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(to_page)
+        ws.on_message(server.send)
+
+    page.route_web_socket(re.compile(r"/_stcore/stream"), relay)
+    page.goto(app_url)
+    page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=30_000)
+    idle(page)
+    holding[0] = True
+    page.locator("h1").first.click()
+    page.keyboard.press("r")  # Streamlit's rerun key
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="visible", timeout=15_000)
+    holding[0] = False
+    for message in held:
+        sockets[-1].send(message)
+    idle(page)
+
+
+def test_an_index_picked_in_the_sidebar_opens_and_goes_in_the_url(page, confined_url, root):  # noqa: F811
+    from playwright.sync_api import expect
+
+    page.goto(confined_url)
+    expect(metric(page)).to_have_text("59", timeout=30_000)
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    expect(page.get_by_role("option")).to_have_text([f"a — {root}", f"b — {root}"])
+    page.get_by_role("option", name=f"b — {root}").click()
+    expect(metric(page)).to_have_text("29", timeout=30_000)
+    expect(page).to_have_url(re.compile(r"index=" + re.escape(quote(str(root / "b"), safe=""))))
+    screenshot(page, "index-picker")
+    page.goto(f"{confined_url}/search?index={quote('/etc', safe='')}")
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_contain_text("is not under the folders")
+    expect(page.locator("h1")).to_have_text("Search")
