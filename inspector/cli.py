@@ -540,6 +540,8 @@ def sample(index_dir, score, bins, binning, per_bin, seed, where, query, task, a
 
     def human(r):
         by = f"{len(r.bins)} bin{'' if len(r.bins) == 1 else 's'} of {r.score} by {r.binning}" if r.score else "uniform"
+        if r.score and len(r.bins) < r.requested_bins:
+            by += f" ({r.requested_bins} asked for; equal edges merged)"
         missing = f"; {r.missing_scores:,} without a score (left out)" if r.score else ""
         labelled = f"; {r.excluded:,} already labelled (left out)" if r.excluded else ""
         click.echo(f"{r.matched:,} documents match{missing}{labelled}; {by}, {r.per_bin:,} per bin, seed {r.seed}")

@@ -117,6 +117,9 @@ for warning in drawn_sample.warnings:
     st.warning(md(f"The query's {warning} was ignored."))
 st.text(f"{drawn_sample.matched:,} documents match · {drawn_sample.missing_scores:,} without a score (in no bin) · "
         f"{len(drawn_sample.documents):,} sampled")
+if drawn_sample.score and len(drawn_sample.bins) < drawn_sample.requested_bins:
+    st.caption(f"{len(drawn_sample.bins)} bins of the {drawn_sample.requested_bins} asked for: bins whose edges are "
+               "equal scores (ties) are merged, so a run of equal scores never straddles two bins.")
 st.subheader("Bins")
 st.dataframe(pd.DataFrame([{"bin": b.bin, "low": b.low, "high": b.high, "population": b.population,
                             "sampled": b.sampled, "excluded": b.excluded} for b in drawn_sample.bins],

@@ -156,6 +156,13 @@ def test_quantile_ties_merge_bins_and_integer_scores(index, parquet):
     assert [(b.low, b.high, b.population) for b in one.bins] == [(5, 5, fives)]
 
 
+
+def test_cli_says_when_ties_merged_bins(index_dir):
+    args = ["sample", str(index_dir), "--score", "stars", "--bins", "5", "--binning", "quantile"]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0 and "(5 asked for; equal edges merged)" in result.stdout.splitlines()[0]
+
+
 def test_where_restricts_exactly(index, parquet):
     got = sample(index, "score", bins=3, per_bin=200, where="source = 'web' AND score >= 0.25")
     passing = [r for r in parquet if r["source"] == "web" and r["score"] is not None and not math.isnan(r["score"])
