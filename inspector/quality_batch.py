@@ -1,8 +1,8 @@
 """The quality signals of a whole batch of texts at once: `quality.values` for every text, to the last bit, without
 a Python loop over documents, words or lines (issue 10: the signals may add at most 20 % to a build).
 
-Words, lines and paragraphs come from Arrow's string kernels over the batch (`utf8_split_whitespace` splits where
-`str.split()` does); each word becomes a number (`dictionary_encode`), so a word n-gram is a pair (its (n-1)-gram's
+Words are split where `str.split()` splits, over the batch's UTF-8 bytes; lines and paragraphs come from Arrow's
+string kernels. Each word becomes a number (`dictionary_encode`), so a word n-gram is a pair (its (n-1)-gram's
 group, its last word) and the n-grams of all documents are grouped by one sort per n. An n-gram can only repeat where
 its (n-1)-gram repeats, so each n looks only at the windows whose (n-1)-gram occurs twice or more in its document.
 
@@ -21,7 +21,9 @@ import pyarrow.compute as pc
 from inspector import quality
 
 _OTHER_LINE_BREAKS = "[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]"
-_WHITESPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+#: what str.isspace calls white space (the last is U+3000)
+_SPACES = tuple(chr(c) for c in range(0x3001) if chr(c).isspace())
+_WHITESPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _SPACES) + "]"  # as an RE2 class
 _SENTENCE_END = r"[.!?]+(?:" + _WHITESPACE + "|$)"  # quality._SENTENCE_END, as RE2 has no lookahead
 _CITATION = r"\[\p{Nd}*\]|\[edit\]|\[citation needed\]"  # Python's \d is any decimal digit, RE2's only 0-9
 
@@ -189,8 +191,8 @@ def _white_space() -> tuple[np.ndarray, np.ndarray, tuple[bytes, ...]]:
     """str.isspace in UTF-8: the one-byte white space (a table over bytes), the first bytes of the longer ones, and
     the longer ones (U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000)."""
     single = np.zeros(256, bool)
-    single[[c for c in range(128) if chr(c).isspace()]] = True
-    wide = tuple(chr(c).encode() for c in range(128, 0x10000) if chr(c).isspace() and not 0xD800 <= c < 0xE000)
+    single[[ord(c) for c in _SPACES if ord(c) < 128]] = True
+    wide = tuple(c.encode() for c in _SPACES if ord(c) >= 128)
     leads = np.zeros(256, bool)
     leads[[w[0] for w in wide]] = True
     return single, leads, wide
