@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.feather as feather
+import pyarrow.parquet as pq
 
 from index import storage
 from index.catalog import build_catalog
@@ -31,7 +33,7 @@ from index.suffix_array import ShardWriter, SuffixArrayStats, build_suffix_array
 
 from .corpus import SourceFile, find_parquet_files, inspect_source, metadata_schema, read_batches
 from .normalize import normalize
-from .quality import SignalPool
+from .quality import signals_table
 from .results import BuildReport
 from .settings import DEFAULT, Settings
 from .tokenizer import Tokenizer, make_tokenizer
@@ -50,11 +52,58 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _signals_worker() -> None:
-    """The quality-signals worker: dies with its build, and yields the cores to tokenizing and sorting (it works in
-    their idle time; the build waits for it only at the end)."""
+def _idle_worker() -> None:
+    """The quality-signals worker: dies with its build, and runs only on CPU time nothing else of the build wants
+    (SCHED_IDLE; tokenizing takes both cores of a small machine, sorting the last shard one)."""
     _die_with_parent()
-    os.nice(10)
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.nice(19)
+
+
+def _corpus_signals(paths: list[str], text_column: str, batch_rows: int) -> tuple[pa.Table, np.ndarray]:
+    """The quality signals of every non-empty text of `paths` in the build's order, read from the files anew (so
+    no text crosses between processes or waits in memory), and each text's CRC-32 (the build checks the two passes
+    read the same texts)."""
+    parts, crcs = [], []
+    for path in paths:
+        for record in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=[text_column]):
+            texts = record.column(0).cast(pa.large_string())
+            texts = texts.filter(pc.not_equal(texts, ""))
+            _, offsets, data = texts.buffers()
+            bounds = np.frombuffer(offsets, np.int64)[texts.offset : texts.offset + len(texts) + 1]
+            raw = memoryview(data) if data is not None else memoryview(b"")
+            crcs.extend(zlib.crc32(raw[a:b]) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+            parts.append(signals_table(texts))
+    return (pa.concat_tables(parts) if parts else signals_table(pa.array([], pa.large_string()))), np.array(crcs)
+
+
+class _Signals:
+    """The quality signals of the corpus, computed beside the build: in a worker process on idle CPU when the corpus
+    is large (`worker`), else in this process at the end; `table()` checks they describe the indexed texts."""
+
+    def __init__(self, plan: _Plan, batch_rows: int, worker: bool):
+        self._args = ([s.path for s in plan.sources], plan.text_column, batch_rows)
+        self._pool = self._job = None
+        if worker:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_idle_worker)
+            self._job = self._pool.submit(_corpus_signals, *self._args)
+
+    def table(self, text_crcs: list[int]) -> pa.Table:
+        table, crcs = self._job.result() if self._job is not None else _corpus_signals(*self._args)
+        if not np.array_equal(crcs, np.asarray(text_crcs, crcs.dtype)):
+            raise CorpusError("a source file changed while the build read it (the quality signals read other texts "
+                              "than the index); build again")
+        return table
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 class _SuffixArrayPool:
@@ -227,9 +276,9 @@ def _read_and_index(plan: _Plan, tmp: Path, settings: Settings, progress: Progre
                     text_index: FulltextWriter | None) -> None:
     total_rows = sum(s.rows for s in plan.sources)
     docs = done.docs
-    # signals of a corpus over 8 MB of Parquet are computed in a worker process beside tokenizing
+    # signals of a corpus over 8 MB of Parquet are computed in a worker process, on idle CPU
     worker = plan.signals and sum(s.size for s in plan.sources) > 8_000_000
-    with _SuffixArrayPool(plan.width, plan.tokenizer.max_id + 1) as pool, SignalPool(worker, _signals_worker) as quality:
+    with _SuffixArrayPool(plan.width, plan.tokenizer.max_id + 1) as pool, _Signals(plan, settings.batch_rows, worker) as quality:
         shards = _ShardSink(tmp, "", plan.width, plan.shard_tokens, pool, done.shards)
         normalized = None
         if plan.normalized:
@@ -242,8 +291,6 @@ def _read_and_index(plan: _Plan, tmp: Path, settings: Settings, progress: Progre
             keep = [i for i, text in enumerate(batch.texts) if text]
             done.empty += len(batch.texts) - len(keep)
             texts = [batch.texts[i] for i in keep]
-            if plan.signals:
-                quality.submit(texts)
             t0 = time.perf_counter()
             encoded = plan.tokenizer.encode_batch(texts)
             if normalized is not None:
@@ -277,7 +324,7 @@ def _read_and_index(plan: _Plan, tmp: Path, settings: Settings, progress: Progre
         done.suffix_array_seconds = pool.wait(progress)
         if plan.signals:
             progress("quality signals", 0, 1)
-            done.signals = quality.table()
+            done.signals = quality.table(docs["text_crc"])
             progress("quality signals", 1, 1)
 
 

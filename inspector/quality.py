@@ -316,9 +316,9 @@ def signals(text: str) -> dict[str, float | bool | str]:
     return out
 
 
-def signals_batch(texts: list[str]) -> dict[str, np.ndarray]:
+def signals_batch(texts: list[str] | pa.Array) -> dict[str, np.ndarray]:
     """`signals` of each text, one array per column (COLUMNS order), computed for the whole batch at once
-    (`inspector.quality_batch`): what the build stores in the catalog."""
+    (`inspector.quality_batch`)."""
     from inspector.quality_batch import values as batch_values
 
     v = batch_values(texts)
@@ -334,6 +334,14 @@ def signals_batch(texts: list[str]) -> dict[str, np.ndarray]:
     columns["heuristic_score"] = np.round(1.0 - failed / len(RULES), 4)
     columns["heuristic_fail"] = first
     return columns
+
+
+def signals_table(texts: list[str] | pa.Array) -> pa.Table:
+    """`signals_batch` as the catalog stores it: values as DOUBLE, flags as BOOLEAN, heuristic_fail as VARCHAR."""
+    columns = signals_batch(texts)
+    types = {**{n: pa.float64() for n in SIGNALS}, **{n: pa.bool_() for n in REASONS},
+             "heuristic_score": pa.float64(), "heuristic_fail": pa.string()}
+    return pa.table({name: pa.array(columns[name], types[name]) for name in COLUMNS})
 
 
 _OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
@@ -360,46 +368,3 @@ def quality_score(text: str) -> float:
         sum(line.rstrip().endswith((".", "!", "?", '"')) for line in lines) / len(lines) > 0.12,
     ]
     return round(0.85 * sum(rules) / len(rules) + 0.15 * letters, 4)
-
-
-class SignalPool:
-    """Computes `signals_batch` for the build, batch by batch, in corpus order: in one worker process beside
-    tokenizing when the corpus is large (`worker`), inline otherwise; `table()` gathers the columns at the end."""
-
-    def __init__(self, worker: bool, initializer=None):
-        self._pool = None
-        self._jobs: list = []
-        if worker:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=initializer
-            )
-
-    #: batches sent to the worker and not done yet, at most: their texts wait in this process's memory
-    MAX_PENDING = 4
-
-    def submit(self, texts: list[str]) -> None:
-        if self._pool is None:
-            self._jobs.append(signals_batch(texts))
-            return
-        pending = [job for job in self._jobs if not job.done()]
-        if len(pending) >= self.MAX_PENDING:
-            pending[0].result()  # the worker is behind: wait for it rather than hold the corpus's text
-        self._jobs.append(self._pool.submit(signals_batch, texts))
-
-    def table(self) -> pa.Table:
-        """One row per document submitted: values as DOUBLE, flags as BOOLEAN, heuristic_fail as VARCHAR."""
-        parts = [job if isinstance(job, dict) else job.result() for job in self._jobs]
-        types = {**{n: pa.float64() for n in SIGNALS}, **{n: pa.bool_() for n in REASONS},
-                 "heuristic_score": pa.float64(), "heuristic_fail": pa.string()}
-        return pa.table({name: pa.array(np.concatenate([p[name] for p in parts]) if parts else [], types[name])
-                         for name in COLUMNS})
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)

@@ -28,9 +28,9 @@ _SENTENCE_END = r"[.!?]+(?:" + _WHITESPACE + "|$)"  # quality._SENTENCE_END, as 
 _CITATION = r"\[\p{Nd}*\]|\[edit\]|\[citation needed\]"  # Python's \d is any decimal digit, RE2's only 0-9
 
 
-def values(texts: list[str]) -> dict[str, np.ndarray]:
+def values(texts: list[str] | pa.Array) -> dict[str, np.ndarray]:
     """`quality.values` of each text, one float64 array per signal (plus the C4 page flags)."""
-    column = pa.array(texts, pa.large_string())
+    column = texts.cast(pa.large_string()) if isinstance(texts, pa.Array) else pa.array(texts, pa.large_string())
     other = np.asarray(pc.match_substring_regex(column, _OTHER_LINE_BREAKS).to_numpy(zero_copy_only=False), bool)
     if other.any():
         plain = np.flatnonzero(~other)
@@ -39,7 +39,7 @@ def values(texts: list[str]) -> dict[str, np.ndarray]:
             for name, array in _values(column.take(plain)).items():
                 out[name][plain] = array
         for i in np.flatnonzero(other):
-            for name, value in quality.values(texts[i]).items():
+            for name, value in quality.values(column[int(i)].as_py()).items():
                 out[name][i] = value
         return out
     return _values(column)
