@@ -204,3 +204,24 @@ def test_catalog_columns_equal_signals(tmp_path):
     build_index([tmp_path / "c"], tmp_path / "plain", tokenizer="bytes", signals=False)
     with open_index(tmp_path / "plain") as index:
         assert "q_words" not in index.catalog.types and index.catalog.types["heuristic_score"] == "BIGINT"
+
+
+def test_the_build_checks_its_signals_read_the_indexed_texts(tmp_path):
+    """The signals worker reads the corpus anew: it gives each non-empty text's CRC-32 with its signals, and a
+    build whose two passes read different texts (a file rewritten meanwhile) stops instead of mislabelling."""
+    import zlib
+
+    from index.errors import CorpusError
+    from inspector.build import _corpus_signals, _Signals
+
+    texts = [GOOD, "", "aa bb\naa bb\n\ncc dd", "東京 " * 30]
+    path = write_parquet(tmp_path / "c" / "part.parquet", [{"text": t} for t in texts], row_group_size=2)
+    table, crcs = _corpus_signals([str(path)], "text", 3)
+    kept = [t for t in texts if t]
+    assert crcs.tolist() == [zlib.crc32(t.encode()) for t in kept]
+    assert table.to_pylist() == [signals(t) for t in kept]
+    reader = object.__new__(_Signals)  # the in-process way (no worker) over the same file
+    reader._job, reader._args = None, ([str(path)], "text", 3)
+    assert reader.table(crcs.tolist()).equals(table)
+    with pytest.raises(CorpusError, match="changed while the build read it"):
+        reader.table([*crcs.tolist()[:-1], 0])
