@@ -3,9 +3,10 @@
     inspector demo                      # once: the demo corpus and its index in data/demo
     python docs/screenshots.py          # writes docs/screenshots/*.png
 
-The app runs on a copy of the demo index (the annotation task and labels the Annotate and Agreement screenshots need
-are made in the copy, never in the demo a newcomer opens). Needs Debian's chromium and Python's playwright, as the
-browser tests do (`bash tests/run.sh` installs both).
+The app runs on the demo index itself, so the pictures show what a newcomer sees; the HumanEval report and the
+annotation task (with two annotators' labels) the Contamination, Annotate and Agreement pictures need are made for
+the run and removed after it: the demo's `reports/` and `labels.duckdb` are left as they were. Needs Debian's chromium
+and Python's playwright, as the browser tests do (`bash tests/run.sh` installs both).
 """
 from __future__ import annotations
 
@@ -17,12 +18,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from inspector.contamination import BULLETIN  # noqa: E402
+from inspector.labels import STORE  # noqa: E402
 from inspector import (  # noqa: E402
     DEFAULT_DEMO,
     add_label,
@@ -53,7 +57,7 @@ VIEWS = [
 
 
 def prepare(index_dir: Path) -> dict[str, str]:
-    """In the copy: a kept HumanEval report, a quality task labelled by two annotators; the values the URLs need."""
+    """A kept HumanEval report, a quality task labelled by two annotators; the values the URLs need."""
     with open_index(index_dir) as index:
         report = check_contamination(index, [open_benchmark(bundled_benchmarks()["humaneval"])])
         kept = keep_report(index, report)
@@ -69,6 +73,23 @@ def prepare(index_dir: Path) -> dict[str, str]:
     return {"report": kept.name, "doc": str(doc)}
 
 
+@contextmanager
+def kept_as_it_was(path: Path, backup: Path):
+    """Whatever is at `path` (a file, a folder or nothing) is there again afterwards."""
+    existed = path.exists()
+    if existed:
+        (shutil.copytree if path.is_dir() else shutil.copy2)(path, backup)
+    try:
+        yield
+    finally:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+        if existed:
+            (shutil.copytree if backup.is_dir() else shutil.copy2)(backup, path)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -77,15 +98,17 @@ def free_port() -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--demo", type=Path, default=DEFAULT_DEMO / "index")
+    parser.add_argument("--demo", type=Path, default=DEFAULT_DEMO / "index", help="relative to the project")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as tmp:
-        index_dir = Path(tmp) / "demo-index"
-        shutil.copytree(args.demo, index_dir, symlinks=True)
+    os.chdir(ROOT)  # the sidebar shows the index folder as given: data/demo/index
+    index_dir = args.demo
+    with tempfile.TemporaryDirectory() as tmp, kept_as_it_was(index_dir / STORE, Path(tmp) / STORE), \
+            kept_as_it_was(index_dir / f"{STORE}.wal", Path(tmp) / f"{STORE}.wal"), \
+            kept_as_it_was(index_dir / BULLETIN, Path(tmp) / BULLETIN):
         values = prepare(index_dir)
         port = free_port()
         server = subprocess.Popen(

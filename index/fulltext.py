@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -167,13 +168,20 @@ class Fulltext:
         self.stem = stem
 
     def parse(self, query: str, filters: Sequence[tuple[str, str, object]]):
-        """A Tantivy query from user syntax (lenient) and filters; returns (query, what was ignored)."""
+        """A Tantivy query from user syntax (lenient) and filters; returns (query, what was ignored).
+
+        A query with a metadata field:value clause joins its parts with AND unless it says OR (`source:web kernel` is web
+        documents holding kernel, not either); without one, words are joined by OR (BM25 ranks those with more first).
+        """
         t = tantivy()
         warnings: list[str] = []
         clauses = []
         if query.strip():
+            check_operators(query)
             try:
-                parsed, errors = self.index.parse_query_lenient(query, ["text"])
+                parsed, errors = self.index.parse_query_lenient(
+                    query, ["text"], conjunction_by_default=has_field_clause(query, {s.field for s in self.specs.values()})
+                )
             except BaseException as exc:  # noqa: BLE001 - a Rust panic surfaces as a BaseException
                 if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                     raise
@@ -220,15 +228,27 @@ class Fulltext:
                 query = t.Query.range_query(self.schema, spec.field, kind, lower, upper, low_in, high_in)
         return (t.Occur.MustNot if op == "!=" else t.Occur.Must), query
 
-    def search(self, query, limit: int, offset: int) -> tuple[int, list[tuple[int, float]]]:
+    def search(self, query, limit: int, offset: int, sort: str = "") -> tuple[int, list[tuple[int, float]]]:
+        """(matching documents, [(doc, BM25 score)]); with `sort` ("column" ascending, "-column" descending, a
+        numeric column) in that column's order, each score NaN (there is none)."""
         searcher = self.index.searcher()
+        order = {}
+        if sort:
+            spec = self.specs.get(sort.removeprefix("-"))
+            if spec is None or spec.kind == "str":
+                numeric = sorted(c for c, s in self.specs.items() if s.kind != "str")
+                raise InvalidQuery(f"cannot sort by {sort.removeprefix('-')!r}: sort by a numeric column "
+                                   f"({', '.join(numeric) or 'none'}), with - before it for the highest first")
+            t = tantivy()
+            order = {"order_by_field": spec.field, "order": t.Order.Desc if sort.startswith("-") else t.Order.Asc}
         try:
-            result = searcher.search(query, limit, count=True, offset=offset)
+            result = searcher.search(query, limit, count=True, offset=offset, **order)
         except BaseException as exc:  # noqa: BLE001 - Rust panics
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
             raise InvalidQuery(f"the search engine rejected the query ({exc})") from None
-        hits = [(int(searcher.doc(address)["doc"][0]), float(score)) for score, address in result.hits]
+        hits = [(int(searcher.doc(address)["doc"][0]), math.nan if sort else float(score))
+                for score, address in result.hits]
         return int(result.count or 0), hits
 
     def matching_docs(self, query, limit: int) -> np.ndarray:
@@ -254,29 +274,82 @@ class Fulltext:
             raise InvalidQuery(f"the search engine rejected the query ({exc})") from None
         return np.array([int(doc) for doc, _ in result.hits], dtype=np.int64)
 
-    def highlight(self, query, text: str, max_chars: int) -> tuple[tuple[int, int], tuple[tuple[int, int], ...]]:
-        """The best fragment of `text` for `query` and the matched terms in it, as character ranges of `text`."""
+    @cached_property
+    def analyzer(self):
+        """The text field's analysis (Tantivy's `default` or `en_stem`): a query's words become the index's terms."""
+        t = tantivy()
+        builder = t.TextAnalyzerBuilder(t.Tokenizer.simple()).filter(t.Filter.remove_long(40)).filter(t.Filter.lowercase())
+        return (builder.filter(t.Filter.stemmer("english")) if self.stem else builder).build()
+
+    def marked_items(self, query: str) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+        """What a match of the query looks like in a text: its single terms, and its phrases as term sequences (a
+        "quoted phrase", or a word the analysis splits, such as kernel-module). Excluded parts (-x, NOT x) and other
+        fields' clauses mark nothing."""
+        terms: set[str] = set()
+        phrases: list[tuple[str, ...]] = []
+        negated, pending_not = [False], False
+        for part in _parts(query):
+            if part["open"]:
+                negated.append(negated[-1] or pending_not or part["open"].startswith("-"))
+            elif part["close"]:
+                if len(negated) > 1:
+                    negated.pop()
+            elif _operator(part) == "NOT":
+                pending_not = True
+                continue
+            elif not _operator(part) and (part["phrase"] is not None or part["word"]):
+                skip = negated[-1] or pending_not or part["sign"] == "-" or part["field"] not in (None, "text")
+                words = () if skip else tuple(self.analyzer.analyze(part["phrase"] or part["word"] or ""))
+                if len(words) == 1 or (part["slop"] and int(part["slop"])):  # a sloppy phrase: its words
+                    terms.update(words)
+                elif words:
+                    phrases.append(words)
+            pending_not = False
+        return frozenset(terms), tuple(phrases)
+
+    def term_spans(self, query, text: str) -> list[tuple[int, int]]:
+        """Every occurrence in `text` of any term of `query` (phrase words too, wherever they stand), as character
+        ranges in text order: Tantivy's snippet generator over the whole text."""
         t = tantivy()
         encoded = text.encode("utf-8", errors="surrogatepass")
         generator = t.SnippetGenerator.create(self.index.searcher(), query, self.schema, "text")
-        # Tantivy counts a fragment's length in bytes, not characters: ask for the bytes max_chars characters take
-        # here (all of them for the whole text, else this text's average), and cut the fragment to max_chars below
-        whole = max_chars >= len(text)
-        generator.set_max_num_chars(len(encoded) if whole else max(1, max_chars * len(encoded) // max(1, len(text))))
+        generator.set_max_num_chars(max(1, len(encoded)))
         snippet = generator.snippet_from_doc(t.Document(text=text))
+        span = snippet.fragment_range()
         data = np.frombuffer(encoded, dtype=np.uint8)
         # characters before each byte offset, counted once for the whole text (not per offset: that was quadratic)
         chars_before = np.concatenate([[0], np.cumsum((data & 0xC0) != 0x80)])
+        return [(int(chars_before[span.start + h.start]), int(chars_before[span.start + h.end]))
+                for h in snippet.highlighted()]
 
-        def char(byte_offset: int) -> int:
-            return int(chars_before[byte_offset])
+    def match_spans(self, query, query_text: str, text: str) -> list[tuple[int, int]]:
+        """Where `text` matches what the query asks for: each single term, and each phrase as one range over its
+        consecutive words (its words elsewhere, apart, are not marked)."""
+        terms, phrases = self.marked_items(query_text)
+        if not terms and not phrases:
+            return []
+        found = self.term_spans(query, text)
+        seen: dict[str, str] = {}
+        words = [seen.get(w) or seen.setdefault(w, "".join(self.analyzer.analyze(w)[:1]))
+                 for w in (text[a:b] for a, b in found)]
+        spans = []
+        for i, (a, b) in enumerate(found):
+            if words[i] in terms:
+                spans.append((a, b))
+            for phrase in phrases:
+                j = i + len(phrase)
+                if tuple(words[i:j]) == phrase and all(
+                    not _WORD_CHAR.search(text, found[k][1], found[k + 1][0]) for k in range(i, j - 1)
+                ):
+                    spans.append((a, found[j - 1][1]))
+        return sorted(spans)
 
-        span = snippet.fragment_range()
-        fragment = (char(span.start), char(span.end)) if span.end > span.start else (0, min(len(text), max_chars))
-        base = span.start
-        fragment = (fragment[0], min(fragment[1], fragment[0] + max_chars))
-        marks = tuple((char(base + h.start), char(base + h.end)) for h in snippet.highlighted())
-        return fragment, tuple((a, b) for a, b in marks if b <= fragment[1])
+    def highlight(self, query, query_text: str, text: str, max_chars: int):
+        """The fragment of `text` (at most `max_chars` characters) holding the most matches, and the matches in
+        it, as character ranges of `text`."""
+        spans = self.match_spans(query, query_text, text)
+        fragment = best_fragment(spans, len(text), max_chars)
+        return fragment, tuple((a, b) for a, b in spans if fragment[0] <= a and b <= fragment[1])
 
     def counts(self, column: str, query=None, size: int = 50) -> list[tuple[str, int]]:
         """Documents per value of a string column (among those matching `query`)."""
@@ -285,3 +358,67 @@ class Fulltext:
         agg = {"values": {"terms": {"field": spec.field, "size": size}}}
         result = self.index.searcher().aggregate(query or t.Query.all_query(), agg)
         return [(b["key"], int(b["doc_count"])) for b in result["values"]["buckets"]]
+
+
+# A part of Tantivy's query syntax, as far as marking and checking need it: ( ) groups, [-+]field:"phrase"~slop,
+# field:[range], words (a trailing ^boost dropped), and a quote left alone
+_PART = re.compile(
+    r"""\s*(?:(?P<open>[-+]?\()|(?P<close>\))|(?P<sign>[-+]?)(?:(?P<field>[^\s():"\[{^]+):)?"""
+    r"""(?:"(?P<phrase>[^"]*)"(?:~(?P<slop>[0-9]+))?|(?P<range>[\[{][^\]}]*[\]}])|(?P<word>[^\s()"^]+))"""
+    r"""(?:\^[0-9.]+)?|(?P<stray>"))"""
+)
+_WORD_CHAR = re.compile(r"[^\W_]")  # what Tantivy's simple tokenizer keeps in a word: letters and digits
+
+
+def _parts(query: str):
+    pos = 0
+    while (part := _PART.match(query, pos)) is not None and part.end() > pos:
+        yield part
+        pos = part.end()
+
+
+def _operator(part) -> str | None:
+    word = part["word"]
+    return word if word in ("AND", "OR", "NOT") and not part["sign"] and part["field"] is None else None
+
+
+def has_field_clause(query: str, fields: set[str]) -> bool:
+    """Whether the query names one of these metadata fields (`source:web`): a clause meant as a filter on the rest."""
+    return any(part["field"] in fields for part in _parts(query))
+
+
+def check_operators(query: str) -> None:
+    """AND / OR need a term on each side, NOT one after it: Tantivy would take a dangling one as the word "and"
+    (matching nearly everything) or drop it; say so instead."""
+    previous = None
+    for part in _parts(query):
+        operator, column = _operator(part), part.start(part.lastgroup or 0) + 1
+        if operator in ("AND", "OR") and previous in (None, "AND", "OR", "NOT", "("):
+            where = "at the start" if previous is None else f"after {previous}"
+            raise InvalidQuery(f"the search query has {operator} {where} (column {column}): put a term before it")
+        if part["close"] and previous in ("AND", "OR", "NOT"):
+            raise InvalidQuery(f"the search query has {previous} before ')' (column {column}): put a term after it")
+        previous = operator or ("(" if part["open"] else "term")
+    if previous in ("AND", "OR", "NOT"):
+        raise InvalidQuery(
+            f"the search query ends with {previous}: put a term after it (or quote it, \"{previous.lower()}\", "
+            "to search for the word)"
+        )
+
+
+def best_fragment(spans: Sequence[tuple[int, int]], length: int, max_chars: int) -> tuple[int, int]:
+    """The `max_chars` window of a `length`-character text holding the most of the (sorted) spans, opening a little
+    before its first one; the start of the text when there are none."""
+    if not spans:
+        return 0, min(length, max_chars)
+    lead = min(max_chars // 6, 40)
+    best, best_count, last = 0, 0, 0
+    for i, (a, _) in enumerate(spans):
+        end = max(0, a - lead) + max_chars
+        last = max(last, i)
+        while last + 1 < len(spans) and spans[last + 1][1] <= end:
+            last += 1
+        if last - i + 1 > best_count:
+            best, best_count = i, last - i + 1
+    start = max(0, min(spans[best][0] - lead, length - max_chars))
+    return start, min(length, start + max_chars)

@@ -64,7 +64,7 @@ from .contamination_view import (
     summary_rows,
     unique_name,
 )
-from .corpus_index import CorpusIndex, live_build_name, open_index
+from .corpus_index import ORDERS, CorpusIndex, live_build_name, open_index
 from .decontaminate import DecontaminationReport
 from .decontaminate import decontaminate as write_decontaminated
 from .demo import DEFAULT_DEMO, build_demo
@@ -111,6 +111,7 @@ from .results import (
     FindResult,
     GroupCount,
     IndexInfo,
+    InfgramNtdResult,
     InfgramResult,
     InfgramToken,
     Match,
@@ -127,8 +128,10 @@ from .sampling import BINNINGS, Sample, SampleBin, SampledDocument, sample, samp
 from .settings import Settings
 from .web import (
     ROOTS_ENV,
+    DocumentMatches,
     DocumentWindow,
     confined_path,
+    document_matches,
     document_window,
     escape_markdown,
     url_int,
@@ -137,6 +140,9 @@ from .web import (
 )
 
 __all__ = [
+    "DocumentMatches",
+    "document_matches",
+    "ORDERS",
     "NotAnIndex",
     "find_indexes",
     "PRESETS",
@@ -210,6 +216,7 @@ __all__ = [
     "SourceChanged",
     "IndexInfo",
     "IndexMissing",
+    "InfgramNtdResult",
     "InfgramResult",
     "InfgramToken",
     "InspectorError",

@@ -9,6 +9,7 @@ import click
 
 from . import (
     DEFAULT_DEMO,
+    ORDERS,
     PRESETS,
     ContaminationParams,
     InspectorError,
@@ -199,14 +200,25 @@ def count(index_dir, query, ids, boundary, as_json):
 @INDEX
 @click.argument("prompt", required=False, default="")
 @click.option("--top", type=int, default=20, show_default=True, help="How many next tokens to list (0: all).")
+@click.option("--backoff", is_flag=True,
+              help="∞-gram: when no token follows the whole prompt, the longest suffix of it that one follows.")
 @IDS
 @BOUNDARY
 @JSON
-def ntd(index_dir, prompt, top, ids, boundary, as_json):
+def ntd(index_dir, prompt, top, backoff, ids, boundary, as_json):
     """Next-token distribution after PROMPT."""
-    result = _open(index_dir).ntd(prompt, ids=_ids(ids), top=top, boundary=boundary)
+    index = _open(index_dir)
+    if backoff:
+        result = index.infgram_ntd(prompt, ids=_ids(ids), top=top, boundary=boundary)
+    else:
+        result = index.ntd(prompt, ids=_ids(ids), top=top, boundary=boundary)
 
     def human(r):
+        if backoff:
+            if r.backed_off:
+                click.echo(f"no token follows the whole prompt: the last {r.suffix_tokens:,} of its "
+                           f"{r.prompt_tokens:,} tokens instead")
+            r = r.ntd
         click.echo(f"prompt occurs {r.prompt_count:,} times; {r.distinct:,} distinct next tokens")
         for t in r.next_tokens:
             click.echo(f"  {t.count:>12,}  {t.prob:8.4f}  {t.token!r}")
@@ -257,13 +269,16 @@ def infgram(index_dir, text, ids, as_json):
 @click.option("--limit", type=int, default=10, show_default=True)
 @click.option("--offset", type=int, default=0, show_default=True)
 @click.option("--context", type=int, default=20, show_default=True, help="Tokens of context each side.")
+@click.option("--order", type=click.Choice(ORDERS), default="corpus", show_default=True,
+              help="corpus: by document number; random: a shuffle fixed by --seed.")
+@click.option("--seed", type=int, default=0, show_default=True)
 @IDS
 @BOUNDARY
 @JSON
-def find(index_dir, query, limit, offset, context, ids, boundary, as_json):
+def find(index_dir, query, limit, offset, context, order, seed, ids, boundary, as_json):
     """Documents matching a CNF QUERY, e.g. 'deep learning AND (GPU OR TPU)'."""
     result = _open(index_dir).find(
-        query, ids=_ids(ids), limit=limit, offset=offset, context=context, boundary=boundary
+        query, ids=_ids(ids), limit=limit, offset=offset, context=context, boundary=boundary, order=order, seed=seed
     )
 
     def human(r):

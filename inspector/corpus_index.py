@@ -32,6 +32,7 @@ from .results import (
     FindResult,
     GroupCount,
     IndexInfo,
+    InfgramNtdResult,
     InfgramResult,
     InfgramToken,
     Match,
@@ -168,6 +169,26 @@ class CorpusIndex:
             document_ends=ends,
         )
 
+    def infgram_ntd(
+        self, prompt: str | None = None, *, ids: Sequence[int] | None = None, top: int | None = None, boundary: str = "word"
+    ) -> InfgramNtdResult:
+        """The next-token distribution after the prompt's longest suffix that some token follows in the corpus
+        (infini-gram's ∞-gram distribution): the plain `ntd` when the whole prompt is followed by a token, else its
+        first token sequence shortened from the left until it is, down to the empty prompt (every token)."""
+        whole = self.ntd(prompt, ids=ids, top=top, boundary=boundary)
+        seq = self._variants(prompt, ids, boundary)[0]
+        if whole.distinct or not seq:
+            return InfgramNtdResult(whole.prompt, len(seq), len(seq), False, whole)
+        k = min(int(self.engine.match_lengths(seq)[-1]), len(seq) - 1)  # the longest suffix that occurs at all
+        while k:
+            found = self.ntd(ids=seq[len(seq) - k :], top=top)
+            if found.distinct:
+                break
+            k -= 1
+        else:
+            found = self.ntd(None, top=top)
+        return InfgramNtdResult(whole.prompt, len(seq), k, True, found)
+
     def prob(
         self,
         prompt: str | None,
@@ -206,6 +227,7 @@ class CorpusIndex:
             count=joint,
             prob=joint / prompt_total if prompt_total else None,
             variants=tuple(variants),
+            next_ids=next_seq,
         )
 
     def infgram(self, text: str | None = None, *, ids: Sequence[int] | None = None) -> InfgramResult:
@@ -258,19 +280,22 @@ class CorpusIndex:
         offset: int = 0,
         context: int | None = None,
         boundary: str = "word",
+        order: str = "corpus",
+        seed: int = 0,
     ) -> FindResult:
-        """Documents containing every AND clause (any OR term of it), in corpus order, with snippets and matches.
+        """Documents containing every AND clause (any OR term of it), with snippets and matches: in corpus order, or
+        with `order="random"` in the order of a permutation seeded by `seed` (the same seed, the same order).
 
         `ids` searches for that one token sequence instead of a text query.
         """
         limit = check_int("limit", self.settings.find_limit if limit is None else limit)
         context = check_int("context", self.settings.context_tokens if context is None else context)
         offset = check_int("offset", offset)
-        clauses = self._clauses(query or "", boundary, ids)
-        found = self.engine.find_cnf(clauses, self.settings.max_clause_freq)
+        clauses, found = self._find_cnf(query, ids, boundary)
+        documents = _ordered(found.documents, order, seed)
         every_seq = [seq for seqs in clauses for seq in seqs]
         hits = []
-        for doc in found.documents[offset : offset + limit].tolist():
+        for doc in documents[offset : offset + limit].tolist():
             tokens = self.engine.document_tokens(doc)
             spans = self.engine.locate(doc, every_seq, limit=200, tokens=tokens)
             hits.append(
@@ -287,6 +312,23 @@ class CorpusIndex:
             tuple(self._variant(seq, c) for seq, c in zip(seqs, counts)) for seqs, counts in zip(clauses, found.counts)
         )
         return FindResult(self._label(query, ids), described, len(found.documents), found.approx, offset, tuple(hits))
+
+    def matching_documents(
+        self,
+        query: str | None = None,
+        *,
+        ids: Sequence[int] | None = None,
+        boundary: str = "word",
+        order: str = "corpus",
+        seed: int = 0,
+    ) -> tuple[np.ndarray, bool]:
+        """Every document number `find` would list, in its order, without snippets; and whether it is `approx`."""
+        found = self._find_cnf(query, ids, boundary)[1]
+        return _ordered(found.documents, order, seed), found.approx
+
+    def _find_cnf(self, query: str | None, ids: Sequence[int] | None, boundary: str):
+        clauses = self._clauses(query or "", boundary, ids)
+        return clauses, self.engine.find_cnf(clauses, self.settings.max_clause_freq)
 
     def locate(
         self, doc: int, query: str, *, cnf: bool = True, boundary: str = "word", limit: int = 1000
@@ -361,10 +403,13 @@ class CorpusIndex:
         limit: int = 10,
         offset: int = 0,
         snippet_chars: int = 240,
+        sort: str = "",
     ) -> SearchResult:
         """Ranked documents (BM25) for a query in Tantivy syntax, filtered by metadata.
 
         `where` is text (`quality >= 0.5 AND source = 'web'`), `filters` the same as (column, op, value) triples.
+        `sort` orders by a numeric column instead of relevance ("quality", or "-quality" for the highest first; the
+        hits' scores are then NaN).
         Bad syntax never raises: what was ignored comes back in `warnings`.
         """
         limits = self.settings
@@ -380,12 +425,12 @@ class CorpusIndex:
         conditions = [*(parse_where(where) if where else []), *(filters or [])]
         engine = self.fulltext
         parsed, warnings = engine.parse(query, conditions)
-        total, found = engine.search(parsed, limit, offset)
+        total, found = engine.search(parsed, limit, offset, sort)
         hits = []
         for doc, score in found:
             document = self.document(doc)
             head = document.text[: limits.snippet_source_chars]
-            fragment, marks = engine.highlight(parsed, head, snippet_chars)
+            fragment, marks = engine.highlight(parsed, query, head, snippet_chars)
             snippet = document.text[fragment[0] : fragment[1]]
             local = tuple((a - fragment[0], b - fragment[0]) for a, b in marks)
             hits.append(
@@ -411,11 +456,11 @@ class CorpusIndex:
         )
 
     def search_highlights(self, text: str, query: str) -> tuple[tuple[int, int], ...]:
-        """Character ranges of the search query's matched terms anywhere in `text` (a document's, already read)."""
+        """Character ranges of what the search query matches anywhere in `text` (a document's, already read): its
+        terms, and its phrases as one range each where their words stand together."""
         check_query_text(query, self.settings, "search query")
         parsed, _ = self.fulltext.parse(query, [])
-        _, marks = self.fulltext.highlight(parsed, text, max(1, len(text)))
-        return marks
+        return tuple(self.fulltext.match_spans(parsed, query, text))
 
     # -- corpus statistics (DuckDB catalog) ---------------------------------------------------------------------
 
@@ -467,6 +512,31 @@ class CorpusIndex:
             id_column=m["id_column"],
             changed_sources=self.changed_sources,
         )
+
+
+ORDERS = ("corpus", "random")
+
+
+def _ordered(documents: np.ndarray, order: str, seed: int) -> np.ndarray:
+    """Matching document numbers in corpus order, or shuffled by `seed`: sorted by splitmix64(splitmix64(seed) ^ doc),
+    a fixed formula (not a NumPy generator, whose streams may change between versions), so a URL gives the same order
+    on any machine."""
+    if order not in ORDERS:
+        raise InvalidQuery(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
+    seed = check_int("seed", seed)
+    if order == "corpus":
+        return documents
+    mixed = _splitmix64(np.asarray(documents, np.uint64) ^ _splitmix64(np.array([seed % 2**64], np.uint64))[0])
+    return documents[np.argsort(mixed, kind="stable")]
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """Steele, Lea & Flood's SplitMix64 finaliser, element-wise (wrapping uint64 arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
 
 
 def _inside(data: bytes, i: int) -> bool:

@@ -34,8 +34,8 @@ Where we differ from datatrove, and why:
   text says 0.1), line_punct_ratio at <= 0.12, short_line_ratio at >= 0.67 (lines of <= 30 characters), list_ratio
   above 0.3 newlines per word.
 
-Cost: about 0.5 ms per document of 5,600 characters (the bench corpus: 55.7M characters in 9,819 documents); the
-build computes the signals in a worker process beside tokenizing (see `inspector.build`).
+The build computes them a batch at a time (`inspector.quality_batch`, about 110 ns per character, equal to `values`
+text by text) in a worker process on idle CPU (see `inspector.build`).
 """
 from __future__ import annotations
 

@@ -31,6 +31,8 @@ _CITATION = r"\[\p{Nd}*\]|\[edit\]|\[citation needed\]"  # Python's \d is any de
 def values(texts: list[str] | pa.Array) -> dict[str, np.ndarray]:
     """`quality.values` of each text, one float64 array per signal (plus the C4 page flags)."""
     column = texts.cast(pa.large_string()) if isinstance(texts, pa.Array) else pa.array(texts, pa.large_string())
+    if not len(column):
+        return {name: np.zeros(0) for name in _NAMES}
     other = np.asarray(pc.match_substring_regex(column, _OTHER_LINE_BREAKS).to_numpy(zero_copy_only=False), bool)
     if other.any():
         plain = np.flatnonzero(~other)

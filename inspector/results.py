@@ -52,6 +52,19 @@ class NtdResult(_Result):
 
 
 @dataclass(frozen=True, slots=True)
+class InfgramNtdResult(_Result):
+    """The ∞-gram next-token distribution: `ntd` is conditioned on the prompt's longest suffix that is followed by
+    a token in the corpus (the whole prompt when it is; nothing, the unigram distribution, when no suffix is)."""
+
+    prompt: str
+    #: tokens in the prompt, and in the suffix `ntd` is conditioned on (equal unless `backed_off`)
+    prompt_tokens: int
+    suffix_tokens: int
+    backed_off: bool
+    ntd: NtdResult
+
+
+@dataclass(frozen=True, slots=True)
 class ProbResult(_Result):
     prompt: str
     next: str
@@ -60,6 +73,8 @@ class ProbResult(_Result):
     count: int
     prob: float | None
     variants: tuple[Variant, ...]
+    #: the token ids of `next_tokens`
+    next_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

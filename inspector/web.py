@@ -178,3 +178,63 @@ def _ngram_marks(index, doc: int, query: str, start: int, end: int, chunk: int =
     offsets = lo_char + np.concatenate([[0], np.cumsum(table[np.minimum(window, len(table) - 1)])])
     spans = index.engine.locate(doc, seqs, index.settings.max_clause_freq, tokens=window)
     return [(max(0, int(offsets[a]) - start), min(end, int(offsets[b])) - start) for a, b in spans]
+
+
+@dataclass(frozen=True)
+class DocumentMatches:
+    """Where a document's n-gram or search matches are (character spans of the whole text, in order); `limited`
+    says why the list may stop short ("" when it holds every match)."""
+
+    spans: tuple[tuple[int, int], ...]
+    limited: str
+
+
+def document_matches(index, doc: int, ngram: str = "", search: str = "", limit: int = 1000,
+                     scan_chars: int = 50_000_000) -> DocumentMatches:
+    """The first `limit` n-gram and search matches in document `doc`, for a page that steps from match to match.
+
+    Bounded work: n-gram matches come from the engine's `locate` (at most `limit + 1` per query) with character
+    offsets walked in chunks; search matches from the text scanned a million characters at a time (with a margin
+    each side, so a phrase across a cut is found and a cut word is not), stopping after `limit` matches or
+    `scan_chars` characters."""
+    spans: set[tuple[int, int]] = set()
+    limited = ""
+    if ngram:
+        seqs = [s for clause in parse_cnf(ngram, index.settings) for t in clause
+                for s in token_variants(index.tokenizer, index.settings, t, None)]
+        tokens = index.document_tokens(doc)
+        located = index.engine.locate(doc, seqs, limit + 1, tokens=tokens)
+        offsets = _token_char_offsets(index, tokens, [p for span in located for p in span])
+        spans.update(zip(offsets[0::2].tolist(), offsets[1::2].tolist()))
+    if search:
+        text = index.document(doc).text
+        chunk, overlap, start, stop, found = 1_000_000, 2_000, 0, min(len(text), scan_chars), 0
+        while start < stop and found <= limit:
+            lo, hi = max(0, start - overlap), min(stop, start + chunk)  # a margin each side of the piece kept:
+            piece = text[lo : hi + overlap]  # a word cut at the piece's edge is not kept from it
+            kept = [(lo + a, lo + b) for a, b in index.search_highlights(piece, search) if start <= lo + a < hi]
+            spans.update(kept)
+            found, start = found + len(kept), hi
+        if stop < len(text) and found <= limit:
+            limited = f"searched the first {scan_chars:,} characters"
+    ordered = sorted(spans)
+    if len(ordered) > limit:
+        ordered, limited = ordered[:limit], f"the first {limit:,} matches"
+    return DocumentMatches(tuple(ordered), limited)
+
+
+def _token_char_offsets(index, tokens: np.ndarray, positions: Sequence[int], chunk: int = 1 << 20) -> np.ndarray:
+    """Character offsets of token positions of a document, its tokens walked in chunks (bounded memory)."""
+    positions = np.asarray(positions, dtype=np.int64)
+    out = np.zeros(len(positions), dtype=np.int64)
+    table = _chars_per_token(index.tokenizer)
+    base, last = 0, int(positions.max()) if len(positions) else -1
+    for s in range(0, len(tokens), chunk):
+        if s > last:
+            break
+        piece = np.minimum(tokens[s : s + chunk], len(table) - 1)
+        bounds = np.concatenate([[base], base + np.cumsum(table[piece])])
+        inside = (positions >= s) & (positions <= s + len(piece))
+        out[inside] = bounds[positions[inside] - s]
+        base = int(bounds[-1])
+    return out

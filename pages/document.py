@@ -1,10 +1,31 @@
 """Document: one document a window at a time (?doc=N&at=OFFSET), its metadata, and the n-gram or search matches
-marked, or a span given as ?mark=START-END (a contamination match: the window holding it opens). Every cost of a
-request — marking, text sent to the browser — is bounded by the window, not the document."""
+marked, or a span given as ?mark=START-END (a contamination match: the window holding it opens). With marks, the
+page steps from match to match (?match=K; the first when the link names no place), the window opening just before
+it. Every cost of a request — finding matches, marking, text sent to the browser — is bounded: the first
+MATCH_LIMIT matches, and the window, not the document."""
 import streamlit as st
 
-from inspector import InspectorError, document_window, highlight_html, url_int, url_span, url_text
+from inspector import (
+    DocumentMatches,
+    InspectorError,
+    document_matches,
+    document_window,
+    highlight_html,
+    url_int,
+    url_span,
+    url_text,
+)
 from pages._shared import PAGES, SETTINGS, current_index, md, show_error
+
+MATCH_LIMIT = 1000
+LEAD = 300  # characters shown before the match stepped to
+
+
+@st.cache_data(show_spinner="Finding the matches…", max_entries=64)
+def find_matches(_index, build: str, doc: int, ngram: str, search: str) -> DocumentMatches:
+    """Cached per build, document and query: stepping from match to match finds them once."""
+    return document_matches(_index, doc, ngram=ngram, search=search, limit=MATCH_LIMIT)
+
 
 index = current_index()
 st.title("Document")
@@ -16,24 +37,51 @@ size = SETTINGS.document_window_chars
 try:
     requested = url_int(params.get("doc"), "doc (the document number)", 0, index.n_documents - 1, default=0)
     mark = url_span(params.get("mark"), "mark (the characters to mark)")
+    at_given = bool(params.get("at"))
     at = url_int(params.get("at"), "at (the first character shown)", 0, 10**15,
                  default=mark[0] // size * size if mark else 0)
     ngram = url_text(params.get("ngram"), "the n-gram to mark", SETTINGS.max_query_chars)
     search = url_text(params.get("search"), "the search terms to mark", SETTINGS.max_query_chars)
+    match = url_int(params.get("match"), "match (the match shown)", 1, MATCH_LIMIT) if params.get("match") else None
+    if match and not (ngram or search):
+        raise InspectorError("match (the match shown) needs an n-gram (ngram=) or search terms (search=) to mark")
 except InspectorError as exc:
     show_error(exc)
     st.stop()
 
-doc = st.number_input("Document number", 0, index.n_documents - 1, requested)
-if doc != requested:  # another document: from its start, without the span marked in this one
-    st.query_params.from_dict({k: v for k, v in params.items() if k not in ("at", "mark")} | {"doc": str(doc)})
-    st.rerun()
+
+def open_view(**changes: str) -> None:
+    """Another view of the page (a widget's callback): a new URL, so Back returns here; this place (at, mark, match)
+    is left behind unless a change names it."""
+    kept = {k: v for k, v in params.items() if k not in ("at", "mark", "match")}
+    st.query_params.from_dict({k: v for k, v in (kept | changes).items() if v})
+
+
+# the widgets show the URL on every run (Back included) and write it when changed
+st.session_state.update(doc_number=requested, doc_ngram=ngram, doc_search=search)
+st.number_input("Document number", 0, index.n_documents - 1, key="doc_number",
+                on_change=lambda: open_view(doc=str(st.session_state.doc_number)))
 left, right = st.columns(2)
-ngram = left.text_input("Mark n-gram (CNF allowed)", value=ngram, key="doc_ngram")
-search = right.text_input("Mark search terms", value=search, key="doc_search")
-for name, value in (("ngram", ngram), ("search", search)):
-    if value != params.get(name, ""):
-        st.query_params[name] = value
+left.text_input("Mark n-gram (CNF allowed)", key="doc_ngram",  # new marks: open at their first match
+                on_change=lambda: open_view(ngram=st.session_state.doc_ngram))
+right.text_input("Mark search terms", key="doc_search", on_change=lambda: open_view(search=st.session_state.doc_search))
+doc = requested
+
+matches = None
+if ngram or search:
+    try:
+        matches = find_matches(index, str(index.build), doc, ngram, search)
+        if match and match > len(matches.spans):
+            raise InspectorError(f"match (the match shown) must be from 1 to {len(matches.spans):,} (the matches in "
+                                 f"document {doc}), not {match:,}" if matches.spans else
+                                 f"match (the match shown): document {doc} has no matches of what is marked")
+    except InspectorError as exc:
+        show_error(exc)
+        st.stop()
+    if match is None and not at_given and not mark and matches.spans:
+        match = 1  # a link from a search or n-gram result: open its first match
+    if match and not at_given:
+        at = max(0, matches.spans[match - 1][0] - LEAD)
 
 try:
     window = document_window(index, doc, at, size, ngram=ngram, search=search, marks=[mark] if mark else ())
@@ -49,10 +97,27 @@ st.text(f"doc {window.doc} · id {window.id} · {window.file} row {window.row} �
 with st.expander("Metadata"):
     st.json(window.metadata)
 
+if matches is not None:
+    spans = matches.spans
+    if not spans:
+        st.info("Nothing marked occurs in this document" + (f" ({matches.limited})." if matches.limited else "."))
+    else:
+        # without ?match (a window named by ?at), the previous and next matches are those around the window's start
+        before = match - 1 if match else sum(a < window.start for a, _ in spans)
+        after = match + 1 if match else before + 1
+        back, counter, forward = st.columns([1, 2, 1])
+        back.button("Previous match", key="previous_match", shortcut="p", disabled=before < 1, help="Keyboard: P",
+                    on_click=open_view, kwargs={"match": str(before)})
+        forward.button("Next match", key="next_match", shortcut="n", disabled=after > len(spans), help="Keyboard: N",
+                       on_click=open_view, kwargs={"match": str(after)})
+        where = f"match {match:,} of {len(spans):,}" if match else f"{len(spans):,} matches"
+        counter.markdown(md(where + (f" ({matches.limited})" if matches.limited else "")))
+
 
 def window_link(start: int, label: str) -> None:
     st.page_link(PAGES["document"], label=label,
-                 query_params={k: v for k, v in params.items() if k != "at"} | {"doc": str(doc), "at": str(start)})
+                 query_params={k: v for k, v in params.items() if k not in ("at", "match")}
+                 | {"doc": str(doc), "at": str(start)})
 
 
 if window.chars > size or window.start:
@@ -61,7 +126,7 @@ if window.chars > size or window.start:
     back, forward = st.columns(2)
     with back:
         if window.start:
-            window_link(max(0, window.start - size), f"Previous {size:,} characters")
+            window_link(max(0, window.start - size), f"Previous {min(size, window.start):,} characters")
     with forward:
         if window.end < window.chars:
             window_link(window.end, f"Next {min(size, window.chars - window.end):,} characters")

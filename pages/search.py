@@ -1,76 +1,154 @@
-"""Search: ranked full-text search (BM25) over the corpus, filtered by metadata, with highlighted snippets."""
-import html
+"""Search: ranked full-text search (BM25) over the corpus, filtered by metadata, with highlighted snippets.
+
+The URL is the state (?q=, &page=, &sort=[-]COLUMN, &f_COLUMN=VALUE for each chosen value of a text column,
+&f_COLUMN=LOW..HIGH for a number range, either side open): widgets write it when changed, and every run reads it, so
+a shared URL shows the same view. A new query, filter or sort goes back to page 1."""
+import math
+import re
 
 import streamlit as st
 
-from inspector import InspectorError, url_int, url_text
+from inspector import InspectorError, InvalidQuery, url_int, url_text
 from pages._shared import SETTINGS, current_index, document_link, md, show_error, stats
 
 PAGE_SIZE = 10
-
 MAX_PAGE = SETTINGS.max_search_offset // PAGE_SIZE + 1
+MAX_FILTER_CHARS = 256  # a string value is filtered on its first 256 characters (index.fulltext._MAX_RAW)
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_RANGE = re.compile(rf"\s*({_NUMBER})?\s*\.\.\s*({_NUMBER})?\s*")
+HELP = ('Tantivy syntax: words (a document with any of them matches; those with more rank first), "exact phrases", '
+        "AND / OR / NOT or -word, ( ) groups, field:value (e.g. source:web). With a field:value clause, the parts are "
+        "joined by AND unless you write OR: `source:web kernel` is web documents with kernel. AND and OR need a "
+        'term on each side (quote them, "and", to search for the word).')
+
+
+def url_range(value: str, column: str, kind: str) -> tuple[float | int | None, float | int | None]:
+    """`LOW..HIGH` (either side may be left out) for a numeric column; InvalidQuery naming the parameter otherwise."""
+    found = _RANGE.fullmatch(value)
+    bounds = [None if v is None else float(v) for v in found.groups()] if found else [math.nan]
+    if not all(b is None or math.isfinite(b) for b in bounds):
+        raise InvalidQuery(f"f_{column} must be LOW..HIGH with numbers (either may be left out), such as 0.5..0.9, "
+                           f"not {value[:40]!r}")
+    if kind != "float":
+        if not all(b is None or b.is_integer() for b in bounds):
+            raise InvalidQuery(f"f_{column} holds whole numbers: give LOW..HIGH such as 10..200, not {value[:40]!r}")
+        bounds = [None if b is None else int(v) if re.fullmatch(r"[+-]?[0-9]+", v.strip()) else int(b)
+                  for b, v in zip(bounds, found.groups())]
+    low, high = bounds
+    if low is not None and high is not None and low > high:
+        raise InvalidQuery(f"f_{column} must go from low to high, not {value[:40]!r}")
+    return low, high
+
+
+def show_range(low, high) -> str:
+    return f"≥ {low}" if high is None else f"≤ {high}" if low is None else f"{low} to {high}"
+
+
+def set_url(**changes) -> None:
+    """Write widget values to the URL (empty ones removed); any change but the page's goes back to page 1."""
+    for name, value in changes.items():
+        if value in (None, "", []):
+            st.query_params.pop(name, None)
+        else:
+            st.query_params[name] = value
+    if "page" not in changes:
+        st.query_params.pop("page", None)
+
 
 index = current_index()
 st.title("Search")
-try:  # what a URL can say, bounded before it reaches Tantivy
+try:  # what a URL can say, bounded and checked before it reaches Tantivy
+    columns = index.filter_columns()
     url_query = url_text(st.query_params.get("q"), "the search query", SETTINGS.max_query_chars)
     url_page = url_int(st.query_params.get("page"), "page", 1, MAX_PAGE, default=1)
+    sorts = [""] + [f"{sign}{c}" for c, kind in columns.items() if kind != "str" for sign in ("-", "")]
+    sort = st.query_params.get("sort", "")
+    if sort not in sorts:
+        raise InvalidQuery(f"sort must be one of: {', '.join(s for s in sorts if s)} (- first: highest first), not "
+                           f"{sort[:40]!r}")
+    chosen, ranges = {}, {}
+    for name in st.query_params:
+        if not name.startswith("f_"):
+            continue
+        column = name[2:]
+        if column not in columns:
+            raise InvalidQuery(f"{name}: no filterable column {column!r}; the columns are: "
+                               f"{', '.join(sorted(columns)) or 'none'}")
+        if columns[column] == "str":
+            chosen[column] = [url_text(v, name, MAX_FILTER_CHARS) for v in st.query_params.get_all(name)]
+        else:
+            ranges[column] = url_range(url_text(st.query_params.get(name), name, 100), column, columns[column])
 except InspectorError as exc:
     show_error(exc)
     st.stop()
-query = st.text_input(
-    "Query",
-    value=url_query,
-    key="search_query",
-    placeholder='"exact phrase" AND word -excluded source:web',
-    help="Tantivy syntax: words (any), AND / OR / -, \"phrases\", field:value, field:[a TO b].",
-)
-st.query_params["q"] = query
 
-filters = []
-try:
-    columns = index.filter_columns()
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
+st.session_state.search_query = url_query
+query = st.text_input("Query", key="search_query", placeholder='"exact phrase" AND word -excluded source:web', help=HELP,
+                      on_change=lambda: set_url(q=st.session_state.search_query))
+
 corpus = stats()
 with st.expander("Filters", expanded=False):
     for column, groups in corpus.facets.items():
         if columns.get(column) == "str":
-            chosen = st.multiselect(md(column), [g.value for g in groups], key=f"filter_{column}")
-            if chosen:
-                filters.append((column, "in", chosen))
+            key = f"filter_{column}"
+            st.session_state[key] = [v for v in chosen.get(column, []) if v in {g.value for g in groups}]
+            st.multiselect(md(column), [g.value for g in groups], key=key,
+                           on_change=lambda c=column, k=key: set_url(**{f"f_{c}": st.session_state[k]}))
     for column, kind in columns.items():
         dist = corpus.distributions.get(column)
         if kind == "str" or dist is None or not dist.count or dist.min == dist.max:
             continue
         cast = int if kind == "int" else float
         lowest, highest = cast(dist.min), cast(dist.max)
-        low, high = st.slider(md(column), lowest, highest, (lowest, highest), key=f"filter_{column}")
-        if low > lowest:
-            filters.append((column, ">=", low))
-        if high < highest:
-            filters.append((column, "<=", high))
+        low, high = ranges.get(column, (None, None))
+        keys = f"filter_{column}", f"filter_{column}_min", f"filter_{column}_max"
+        st.session_state[keys[0]] = (min(max(low, lowest), highest) if low is not None else lowest,
+                                     max(min(high, highest), lowest) if high is not None else highest)
+        st.session_state[keys[1]], st.session_state[keys[2]] = low, high
 
-page = st.number_input("Page", min_value=1, max_value=MAX_PAGE, value=url_page, key="search_page")
-if page != url_page:
-    st.query_params["page"] = str(page)
+        def from_slider(c=column, k=keys[0], ends=(lowest, highest)) -> None:
+            a, b = st.session_state[k]
+            set_url(**{f"f_{c}": "" if (a, b) == ends else f"{'' if a == ends[0] else a}..{'' if b == ends[1] else b}"})
+
+        def from_inputs(c=column, k=keys) -> None:
+            a, b = st.session_state[k[1]], st.session_state[k[2]]
+            set_url(**{f"f_{c}": "" if a is None and b is None else f"{'' if a is None else a}..{'' if b is None else b}"})
+
+        st.slider(md(column), lowest, highest, key=keys[0], on_change=from_slider)
+        left, right = st.columns(2)
+        step, shown = (1, "%d") if kind == "int" else (0.001, "%.3f")
+        left.number_input(f"{md(column)}: at least", key=keys[1], step=step, format=shown, on_change=from_inputs)
+        right.number_input(f"{md(column)}: at most", key=keys[2], step=step, format=shown, on_change=from_inputs)
+
+filters = [(c, "in", values) for c, values in chosen.items() if values]
+filters += [(c, op, v) for c, (low, high) in ranges.items() for op, v in ((">=", low), ("<=", high)) if v is not None]
+active = [f"{c} in [{', '.join(v)}]" for c, v in chosen.items() if v]
+active += [f"{c} {show_range(low, high)}" for c, (low, high) in ranges.items()]
+st.caption(md("Filtered by: " + "; ".join(active)) if active else "Not filtered")
+
+st.session_state.search_sort = sort
+st.selectbox("Sort", sorts, key="search_sort", on_change=lambda: set_url(sort=st.session_state.search_sort),
+             format_func=lambda s: f"{s[1:]}, highest first" if s.startswith("-") else
+             f"{s}, lowest first" if s else "relevance (BM25)")
+st.session_state.search_page = url_page
+page = st.number_input("Page", min_value=1, max_value=MAX_PAGE, key="search_page",
+                       on_change=lambda: set_url(page=str(st.session_state.search_page)))
 try:
-    url_text(query, "the search query", SETTINGS.max_query_chars)
-    result = index.search(query, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    result = index.search(query, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=sort)
 except InspectorError as exc:
     show_error(exc)
     st.stop()
 for warning in result.warnings:
     st.warning(md(warning))
 st.metric("Matching documents", f"{result.total:,}")
+shown_columns = [c for c, kind in columns.items() if c == "source" or (kind != "str" and re.search("quality|score", c))]
 for hit in result.hits:
     with st.container(border=True):
-        st.html(
-            f'<div style="font-size:0.8em;color:#666">doc {hit.doc} · score {hit.score:.3f} · '
-            f"{html.escape(str(hit.id))}</div>"
-            f'<div style="white-space:pre-wrap">{hit.snippet_html}</div>'
-        )
+        facts = [f"doc {hit.doc}", f"id {hit.id}"] + ([] if sort else [f"score {hit.score:.3f}"])
+        facts += [f"{index.documents.tokens(hit.doc):,} tokens"]
+        facts += [f"{c} {hit.metadata[c]}" for c in shown_columns if hit.metadata.get(c) is not None]
+        st.text(" · ".join(facts))
+        st.html(f'<div style="white-space:pre-wrap">{hit.snippet_html}</div>')
         document_link(hit.doc, f"Open document {hit.doc}", search=query)
 if result.total > PAGE_SIZE:
     st.caption(f"page {page} of {(result.total + PAGE_SIZE - 1) // PAGE_SIZE:,}")

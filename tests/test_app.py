@@ -40,7 +40,7 @@ def test_overview_shows_the_index_facts(app, index):
 def test_ngram_modes_show_the_api_answers(app, index):
     at = app.run()
     at.switch_page("pages/ngrams.py").run()
-    at.text_input(key="ngram_query").input("data model").run()
+    at.text_area(key="ngram_query").input("data model").run()
     no_trouble(at)
     assert at.metric[0].value == f"{index.count('data model').count:,}"
     at.segmented_control(key="ngram_mode").set_value("Next token").run()
@@ -60,7 +60,7 @@ def test_bad_ngram_query_is_an_error_box(app):
     at = app.run()
     at.switch_page("pages/ngrams.py").run()
     at.segmented_control(key="ngram_mode").set_value("Documents").run()
-    at.text_input(key="ngram_query").input("data AND (model").run()
+    at.text_area(key="ngram_query").input("data AND (model").run()
     assert not at.exception and "unbalanced parenthesis" in at.error[0].value
 
 

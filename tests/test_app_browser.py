@@ -1,8 +1,7 @@
 """End to end in a real browser: Debian's chromium driven by Playwright against the real Streamlit server.
 
 Each test types or clicks as a person would and checks what the page shows against the Python API. Screenshots of
-every page go to test-artifacts/screenshots/ (and to docs/screenshots/ for the README when
-INSPECTOR_README_SCREENSHOTS=1).
+every page go to test-artifacts/screenshots/ (the README's come from `docs/screenshots.py`, on the demo corpus).
 """
 from __future__ import annotations
 
@@ -55,9 +54,11 @@ def serve(index_dir):
     else:
         proc.kill()
         pytest.fail(f"the app did not start: {proc.stderr.read().decode()[-2000:]}")
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    try:
+        yield url
+    finally:  # also when the caller closes the generator early
+        proc.terminate()
+        proc.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +91,6 @@ def screenshot(page, name: str) -> None:
     page.wait_for_timeout(400)  # let charts finish drawing
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    if os.environ.get("INSPECTOR_README_SCREENSHOTS"):
-        (ROOT / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
-        shutil.copy(ARTIFACTS / f"{name}.png", ROOT / "docs" / "screenshots" / f"{name}.png")
 
 
 def metric(page, index: int = 0):
@@ -104,9 +102,9 @@ def ask(page, url: str, query: str, shown: str) -> None:
     from playwright.sync_api import expect
 
     page.goto(url)
-    box = page.locator('input[aria-label="Query"]')
+    box = page.locator('input[aria-label="Query"], textarea[aria-label="Query"]')  # N-grams: many lines
     box.fill(query)
-    box.press("Enter")
+    box.press("Control+Enter" if box.evaluate("e => e.tagName") == "TEXTAREA" else "Enter")
     expect(metric(page)).to_have_text(shown, timeout=20_000)
 
 

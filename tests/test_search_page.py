@@ -1,0 +1,313 @@
+"""The Search and Document pages through AppTest on a small seeded index: bad links are one error box, phrases are
+marked as phrases, long documents open at their matches and step from one to the next, the query semantics, filters
+and page kept in the URL, and each hit's facts."""
+from __future__ import annotations
+
+import pytest
+
+from inspector import InvalidQuery, Settings, build_index, open_index
+
+from .conftest import write_parquet
+from .pages import no_trouble, open_page
+
+PHRASE = '"kernel module"'
+FILLER = "lorem ipsum dolor sit amet, line {}\n"
+
+
+def long_text() -> str:
+    """About 262,000 characters; the kernel module phrase three times, all past character 189,000 (the second
+    window), and the two words apart once before them."""
+    parts = [FILLER.format(i) for i in range(5_500)]  # ~189,000 characters
+    parts.append("a kernel without any module nearby\n")
+    for i in range(3):
+        parts += [FILLER.format(i) for i in range(300)] + ["load the kernel module now\n"]
+    parts += [FILLER.format(i) for i in range(1_500)]
+    return "".join(parts)
+
+
+def search_rows() -> list[dict]:
+    rows = [
+        {"id": "phrase", "text": "Loading a kernel module at boot time.", "source": "linux-doc", "quality": 0.9},
+        {"id": "apart", "text": "The kernel is small; a module is only a part.", "source": "web", "quality": 0.3},
+        {"id": "long", "text": long_text(), "source": "linux-doc", "quality": 0.7},
+    ]
+    rows += [{"id": f"note-{i}", "text": f"kernel notes number {i}", "source": ["web", "books"][i % 2],
+              "quality": round(i / 30, 3)} for i in range(24)]
+    return [row | {"year": 2000 + n} for n, row in enumerate(rows)]
+
+
+@pytest.fixture(scope="module")
+def search_index_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("search")
+    write_parquet(folder / "corpus" / "a.parquet", search_rows())
+    build_index([folder / "corpus"], folder / "idx", tokenizer="bytes")
+    return folder / "idx"
+
+
+@pytest.fixture(scope="module")
+def search_index(search_index_dir):
+    with open_index(search_index_dir) as index:
+        yield index
+
+
+def shown(at) -> str:
+    """The document text as the page sends it (HTML)."""
+    return next(h.value for h in at.html if "document-text" in h.value)
+
+
+def param(at, name: str) -> list[str]:
+    """A URL parameter's values (AppTest keeps a value given as text as text, one the page set as a list)."""
+    value = at.query_params[name]
+    return value if isinstance(value, list) else [value]
+
+
+def errors(at) -> list[str]:
+    return [e.value.replace("\\", "") for e in at.error]
+
+
+# -- 1. bad document links --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, said", [
+    ("99999999", "doc (the document number) must be from 0 to 26, not 99,999,999"),
+    ("abc", "doc (the document number) must be a whole number from 0 to 26, not 'abc'"),
+    ("-5", "doc (the document number) must be from 0 to 26, not -5"),
+])
+def test_a_bad_document_link_is_one_error_and_no_document(search_index_dir, monkeypatch, value, said):
+    at = open_page(search_index_dir, monkeypatch, "document", doc=value)
+    assert not at.exception and errors(at) == [said]
+    assert not any("document-text" in h.value for h in at.html)  # no other document shown instead
+    assert param(at, "doc") == [value]  # the link is left as it was, not rewritten to a valid one
+
+
+# -- 2. phrases marked as phrases -------------------------------------------------------------------------------
+
+def test_a_phrase_is_marked_as_one_span_and_only_where_it_stands(search_index):
+    apart = search_index.document(1).text
+    assert search_index.search_highlights(apart, PHRASE) == ()  # both words there, not as the phrase
+    assert [apart[a:b] for a, b in search_index.search_highlights(apart, "kernel module")] == ["kernel", "module"]
+    phrase = search_index.document(0).text
+    assert [phrase[a:b] for a, b in search_index.search_highlights(phrase, PHRASE)] == ["kernel module"]
+    assert [phrase[a:b] for a, b in search_index.search_highlights(phrase, "kernel-module")] == ["kernel module"]
+    assert search_index.search_highlights(phrase, f"{PHRASE} -boot") == ((10, 23),)
+    assert search_index.search_highlights(phrase, "boot -kernel") == ((27, 31),)  # an excluded word is not marked
+    hit = next(h for h in search_index.search(PHRASE).hits if h.doc == 0)
+    assert "a <mark>kernel module</mark> at" in hit.snippet_html
+
+
+def test_the_document_page_marks_the_phrase_not_its_words(search_index_dir, monkeypatch):
+    at = open_page(search_index_dir, monkeypatch, "document", doc="1", search=PHRASE)
+    no_trouble(at)
+    assert "<mark>" not in shown(at)
+    at = open_page(search_index_dir, monkeypatch, "document", doc="0", search=PHRASE)
+    no_trouble(at)
+    assert "Loading a <mark>kernel module</mark> at boot" in shown(at)
+
+
+def test_search_snippets_mark_the_phrase(search_index_dir, monkeypatch):
+    at = open_page(search_index_dir, monkeypatch, "search", q=PHRASE)
+    no_trouble(at)
+    snippets = [h.value for h in at.html if "<mark>" in h.value]
+    assert snippets and all("<mark>kernel module</mark>" in s for s in snippets)
+    assert not any("<mark>kernel</mark>" in s or "<mark>module</mark>" in s for s in snippets)
+
+
+# -- 3. long documents: open at the first match, step from match to match ---------------------------------------
+
+def phrase_starts(text: str) -> list[int]:
+    starts, at = [], text.find("kernel module")
+    while at >= 0:
+        starts.append(at)
+        at = text.find("kernel module", at + 1)
+    return starts
+
+
+@pytest.mark.parametrize("marks", [{"search": PHRASE}, {"ngram": "kernel module"}])
+def test_a_long_document_opens_at_its_first_match_and_steps(search_index_dir, search_index, monkeypatch, marks):
+    text = search_index.document(2).text
+    starts = phrase_starts(text)
+    assert len(text) > 250_000 and len(starts) == 3 and starts[0] > 189_000
+    at = open_page(search_index_dir, monkeypatch, "document", doc="2", **marks)
+    no_trouble(at)
+    assert any(m.value == "match 1 of 3" for m in at.markdown)
+    body = shown(at)
+    assert "kernel module</mark> now" in body and "load the " in body
+    caption = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert f"Characters {starts[0] - 300:,}–" in caption
+    at.button(key="next_match").click().run()
+    no_trouble(at)
+    assert param(at, "match") == ["2"] and "at" not in at.query_params
+    assert any("match 2 of 3" in m.value for m in at.markdown)
+    assert f"Characters {starts[1] - 300:,}–" in " ".join(c.value for c in at.caption).replace("\\", "")
+    at.button(key="next_match").click().run()
+    assert at.button(key="next_match").disabled and not at.button(key="previous_match").disabled
+    at.button(key="previous_match").click().run()
+    assert param(at, "match") == ["2"]
+
+
+def test_a_window_named_by_at_steps_to_the_matches_around_it(search_index_dir, search_index, monkeypatch):
+    starts = phrase_starts(search_index.document(2).text)
+    at = open_page(search_index_dir, monkeypatch, "document", doc="2", search=PHRASE, at=str(starts[1]))
+    no_trouble(at)
+    assert any(m.value == "3 matches" for m in at.markdown)
+    at.button(key="previous_match").click().run()
+    assert param(at, "match") == ["1"] and "at" not in at.query_params
+    at = open_page(search_index_dir, monkeypatch, "document", doc="2", search=PHRASE, at="0")
+    assert at.button(key="previous_match").disabled
+    at.button(key="next_match").click().run()
+    assert param(at, "match") == ["1"]
+
+
+def test_a_match_link_opens_that_match_and_a_bad_one_is_an_error(search_index_dir, search_index, monkeypatch):
+    starts = phrase_starts(search_index.document(2).text)
+    at = open_page(search_index_dir, monkeypatch, "document", doc="2", search=PHRASE, match="3")
+    no_trouble(at)
+    assert f"Characters {starts[2] - 300:,}–" in " ".join(c.value for c in at.caption).replace("\\", "")
+    at = open_page(search_index_dir, monkeypatch, "document", doc="2", search=PHRASE, match="4")
+    assert not at.exception and errors(at) == [
+        "match (the match shown) must be from 1 to 3 (the matches in document 2), not 4"]
+    at = open_page(search_index_dir, monkeypatch, "document", doc="2", match="1")
+    assert not at.exception and len(at.error) == 1 and "needs an n-gram" in errors(at)[0]
+    at = open_page(search_index_dir, monkeypatch, "document", doc="2", search=PHRASE, match="x")
+    assert not at.exception and len(at.error) == 1 and "match (the match shown) must be a whole number" in errors(at)[0]
+
+
+def test_new_marks_or_another_document_open_at_the_first_match(search_index_dir, monkeypatch):
+    at = open_page(search_index_dir, monkeypatch, "document", doc="2", search=PHRASE, match="3")
+    at.text_input(key="doc_search").input("lorem").run()
+    no_trouble(at)
+    assert param(at, "search") == ["lorem"] and "match" not in at.query_params
+    assert any(m.value == "match 1 of 1,000 \\(the first 1,000 matches\\)" for m in at.markdown)
+    at.number_input(key="doc_number").set_value(0).run()
+    no_trouble(at)
+    assert param(at, "doc") == ["0"] and param(at, "search") == ["lorem"] and "match" not in at.query_params
+    assert any(i.value == "Nothing marked occurs in this document." for i in at.info)
+
+
+def test_matches_are_capped_and_say_so(search_index):
+    from inspector.web import document_matches
+
+    found = document_matches(search_index, 2, search="lorem", limit=50)
+    assert len(found.spans) == 50 and found.limited == "the first 50 matches"
+    assert document_matches(search_index, 2, search=PHRASE).limited == ""
+    cut = document_matches(search_index, 2, search=PHRASE, scan_chars=1_000)
+    assert cut.spans == () and cut.limited == "searched the first 1,000 characters"
+
+
+# -- 4. query semantics ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query, said", [
+    ("kernel AND", "ends with AND"),
+    ("OR kernel", "has OR at the start"),
+    ("kernel AND OR module", "has OR after AND"),
+    ("kernel NOT", "ends with NOT"),
+])
+def test_a_dangling_operator_is_an_error(search_index_dir, search_index, monkeypatch, query, said):
+    with pytest.raises(InvalidQuery, match=said):
+        search_index.search(query)
+    at = open_page(search_index_dir, monkeypatch, "search", q=query)
+    assert not at.exception and len(at.error) == 1 and said in errors(at)[0]
+    assert search_index.search(query.replace("AND", '"and"').replace("OR", '"or"').replace("NOT", '"not"')).total >= 0
+
+
+def test_a_field_clause_joins_the_query_with_and(search_index):
+    both = search_index.search("source:linux-doc kernel", limit=50)
+    assert {h.doc for h in both.hits} == {0, 2} and both.total == 2
+    assert search_index.search("source:linux-doc OR kernel").total == 27  # OR still says OR
+    assert search_index.search("kernel module").total == 27  # without a field: any word
+
+
+# -- 5. filters and page in the URL ------------------------------------------------------------------------------
+
+def test_filters_and_page_come_from_the_url_and_go_back_to_it(search_index_dir, search_index, monkeypatch):
+    at = open_page(search_index_dir, monkeypatch, "search", q="kernel", f_source="web", f_quality="0.05..0.8", page="2")
+    no_trouble(at)
+    expected = search_index.search("kernel", filters=[("source", "in", ["web"]), ("quality", ">=", 0.05),
+                                                       ("quality", "<=", 0.8)], limit=10, offset=10)
+    assert at.metric[0].value == f"{expected.total:,}" and expected.total > 10
+    assert [t.value.split(" · ")[0] for t in at.text if t.value.startswith("doc ")] == [f"doc {h.doc}" for h in expected.hits]
+    said = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "Filtered by: source in [web]; quality 0.05 to 0.8" in said and "page 2 of" in said
+    assert at.multiselect(key="filter_source").value == ["web"]
+    assert at.number_input(key="filter_quality_min").value == 0.05
+    assert at.number_input(key="filter_quality_max").value == 0.8
+    at.number_input(key="filter_quality_max").set_value(0.5).run()  # a precise bound; back to page 1
+    no_trouble(at)
+    assert param(at, "f_quality") == ["0.05..0.5"] and "page" not in at.query_params
+    at.number_input(key="search_page").set_value(2).run()
+    assert param(at, "page") == ["2"]
+    at.text_input(key="search_query").input("notes").run()  # a new query: page 1
+    no_trouble(at)
+    assert param(at, "q") == ["notes"] and "page" not in at.query_params
+    assert param(at, "f_source") == ["web"] and at.number_input(key="search_page").value == 1
+    at.multiselect(key="filter_source").set_value(["web", "books"]).run()
+    assert param(at, "f_source") == ["web", "books"]
+
+
+@pytest.mark.parametrize("params, said", [
+    ({"f_nope": "1"}, "f_nope: no filterable column 'nope'"),
+    ({"f_quality": "high"}, "f_quality must be LOW..HIGH with numbers"),
+    ({"f_quality": "0.9..0.1"}, "f_quality must go from low to high"),
+    ({"f_quality": "nan.."}, "f_quality must be LOW..HIGH"),
+    ({"f_quality": "1e999.."}, "f_quality must be LOW..HIGH"),
+    ({"f_year": "2000.5..2010"}, "f_year holds whole numbers"),
+    ({"page": "0"}, "page must be from 1"),
+    ({"sort": "source"}, "sort must be one of: -quality, quality, -year, year"),
+])
+def test_bad_filter_links_are_one_error(search_index_dir, monkeypatch, params, said):
+    at = open_page(search_index_dir, monkeypatch, "search", q="kernel", **params)
+    assert not at.exception and len(at.error) == 1 and said in errors(at)[0], errors(at)
+
+
+def test_the_sort_comes_from_the_url_and_goes_back_to_it(search_index_dir, search_index, monkeypatch):
+    at = open_page(search_index_dir, monkeypatch, "search", q="kernel", sort="-quality", page="2")
+    no_trouble(at)
+    expected = search_index.search("kernel", sort="-quality", limit=10, offset=10)
+    qualities = [h.metadata["quality"] for h in expected.hits]
+    assert qualities == sorted(qualities, reverse=True) and expected.hits[0].score != expected.hits[0].score  # NaN
+    assert [t.value.split(" · ")[0] for t in at.text if t.value.startswith("doc ")] == [
+        f"doc {h.doc}" for h in expected.hits]
+    assert not any("score" in t.value for t in at.text if t.value.startswith("doc "))  # no relevance score to show
+    at.selectbox(key="search_sort").set_value("year").run()  # another order: page 1
+    no_trouble(at)
+    assert param(at, "sort") == ["year"] and "page" not in at.query_params
+    assert at.text[0].value.startswith("doc 0 ")  # the lowest year holding kernel
+    at.selectbox(key="search_sort").set_value("").run()
+    assert "sort" not in at.query_params and "score" in at.text[0].value
+    with pytest.raises(InvalidQuery, match="cannot sort by 'source'"):
+        search_index.search("kernel", sort="source")
+
+
+def test_an_open_range_filters_one_side(search_index_dir, search_index, monkeypatch):
+    at = open_page(search_index_dir, monkeypatch, "search", q="kernel", f_quality="0.5..", f_year="..2020")
+    no_trouble(at)
+    assert at.metric[0].value == str(search_index.search("kernel", where="quality >= 0.5 AND year <= 2020").total)
+    assert "quality ≥ 0.5; year ≤ 2020" in " ".join(c.value for c in at.caption).replace("\\", "")
+    assert at.number_input(key="filter_year_max").value == 2020 and at.number_input(key="filter_year_min").value is None
+
+
+# -- 6. each hit's facts -----------------------------------------------------------------------------------------
+
+def test_each_hit_shows_its_score_source_length_and_quality(search_index_dir, search_index, monkeypatch):
+    at = open_page(search_index_dir, monkeypatch, "search", q=PHRASE)
+    no_trouble(at)
+    hit = search_index.search(PHRASE).hits[0]
+    facts = next(t.value for t in at.text if t.value.startswith(f"doc {hit.doc} "))
+    assert facts == (f"doc {hit.doc} · id phrase · score {hit.score:.3f} · "
+                     f"{search_index.documents.tokens(hit.doc):,} tokens · source linux-doc · quality 0.9")
+
+
+def test_hostile_metadata_is_shown_as_text(tmp_path, monkeypatch):
+    rows = [{"text": "kernel words", "source": "<b>x</b> [a](javascript:alert(1))", "quality": 0.5},
+            {"text": "other words", "source": "web", "quality": 0.1}]
+    write_parquet(tmp_path / "c" / "a.parquet", rows)
+    build_index([tmp_path / "c"], tmp_path / "idx", tokenizer="bytes")
+    at = open_page(tmp_path / "idx", monkeypatch, "search", q="kernel")
+    no_trouble(at)
+    assert any(t.value.endswith("source <b>x</b> [a](javascript:alert(1)) · quality 0.5") for t in at.text)
+    assert all("<b>" not in h.value for h in at.html)
+
+
+def test_snippet_settings_still_bound_the_work(search_index_dir):
+    with open_index(search_index_dir, settings=Settings(snippet_source_chars=1000)) as index:
+        (hit,) = [h for h in index.search(PHRASE, limit=5).hits if h.doc == 2]
+        assert hit.highlights == ()  # the phrase is past the first 1,000 characters: no marks, the text's start
