@@ -307,7 +307,6 @@ def _ngrams(ids: np.ndarray, doc: np.ndarray, lengths: np.ndarray, n_chars: np.n
 def _top(windows, count, doc, doc_start, words_per_doc, chars_before, n, n_chars) -> np.ndarray:
     """Characters of each document's most frequent n-gram (the first seen among equals) times its count, over the
     document's characters. Windows left out occur once; so does every n-gram of a document without windows."""
-    n_docs = len(n_chars)
     most = np.where(words_per_doc >= n, 1, 0)
     at = doc_start.copy()  # with a top count of 1: the first n-gram
     window_doc = doc[windows]

@@ -1,11 +1,7 @@
 """The app as `inspector app` serves it, in chromium: figures readable in a narrow window, a visible sign of work."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from urllib.parse import quote
 
 import pytest
@@ -14,30 +10,18 @@ from inspector import build_index
 
 from .conftest import sample_rows, write_parquet
 from .test_app_browser import ROOT, browser, free_port, metric, page, screenshot  # noqa: F401  (fixtures)
-from .test_server_fuzz import healthy
+from .test_server_fuzz import serve_app
 
 
-def serve_app(index_dir, *options: str):
-    """`inspector app DIR OPTIONS` in a subprocess: the server with the options the command gives it; its URL."""
-    port = free_port()
-    env = {**os.environ, "STREAMLIT_SERVER_HEADLESS": "true", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
-    command = [sys.executable, "-m", "inspector", "app", str(index_dir), "--port", str(port), *options]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while not healthy(url):
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail(f"the app did not start: {proc.stderr.read().decode()[-2000:]}")
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+def serve_url(index_dir, *options: str):
+    """`inspector app DIR OPTIONS` as a real server; its URL."""
+    for _, url in serve_app(index_dir, *options):
+        yield url
 
 
 @pytest.fixture(scope="module")
 def app_url(index_dir):
-    yield from serve_app(index_dir)
+    yield from serve_url(index_dir)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +35,7 @@ def root(corpus_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def confined_url(root):
-    yield from serve_app(root / "a", "--root", str(root))
+    yield from serve_url(root / "a", "--root", str(root))
 
 
 def idle(tab) -> None:

@@ -49,14 +49,13 @@ def fuzz_root(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
-def app_server(fuzz_root):
-    """`inspector app` confined to the fuzz root, as a real server process."""
+def serve_app(index_dir, *options: str):
+    """`inspector app DIR OPTIONS` as a real server process (the options the command gives Streamlit); yields the
+    process and its URL once it answers."""
     port = free_port()
     env = {**os.environ, "STREAMLIT_SERVER_HEADLESS": "true", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    command = [sys.executable, "-m", "inspector", "app", str(fuzz_root / "idx"), "--port", str(port),
-               "--root", str(fuzz_root)]
+    command = [sys.executable, "-m", "inspector", "app", str(index_dir), "--port", str(port), *options]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -65,9 +64,17 @@ def app_server(fuzz_root):
             proc.kill()
             pytest.fail(f"the app did not start: {proc.stderr.read().decode()[-2000:]}")
         time.sleep(0.2)
-    yield proc, url
-    proc.terminate()
-    proc.wait(10)
+    try:
+        yield proc, url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def app_server(fuzz_root):
+    """`inspector app` confined to the fuzz root, as a real server process."""
+    yield from serve_app(fuzz_root / "idx", "--root", str(fuzz_root))
 
 
 @pytest.fixture(scope="module")
