@@ -135,11 +135,13 @@ from .web import (
     document_window,
     escape_markdown,
     url_int,
+    url_range,
     url_span,
     url_text,
 )
 
 __all__ = [
+    "url_range",
     "DocumentMatches",
     "document_matches",
     "ORDERS",

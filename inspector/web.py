@@ -2,6 +2,7 @@
 they reach native code, index folders confined to roots, and a bounded window of a (possibly huge) document."""
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -238,3 +239,26 @@ def _token_char_offsets(index, tokens: np.ndarray, positions: Sequence[int], chu
         out[inside] = bounds[positions[inside] - s]
         base = int(bounds[-1])
     return out
+
+
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_RANGE = re.compile(rf"\s*({_NUMBER})?\s*\.\.\s*({_NUMBER})?\s*")
+
+
+def url_range(value: str, name: str, whole: bool = False) -> tuple[float | int | None, float | int | None]:
+    """A URL's `LOW..HIGH` (either side may be left out; whole numbers only if `whole`), checked before it reaches
+    a filter; InvalidQuery naming the parameter otherwise."""
+    found = _RANGE.fullmatch(value)
+    bounds = [None if v is None else float(v) for v in found.groups()] if found else [math.nan]
+    if not all(b is None or math.isfinite(b) for b in bounds):
+        raise InvalidQuery(f"{name} must be LOW..HIGH with numbers (either may be left out), such as 0.5..0.9, "
+                           f"not {value[:40]!r}")
+    if whole:
+        if not all(b is None or b.is_integer() for b in bounds):
+            raise InvalidQuery(f"{name} holds whole numbers: give LOW..HIGH such as 10..200, not {value[:40]!r}")
+        bounds = [None if b is None else int(v) if re.fullmatch(r"[+-]?[0-9]+", v.strip()) else int(b)
+                  for b, v in zip(bounds, found.groups())]
+    low, high = bounds
+    if low is not None and high is not None and low > high:
+        raise InvalidQuery(f"{name} must go from low to high, not {value[:40]!r}")
+    return low, high

@@ -3,41 +3,20 @@
 The URL is the state (?q=, &page=, &sort=[-]COLUMN, &f_COLUMN=VALUE for each chosen value of a text column,
 &f_COLUMN=LOW..HIGH for a number range, either side open): widgets write it when changed, and every run reads it, so
 a shared URL shows the same view. A new query, filter or sort goes back to page 1."""
-import math
 import re
 
 import streamlit as st
 
-from inspector import InspectorError, InvalidQuery, url_int, url_text
+from inspector import InspectorError, InvalidQuery, url_int, url_range, url_text
 from pages._shared import SETTINGS, current_index, document_link, md, show_error, stats
 
 PAGE_SIZE = 10
 MAX_PAGE = SETTINGS.max_search_offset // PAGE_SIZE + 1
 MAX_FILTER_CHARS = 256  # a string value is filtered on its first 256 characters (index.fulltext._MAX_RAW)
-_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-_RANGE = re.compile(rf"\s*({_NUMBER})?\s*\.\.\s*({_NUMBER})?\s*")
 HELP = ('Tantivy syntax: words (a document with any of them matches; those with more rank first), "exact phrases", '
         "AND / OR / NOT or -word, ( ) groups, field:value (e.g. source:web). With a field:value clause, the parts are "
         "joined by AND unless you write OR: `source:web kernel` is web documents with kernel. AND and OR need a "
         'term on each side (quote them, "and", to search for the word).')
-
-
-def url_range(value: str, column: str, kind: str) -> tuple[float | int | None, float | int | None]:
-    """`LOW..HIGH` (either side may be left out) for a numeric column; InvalidQuery naming the parameter otherwise."""
-    found = _RANGE.fullmatch(value)
-    bounds = [None if v is None else float(v) for v in found.groups()] if found else [math.nan]
-    if not all(b is None or math.isfinite(b) for b in bounds):
-        raise InvalidQuery(f"f_{column} must be LOW..HIGH with numbers (either may be left out), such as 0.5..0.9, "
-                           f"not {value[:40]!r}")
-    if kind != "float":
-        if not all(b is None or b.is_integer() for b in bounds):
-            raise InvalidQuery(f"f_{column} holds whole numbers: give LOW..HIGH such as 10..200, not {value[:40]!r}")
-        bounds = [None if b is None else int(v) if re.fullmatch(r"[+-]?[0-9]+", v.strip()) else int(b)
-                  for b, v in zip(bounds, found.groups())]
-    low, high = bounds
-    if low is not None and high is not None and low > high:
-        raise InvalidQuery(f"f_{column} must go from low to high, not {value[:40]!r}")
-    return low, high
 
 
 def show_range(low, high) -> str:
@@ -77,7 +56,7 @@ try:  # what a URL can say, bounded and checked before it reaches Tantivy
         if columns[column] == "str":
             chosen[column] = [url_text(v, name, MAX_FILTER_CHARS) for v in st.query_params.get_all(name)]
         else:
-            ranges[column] = url_range(url_text(st.query_params.get(name), name, 100), column, columns[column])
+            ranges[column] = url_range(url_text(st.query_params.get(name), name, 100), name, columns[column] != "float")
 except InspectorError as exc:
     show_error(exc)
     st.stop()
