@@ -41,6 +41,8 @@ class NgramView:
     page: int = 1
     order: str = "corpus"
     seed: int = 0
+    #: ∞-gram: the token looked at (1-based; 0: none): its context's next tokens and the documents holding its match
+    token: int = 0
 
     @classmethod
     def from_params(cls, params, settings: Settings) -> NgramView:
@@ -59,6 +61,8 @@ class NgramView:
             page=url_int(params.get("page"), "page", 1, max_page(settings), default=1),
             order=_choice(params.get("order"), "order", ORDERS, cls.order),
             seed=url_int(params.get("seed"), "seed", 0, MAX_SEED, default=cls.seed),
+            token=url_int(params.get("token"), "token (the ∞-gram token looked at)", 0, settings.max_infgram_tokens,
+                          default=0),
         )
 
     def params(self) -> dict[str, str]:
@@ -76,7 +80,7 @@ class NgramView:
         new = replace(self, **changes)
         asked = ("q", "mode", "ids", "boundary", "order", "seed", "next")
         if any(getattr(new, name) != getattr(self, name) for name in asked):
-            new = replace(new, page=1)
+            new = replace(new, page=1, token=0)
         return new
 
     @property

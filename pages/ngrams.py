@@ -7,7 +7,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from inspector import InspectorError, url_text
+from inspector import InspectorError, InvalidQuery, url_text
 from inspector.ngram_view import (
     MAX_SEED,
     MAX_TOP,
@@ -31,7 +31,7 @@ from pages._shared import SETTINGS, current_index, document_link, index_path, md
 #: each setting of the view and the widget that shows it
 WIDGETS = {"mode": "ngram_mode", "q": "ngram_query", "next": "ngram_next", "boundary": "ngram_boundary",
            "ids": "ngram_ids", "top": "ngram_top", "backoff": "ngram_backoff", "page": "ngram_page",
-           "order": "ngram_order", "seed": "ngram_seed"}
+           "order": "ngram_order", "seed": "ngram_seed", "token": "ngram_token"}
 EXTEND_CHOICES = 10
 COUNT = st.column_config.NumberColumn(format="%,d")
 TOKEN_ID = st.column_config.NumberColumn(format="%d")  # an id is a name, not an amount: no thousands separator
@@ -209,7 +209,47 @@ def show_infgram(view: NgramView):
     table([{"token": token_label(t.token), "id": t.id, "match length": t.match_length, "n": t.suffix_length + 1,
             "count": t.count, "prompt count": t.prompt_count, "prob": t.prob} for t in result.tokens],
           "Per token: the longest occurring n-gram ending there, and the ∞-gram probability")
+    tokens = result.tokens
+    if view.token > len(tokens):
+        raise InvalidQuery(f"token {view.token:,}: this text has {len(tokens):,} tokens")
+    st.selectbox("Look at a token: what the corpus says after its ∞-gram context, and where its match stands",
+                 range(len(tokens) + 1), key="ngram_token",
+                 format_func=lambda k: "—" if k == 0 else md(f"{k}: {token_label(tokens[k - 1].token)}"))
+    if view.token:
+        show_infgram_token(tokens, view.token - 1)
     return result
+
+
+def show_infgram_token(tokens, k: int) -> None:
+    """Token k of an ∞-gram answer: the next-token distribution after the context its probability backed off to,
+    and the documents holding the longest match ending at it."""
+    ids = [t.id for t in tokens]
+    t = tokens[k]
+    context = ids[k - t.suffix_length : k]
+    after = index.ntd(ids=context, top=10) if context else index.ntd("", top=10)
+    st.caption(md(f"After its context of {len(context):,} token(s), "
+                  f"{' '.join(token_label(x.token) for x in tokens[k - len(context) : k]) or '(none: the empty prompt)'}, "
+                  f"the corpus continues {after.prompt_count:,} times; {token_label(t.token)} (id {t.id}) in "
+                  f"{t.count:,} of them (p = {prob_text(t.prob)})"))
+    table([{"token": token_label(n.token), "id": n.id, "count": n.count, "prob": n.prob} for n in after.next_tokens],
+          "Next tokens after that context, most frequent first")
+    if not t.match_length:
+        st.caption("No n-gram ending at this token occurs in the corpus.")
+        return
+    match = ids[k + 1 - t.match_length : k + 1]
+    found = index.find(ids=match, limit=5)
+    st.caption(md(f"Documents holding its longest match ({t.match_length:,} tokens, ids {ids_text(match)}): "
+                  f"{found.count:,}" + (", the first 5:" if found.count > 5 else ":")))
+    for hit in found.documents:
+        show_hit(hit, "".join(x.token for x in tokens[k + 1 - t.match_length : k + 1]))
+
+
+def show_hit(hit, ngram: str) -> None:
+    """A matching document: its keyword in context (escaped), and a link opening it with `ngram` marked."""
+    s = hit.snippet
+    st.html(f'<div class="kwic" style="font-family:monospace;white-space:pre-wrap">'
+            f"…{html.escape(s.left)}<mark>{html.escape(s.match)}</mark>{html.escape(s.right)}…</div>")
+    document_link(hit.doc, md(f"doc {hit.doc} · {hit.id or ''} · {len(hit.matches)} match(es)"), ngram=ngram)
 
 
 def show_documents(view: NgramView):
@@ -226,10 +266,7 @@ def show_documents(view: NgramView):
     if result.count and view.page > pages:
         st.warning(f"Page {view.page:,} is past the end: the answer has {pages:,} page(s) of {PAGE_SIZE}.")
     for hit in result.documents:
-        s = hit.snippet
-        st.html(f'<div class="kwic" style="font-family:monospace;white-space:pre-wrap">'
-                f"…{html.escape(s.left)}<mark>{html.escape(s.match)}</mark>{html.escape(s.right)}…</div>")
-        document_link(hit.doc, md(f"doc {hit.doc} · {hit.id or ''} · {len(hit.matches)} match(es)"), ngram=view.q)
+        show_hit(hit, view.q)
     if result.documents:
         order = "corpus order" if view.order == "corpus" else f"random order, seed {view.seed}"
         st.caption(f"page {view.page:,} of {pages:,} ({order})")

@@ -304,3 +304,34 @@ def test_a_paste_whose_white_space_differs_says_what_the_corpus_holds(poem_index
     at = ngrams(poem_index_dir, monkeypatch, q="nothing\r\nlike this")  # no plain version occurs: no hint
     assert not any("white space" in i.value for i in at.info)
 
+
+
+def test_an_infgram_token_opens_its_context_distribution_and_match_documents(poem_index_dir, poem_index, monkeypatch):
+    """?mode=∞-gram&token=K: the next tokens after the context token K's probability backed off to, and the
+    documents holding the longest match ending at it — each equal to the engine's own answer."""
+    text = "Roses are red, violets are green"
+    answer = poem_index.infgram(text)
+    k = max(range(len(answer.tokens)), key=lambda i: answer.tokens[i].match_length)  # a token with a long match
+    t = answer.tokens[k]
+    ids = [x.id for x in answer.tokens]
+    context = ids[k - t.suffix_length : k]
+    expected = poem_index.ntd(ids=context, top=10)
+    holding = poem_index.find(ids=ids[k + 1 - t.match_length : k + 1], limit=5)
+    assert t.match_length >= 2 and holding.count >= 1
+
+    at = ngrams(poem_index_dir, monkeypatch, mode="∞-gram", q=text, token=str(k + 1))
+    no_trouble(at)
+    assert at.selectbox(key="ngram_token").value == k + 1
+    shown = next(d.value for d in at.dataframe if "id" in d.value.columns and len(d.value) == len(expected.next_tokens)
+                 and list(d.value["id"]) == [n.id for n in expected.next_tokens])
+    assert list(shown["count"]) == [n.count for n in expected.next_tokens]
+    assert any(f"continues {expected.prompt_count:,} times" in c.value for c in at.caption)
+    captions = [c.value.replace("\\", "") for c in at.caption]  # as typed: Markdown escapes removed
+    assert any(f"longest match ({t.match_length:,} tokens" in c and f"{holding.count:,}" in c for c in captions), captions
+    links = [p.proto for p in at.get("page_link") if "doc=" in p.proto.query_string]
+    assert [int(dict(x.split("=", 1) for x in link.query_string.split("&"))["doc"]) for link in links] == \
+        [h.doc for h in holding.documents]
+
+    at = ngrams(poem_index_dir, monkeypatch, mode="∞-gram", q=text, token=str(len(answer.tokens) + 1))
+    assert [e.value.replace("\\", "") for e in at.error] == [
+        f"token {len(answer.tokens) + 1}: this text has {len(answer.tokens)} tokens"]
