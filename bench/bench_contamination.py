@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import candidate_files  # noqa: E402
+from bench_ngram import rss_mib  # noqa: E402
 
 import inspector.contamination as contamination  # noqa: E402
 from inspector import open_index  # noqa: E402
@@ -57,12 +58,6 @@ _NOT_PROSE = re.compile(r'^\s*(\.\.|[|>#*+=$:@-]|(def|class|if|for|return|import
 _DOCSTRING = re.compile(r'(?:"""|\'\'\')(.*?)(?:"""|\'\'\')', re.S)
 
 
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def peak_mib() -> float:

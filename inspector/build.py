@@ -79,24 +79,17 @@ def _corpus_signals(paths: list[str], text_column: str, batch_rows: int) -> tupl
     return (pa.concat_tables(parts) if parts else signals_table(pa.array([], pa.large_string()))), np.array(crcs)
 
 
-class _Signals:
-    """The quality signals of the corpus, computed beside the build: in a worker process on idle CPU when the corpus
-    is large (`worker`), else in this process at the end; `table()` checks they describe the indexed texts."""
+def _spawn_pool(workers: int, initializer) -> ProcessPoolExecutor:
+    """Worker processes started with "spawn", not "fork": libdivsufsort runs on OpenMP, and a child forked after the
+    parent has used OpenMP (an inline sort, an earlier build in the same process) hangs in its first parallel region."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=initializer)
 
-    def __init__(self, plan: _Plan, batch_rows: int, worker: bool):
-        self._args = ([s.path for s in plan.sources], plan.text_column, batch_rows)
-        self._pool = self._job = None
-        if worker:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_idle_worker)
-            self._job = self._pool.submit(_corpus_signals, *self._args)
 
-    def table(self, text_crcs: list[int]) -> pa.Table:
-        table, crcs = self._job.result() if self._job is not None else _corpus_signals(*self._args)
-        if not np.array_equal(crcs, np.asarray(text_crcs, crcs.dtype)):
-            raise CorpusError("a source file changed while the build read it (the quality signals read other texts "
-                              "than the index); build again")
-        return table
+class _Workers:
+    """A build step's worker pool, started when first needed and shut down when the build ends, failed or not."""
+
+    _pool: ProcessPoolExecutor | None = None
 
     def __enter__(self):
         return self
@@ -106,14 +99,32 @@ class _Signals:
             self._pool.shutdown(cancel_futures=True)
 
 
-class _SuffixArrayPool:
+class _Signals(_Workers):
+    """The quality signals of the corpus, computed beside the build: in a worker process on idle CPU when the corpus
+    is large (`worker`), else in this process at the end; `table()` checks they describe the indexed texts."""
+
+    def __init__(self, plan: _Plan, batch_rows: int, worker: bool):
+        self._args = ([s.path for s in plan.sources], plan.text_column, batch_rows)
+        self._job = None
+        if worker:
+            self._pool = _spawn_pool(1, _idle_worker)
+            self._job = self._pool.submit(_corpus_signals, *self._args)
+
+    def table(self, text_crcs: list[int]) -> pa.Table:
+        table, crcs = self._job.result() if self._job is not None else _corpus_signals(*self._args)
+        if not np.array_equal(crcs, np.asarray(text_crcs, crcs.dtype)):
+            raise CorpusError("a source file changed while the build read it (the quality signals read other texts "
+                              "than the index); build again")
+        return table
+
+
+class _SuffixArrayPool(_Workers):
     """Sorts shards' suffix arrays: small ones inline, large ones in two worker processes beside tokenizing."""
 
     INLINE_TOKENS = 2_000_000
 
     def __init__(self, width: int, n_symbols: int):
         self.width, self.n_symbols = width, n_symbols
-        self._pool: ProcessPoolExecutor | None = None
         self._jobs: list = []
 
     def submit(self, writer: ShardWriter) -> None:
@@ -122,11 +133,7 @@ class _SuffixArrayPool:
             self._jobs.append(build_suffix_array(*args))
             return
         if self._pool is None:
-            # "spawn", not "fork": libdivsufsort runs on OpenMP, and a child forked after the parent has used OpenMP
-            # (an inline sort, an earlier build in the same process) hangs in its first parallel region
-            self._pool = ProcessPoolExecutor(
-                max_workers=2, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent
-            )
+            self._pool = _spawn_pool(2, _die_with_parent)
         self._jobs.append(self._pool.submit(build_suffix_array, *args))
 
     def wait(self, progress: Progress) -> float:
@@ -137,13 +144,6 @@ class _SuffixArrayPool:
             seconds += (job if isinstance(job, SuffixArrayStats) else job.result()).total_seconds
             progress("suffix arrays", done, len(self._jobs))
         return seconds
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
 
 
 @dataclass(slots=True)
