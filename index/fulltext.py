@@ -7,7 +7,9 @@ accepts them, else a sanitised form; the mapping is kept in the manifest.
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -101,14 +103,14 @@ def _number(column: str, kind: str, value) -> int | float:
 class FulltextWriter:
     """Adds documents in batches from the build's single pass over the corpus."""
 
-    def __init__(self, folder: Path, specs: Sequence[FieldSpec], stem: bool):
+    def __init__(self, folder: Path, specs: Sequence[FieldSpec], stem: bool, threads: int = 2):
         folder.mkdir(parents=True)
         self.folder = folder
         self.specs = list(specs)
         self.schema = _schema(self.specs, stem)
         with self._writing():
             self.index = tantivy().Index(self.schema, str(folder))
-            self.writer = self.index.writer(256_000_000, 2)
+            self.writer = self.index.writer(128_000_000 * threads, threads)
 
     @contextmanager
     def _writing(self):
@@ -153,6 +155,28 @@ class FulltextWriter:
             self.writer.wait_merging_threads()
         except (ValueError, RuntimeError):
             pass
+
+
+def join_indexes(parts: Sequence[Path], out: Path, link: Sequence[bool] = ()) -> None:
+    """One Tantivy index in `out` holding the segments of `parts` (indexes of one schema, as build parts write
+    them), in that order: each part's segment files are moved (or hard-linked where `link[i]`, for parts that belong
+    to a live build) and one meta.json lists them all. Segments are immutable and BM25 statistics are summed over
+    segments at search time, so the result answers exactly as one writer's index of the same documents."""
+    out.mkdir(parents=True)
+    metas = [json.loads((part / "meta.json").read_text()) for part in parts]
+    segments = []
+    for i, (part, meta) in enumerate(zip(parts, metas)):
+        if meta["schema"] != metas[0]["schema"]:
+            raise InspectorError(f"full-text index {part} has another schema than {parts[0]}: rebuild the index")
+        for segment in meta["segments"]:
+            if segment.get("deletes"):
+                raise InspectorError(f"full-text index {part} has deleted documents: rebuild the index")
+            for file in sorted(part.glob(segment["segment_id"].replace("-", "") + ".*")):
+                (os.link if i < len(link) and link[i] else os.rename)(file, out / file.name)
+            segments.append(segment)
+    joined = {**metas[0], "segments": segments, "opstamp": max((m["opstamp"] for m in metas), default=0)}
+    (out / "meta.json").write_text(json.dumps(joined))
+    (out / ".managed.json").write_text(json.dumps(sorted(f.name for f in out.iterdir())))
 
 
 class Fulltext:
@@ -249,6 +273,8 @@ class Fulltext:
             raise InvalidQuery(f"the search engine rejected the query ({exc})") from None
         hits = [(int(searcher.doc(address)["doc"][0]), math.nan if sort else float(score))
                 for score, address in result.hits]
+        if not sort:  # equal scores in document order, not in the order of segments (which differs by build)
+            hits.sort(key=lambda hit: (-hit[1], hit[0]))
         return int(result.count or 0), hits
 
     def matching_docs(self, query, limit: int) -> np.ndarray:

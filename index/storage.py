@@ -42,7 +42,7 @@ from pathlib import Path
 from .errors import BuildLocked, IndexCorrupt, IndexMissing, InspectorError
 
 FORMAT = "corpus-inspector"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 READERS = ".readers"
@@ -114,13 +114,20 @@ def build_area(out: Path) -> Iterator[Path]:
         lock.close()
 
 
-def commit(tmp: Path, manifest: dict) -> Path:
-    """Checksum every file in `tmp`, write the manifest, fsync, and make it the live build of its folder."""
+def commit(tmp: Path, manifest: dict, known: dict[str, dict] | None = None) -> Path:
+    """Checksum every file in `tmp`, write the manifest, fsync, and make it the live build of its folder.
+
+    `known`: files hard-linked from the live build (an append), with their facts from its manifest: their CRC is
+    taken from there (checked by size), not read again; and as removing the old build changes their change time,
+    that change is remembered as checked (see `read_manifest`)."""
     out = tmp.parent
+    known = known or {}
     files = {}
     for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
         rel = path.relative_to(tmp).as_posix()
-        files[rel] = {"size": path.stat().st_size, "crc32": crc32_file(path)}
+        size = path.stat().st_size
+        same = rel in known and known[rel]["size"] == size
+        files[rel] = {"size": size, "crc32": known[rel]["crc32"] if same else crc32_file(path)}
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, **manifest, "files": files}
     for rel, facts in files.items():  # nothing writes these files again
         facts["ctime_ns"] = (tmp / rel).stat().st_ctime_ns
@@ -139,6 +146,8 @@ def commit(tmp: Path, manifest: dict) -> Path:
     os.replace(pointer, out / CURRENT)
     _fsync_dir(out)
     remove_unused_builds(out)
+    if known:
+        _remember_verified(final, {rel: (final / rel).stat().st_ctime_ns for rel in known if rel in files})
     return final
 
 

@@ -35,7 +35,7 @@ from .errors import IndexCorrupt
 
 PAD = 8
 #: the first word of every KEY_EVERY-th suffix is kept in keys.npy: a batch search starts within two samples
-KEY_EVERY = 64
+KEY_EVERY = 128
 _DTYPES = {1: ">u1", 2: ">u2", 4: ">u4"}
 _BLOCK = 4  # query words compared per NumPy call
 _CORES = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)

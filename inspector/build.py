@@ -1,21 +1,25 @@
 """`inspector build`: Parquet shards -> n-gram shards + full-text index + catalog, published atomically.
 
-One pass over the corpus: the main process reads, tokenizes (tiktoken on both cores) and hands texts to Tantivy's
-writer threads; each full shard's suffix array is sorted in a worker process while the next shard is tokenized.
+A build is parts and a publish. The corpus is cut into parts of equal text (whole rows, counted first, so documents
+are numbered before anything is indexed); each part (`inspector.build_part`) reads, tokenizes and indexes its rows
+into its own folder, in worker processes side by side, or as Ray tasks (`ray=`). `publish` then ties the parts
+(and, with `append`, the live build's files, hard-linked) into one index and makes it live in one step.
 """
 from __future__ import annotations
 
 import ctypes
+import itertools
 import multiprocessing
 import numbers
 import os
+import shutil
 import signal
 import sys
 import time
-import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,127 +27,51 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.feather as feather
-import pyarrow.parquet as pq
 
 from index import storage
 from index.catalog import build_catalog
 from index.errors import CorpusError, InspectorError
-from index.fulltext import FieldSpec, FulltextWriter, field_specs
-from index.suffix_array import ShardWriter, SuffixArrayStats, build_suffix_array, width_for
+from index.fulltext import FieldSpec, field_specs, join_indexes
+from index.suffix_array import width_for
 
-from .corpus import SourceFile, find_parquet_files, inspect_source, metadata_schema, read_batches
-from .normalize import normalize
+from .build_part import PartJob, Rows, build_part, write_table
+from .corpus import SourceFile, find_parquet_files, inspect_source, metadata_schema, text_sizes
 from .quality import signals_table
 from .results import BuildReport
 from .settings import DEFAULT, Settings
-from .tokenizer import Tokenizer, make_tokenizer
+from .tokenizer import Tokenizer, load_tokenizer, make_tokenizer
 
 Progress = Callable[[str, int, int], None]
+
+#: below this many (estimated) tokens a corpus is one part, indexed in this process: starting workers costs more
+INLINE_TOKENS = 2_000_000
+#: what a build worker holds besides its shard's sort: Tantivy's writer heap, a batch, the tokenizer, NumPy
+_WORKER_BASE_BYTES = 768 << 20
+#: share of the memory available at the start that the build's workers may use together
+_MEMORY_SHARE = 0.6
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     pass
 
 
-def _die_with_parent() -> None:
-    """A worker forked from a build that is killed must not live on (holding the build's lock) until it finishes."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+def cpu_count() -> int:
+    """The cores this process may run on (`os.process_cpu_count` from Python 3.13, the affinity mask before)."""
+    if hasattr(os, "process_cpu_count"):
+        return os.process_cpu_count() or 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _idle_worker() -> None:
-    """The quality-signals worker: dies with its build, and runs only on CPU time nothing else of the build wants
-    (SCHED_IDLE; tokenizing takes both cores of a small machine, sorting the last shard one)."""
-    _die_with_parent()
-    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    else:
-        os.nice(19)
-
-
-def _corpus_signals(paths: list[str], text_column: str, batch_rows: int) -> tuple[pa.Table, np.ndarray]:
-    """The quality signals of every non-empty text of `paths` in the build's order, read from the files anew (so
-    no text crosses between processes or waits in memory), and each text's CRC-32 (the build checks the two passes
-    read the same texts)."""
-    parts, crcs = [], []
-    for path in paths:
-        for record in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=[text_column]):
-            texts = record.column(0).cast(pa.large_string())
-            texts = texts.filter(pc.not_equal(texts, ""))
-            _, offsets, data = texts.buffers()
-            bounds = np.frombuffer(offsets, np.int64)[texts.offset : texts.offset + len(texts) + 1]
-            raw = memoryview(data) if data is not None else memoryview(b"")
-            crcs.extend(zlib.crc32(raw[a:b]) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()))
-            parts.append(signals_table(texts))
-    return (pa.concat_tables(parts) if parts else signals_table(pa.array([], pa.large_string()))), np.array(crcs)
-
-
-def _spawn_pool(workers: int, initializer) -> ProcessPoolExecutor:
-    """Worker processes started with "spawn", not "fork": libdivsufsort runs on OpenMP, and a child forked after the
-    parent has used OpenMP (an inline sort, an earlier build in the same process) hangs in its first parallel region."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=initializer)
-
-
-class _Workers:
-    """A build step's worker pool, started when first needed and shut down when the build ends, failed or not."""
-
-    _pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-
-
-class _Signals(_Workers):
-    """The quality signals of the corpus, computed beside the build: in a worker process on idle CPU when the corpus
-    is large (`worker`), else in this process at the end; `table()` checks they describe the indexed texts."""
-
-    def __init__(self, plan: _Plan, batch_rows: int, worker: bool):
-        self._args = ([s.path for s in plan.sources], plan.text_column, batch_rows)
-        self._job = None
-        if worker:
-            self._pool = _spawn_pool(1, _idle_worker)
-            self._job = self._pool.submit(_corpus_signals, *self._args)
-
-    def table(self, text_crcs: list[int]) -> pa.Table:
-        table, crcs = self._job.result() if self._job is not None else _corpus_signals(*self._args)
-        if not np.array_equal(crcs, np.asarray(text_crcs, crcs.dtype)):
-            raise CorpusError("a source file changed while the build read it (the quality signals read other texts "
-                              "than the index); build again")
-        return table
-
-
-class _SuffixArrayPool(_Workers):
-    """Sorts shards' suffix arrays: small ones inline, large ones in two worker processes beside tokenizing."""
-
-    INLINE_TOKENS = 2_000_000
-
-    def __init__(self, width: int, n_symbols: int):
-        self.width, self.n_symbols = width, n_symbols
-        self._jobs: list = []
-
-    def submit(self, writer: ShardWriter) -> None:
-        args = (writer.folder, self.width, writer.n_tokens, self.n_symbols, len(writer.doc_starts))
-        if writer.n_tokens < self.INLINE_TOKENS:
-            self._jobs.append(build_suffix_array(*args))
-            return
-        if self._pool is None:
-            self._pool = _spawn_pool(2, _die_with_parent)
-        self._jobs.append(self._pool.submit(build_suffix_array, *args))
-
-    def wait(self, progress: Progress) -> float:
-        """Seconds of the suffix-array step (sort, keep token starts, write), summed over shards."""
-        seconds = 0.0
-        progress("suffix arrays", 0, len(self._jobs))
-        for done, job in enumerate(self._jobs, 1):
-            seconds += (job if isinstance(job, SuffixArrayStats) else job.result()).total_seconds
-            progress("suffix arrays", done, len(self._jobs))
-        return seconds
+def available_memory() -> int:
+    """Bytes of memory available now (MemAvailable), or 8 GiB where /proc/meminfo is not there to say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 << 30
 
 
 @dataclass(slots=True)
@@ -153,6 +81,7 @@ class _Plan:
     sources: list[SourceFile]
     specs: list[FieldSpec]
     tokenizer: Tokenizer
+    tokenizer_spec: str
     width: int
     shard_tokens: int
     text_column: str
@@ -162,29 +91,16 @@ class _Plan:
     #: also index the normalised text (`inspector.normalize`) for `contam --normalize`
     normalized: bool
     #: compute the heuristic quality signals (`inspector.quality`) into the catalog
-    signals: bool = False
+    signals: bool
 
 
-_DOCUMENT_FACTS = ("file", "row", "id", "tokens", "chars", "shard", "text_crc")
+@dataclass(frozen=True, slots=True)
+class _Base:
+    """The live build an `append` adds to. Only a build removes a build, and this one holds the folder's build
+    lock until it has published, so the base stays as it is without being held open."""
 
-
-@dataclass(slots=True)
-class _Ingested:
-    """What the pass over the corpus produced: one row per document for the document table, the shards' facts."""
-
-    docs: dict[str, list] = field(default_factory=lambda: {k: [] for k in _DOCUMENT_FACTS})
-    shards: list[dict] = field(default_factory=list)
-    normalized_shards: list[dict] = field(default_factory=list)
-    empty: int = 0
-    tokenize_seconds: float = 0.0
-    fulltext_seconds: float = 0.0
-    suffix_array_seconds: float = 0.0
-    #: the quality signals' columns, one row per document (None without signals)
-    signals: pa.Table | None = None
-
-    @property
-    def n_tokens(self) -> int:
-        return int(sum(self.docs["tokens"]))
+    folder: Path
+    manifest: dict
 
 
 def build_index(
@@ -202,48 +118,53 @@ def build_index(
     allow_empty: bool = False,
     normalized: bool = False,
     signals: bool = True,
+    append: bool = False,
+    force: bool = False,
+    workers: int | None = None,
+    memory_gib: float | None = None,
+    ray: str | None = None,
 ) -> BuildReport:
     """Index Parquet files, folders or globs into `out`: n-gram shards, the full-text index and the catalog.
 
-    One pass over the corpus feeds both indexes; the previous index in `out` stays live until the very end.
-    Shards of 2M tokens or more are sorted in worker processes started with "spawn", so a script that calls this
-    must do so under `if __name__ == "__main__":`, as with any multiprocessing code.
+    The previous index in `out` stays live until the very end. `workers` parts are indexed side by side (default:
+    the cores this process may use, fewer when `memory_gib` — default 60 % of the memory available — cannot hold
+    that many shard sorts at once); they run in processes started with "spawn", so a script that calls this must do
+    so under `if __name__ == "__main__":`. `ray` runs the parts as tasks on a Ray cluster ("auto", an address, or
+    "" for a local Ray) instead.
+    `append` adds the files as new shards of the live index (every option must match how it was built) and refuses
+    a file it already holds, by path or by footer checksum, unless `force`.
     A corpus without a single non-empty text is refused (it would replace a live index with an empty one) unless
     `allow_empty`; a failed write (disk full, no permission) is one InspectorError naming the path.
     `signals` (on unless turned off) adds the heuristic quality signals of `inspector.quality` to the catalog.
     """
     started = time.perf_counter()
     progress = progress or _no_progress
+    if workers is not None and (not isinstance(workers, numbers.Integral) or isinstance(workers, bool) or workers < 1):
+        raise InspectorError(f"--workers must be a whole number of at least 1, not {workers!r}")
+    if memory_gib is not None and (isinstance(memory_gib, bool) or not isinstance(memory_gib, numbers.Real)
+                                   or not 0 < memory_gib < 1 << 20):
+        raise InspectorError(f"--memory-gib must be a positive number of GiB, not {memory_gib!r}")
     shard_tokens = settings.shard_tokens if shard_tokens is None else shard_tokens
-    plan = _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, normalized)
-    plan.signals = signals
+    plan = _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, normalized, signals)
+    base = None
+    if append:
+        storage.live_build(Path(out))  # there is an index to append to (checked before the folder is locked)
     try:
         with storage.build_area(Path(out)) as tmp:
-            ingested = _ingest(plan, tmp, settings, progress)
-            if not ingested.docs["file"] and not allow_empty:
-                rows = sum(s.rows for s in plan.sources)
-                raise CorpusError(
-                    f"no documents to index: {rows:,} rows in {len(plan.sources)} file(s), {ingested.empty:,} of them "
-                    f"empty texts; nothing was written to {out} (pass --allow-empty to build an empty index)"
-                )
-            table = _write_document_table(tmp, ingested)
-            progress("catalog", 0, 1)
-            build_catalog(tmp / "catalog.duckdb", table, [s.path for s in plan.sources], text_column, id_column,
-                          ingested.signals)
-            progress("catalog", 1, 1)
-            plan.tokenizer.save(tmp)
-            progress("publish", 0, 1)
-            final = storage.commit(tmp, _manifest(plan, ingested))
-            progress("publish", 1, 1)
+            if append:
+                base = _open_base(Path(out), plan, force)
+            jobs, cores = _cut(plan, base, tmp, settings, progress, workers, memory_gib, ray, allow_empty)
+            parts = _run(jobs, cores, ray, progress)
+            final = publish(tmp, plan, base, jobs, parts, progress)
     except OSError as exc:  # disk full, file too large, read-only or missing folder: the temporary build is gone
         where = exc.filename or out
         raise InspectorError(
             f"build failed writing {where}: {exc.strerror or exc}; the previous index in {out}, if any, is kept"
         ) from None
-    return _report(final.parent, plan, ingested, time.perf_counter() - started)
+    return _report(final, plan, base, parts, cores, time.perf_counter() - started)
 
 
-def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, normalized) -> _Plan:
+def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, normalized, signals) -> _Plan:
     """Find and check the input files and the tokenizer; choose the token width."""
     files = find_parquet_files(corpus)
     sources = [inspect_source(path, text_column) for path in files]
@@ -255,168 +176,330 @@ def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, ste
         raise InspectorError(
             f"--shard-tokens must be between 1 and {(2**31 - 2) // width:,} for this tokenizer, not {shard_tokens!r}"
         )
-    return _Plan(sources, specs, tok, width, shard_tokens, text_column, id_column, stem, fulltext, normalized)
+    spec = str(tok.path) if tok.kind == "hf" else tok.kind
+    return _Plan(sources, specs, tok, spec, width, int(shard_tokens), text_column, id_column, stem, fulltext,
+                 normalized, signals)
 
 
-def _ingest(plan: _Plan, tmp: Path, settings: Settings, progress: Progress) -> _Ingested:
-    """The one pass: read batches, tokenize, append to n-gram shards (each sorted once full) and to Tantivy; with
-    `normalized`, also the normalised texts' tokens to their own shards (same documents, same numbers)."""
-    done = _Ingested()
-    text_index = FulltextWriter(tmp / "fulltext", plan.specs, plan.stem) if plan.fulltext else None
+def _open_base(out: Path, plan: _Plan, force: bool) -> _Base:
+    """The live build of `out`, checked to take `plan`'s files as new shards: the same options, none of the files
+    already in it (by path, or by footer checksum and size) unless `force`."""
+    build = storage.OpenBuild(out)
     try:
-        _read_and_index(plan, tmp, settings, progress, done, text_index)
-    except BaseException:
-        if text_index is not None:
-            text_index.abort()
-        raise
-    return done
-
-
-def _read_and_index(plan: _Plan, tmp: Path, settings: Settings, progress: Progress, done: _Ingested,
-                    text_index: FulltextWriter | None) -> None:
-    total_rows = sum(s.rows for s in plan.sources)
-    docs = done.docs
-    # signals of a corpus over 8 MB of Parquet are computed in a worker process, on idle CPU
-    worker = plan.signals and sum(s.size for s in plan.sources) > 8_000_000
-    with _SuffixArrayPool(plan.width, plan.tokenizer.max_id + 1) as pool, _Signals(plan, settings.batch_rows, worker) as quality:
-        shards = _ShardSink(tmp, "", plan.width, plan.shard_tokens, pool, done.shards)
-        normalized = None
-        if plan.normalized:
-            normalized = _ShardSink(tmp / "normalized", "normalized/", plan.width, plan.shard_tokens, pool,
-                                    done.normalized_shards)
-        rows_done = 0
-        progress("read, tokenize, index", 0, total_rows)
-        metadata = [spec.column for spec in plan.specs]
-        for batch in read_batches(plan.sources, plan.text_column, plan.id_column, settings.batch_rows, metadata):
-            keep = [i for i, text in enumerate(batch.texts) if text]
-            done.empty += len(batch.texts) - len(keep)
-            texts = [batch.texts[i] for i in keep]
-            t0 = time.perf_counter()
-            encoded = plan.tokenizer.encode_batch(texts)
-            if normalized is not None:
-                normalized.add(plan.tokenizer.encode_batch([normalize(t) for t in texts]))
-            done.tokenize_seconds += time.perf_counter() - t0
-            if text_index is not None:
-                t0 = time.perf_counter()
-                columns = {c: None if v is None else [v[i] for i in keep] for c, v in batch.columns.items()}
-                first_doc = len(docs["file"])
-                text_index.add(range(first_doc, first_doc + len(texts)), texts, columns)
-                done.fulltext_seconds += time.perf_counter() - t0
-            for i, text, tokens, shard in zip(keep, texts, encoded, shards.add(encoded)):
-                docs["file"].append(batch.file_index)
-                docs["row"].append(batch.first_row + i)
-                docs["id"].append(batch.ids[i] if batch.ids is not None else None)
-                docs["tokens"].append(len(tokens))
-                docs["chars"].append(len(text))
-                docs["shard"].append(shard)
-                docs["text_crc"].append(zlib.crc32(text.encode()))
-            rows_done += len(batch.texts)
-            progress("read, tokenize, index", rows_done, total_rows)
-        shards.close()
-        if normalized is not None:
-            normalized.close()
-        if text_index is not None:
-            progress("full-text commit", 0, 1)
-            t0 = time.perf_counter()
-            text_index.commit()
-            done.fulltext_seconds += time.perf_counter() - t0
-            progress("full-text commit", 1, 1)
-        done.suffix_array_seconds = pool.wait(progress)
-        if plan.signals:
-            progress("quality signals", 0, 1)
-            done.signals = quality.table(docs["text_crc"])
-            progress("quality signals", 1, 1)
-
-
-class _ShardSink:
-    """Appends tokenized documents to the current shard of `folder`; a shard that would pass `shard_tokens` is
-    closed and handed to the suffix-array pool, and the next one begins. `shards` collects each shard's facts."""
-
-    def __init__(self, folder: Path, prefix: str, width: int, shard_tokens: int, pool: _SuffixArrayPool,
-                 shards: list[dict]):
-        self.folder, self.prefix, self.width, self.shard_tokens = folder, prefix, width, shard_tokens
-        self.pool, self.shards = pool, shards
-        self.documents = 0
-        self.writer: ShardWriter | None = None
-
-    def add(self, encoded: list[np.ndarray]) -> list[int]:
-        """Append documents (in corpus order); the shard number of each."""
-        numbers = []
-        pending: list[np.ndarray] = []
-        pending_tokens = 0
-        for tokens in encoded:
-            if self.writer is not None and self.writer.n_tokens + pending_tokens + len(tokens) + 1 > self.shard_tokens:
-                self.writer.add(pending)
-                pending, pending_tokens = [], 0
-                self.close()
-            if self.writer is None:
-                self.writer = ShardWriter(self.folder / f"shard-{len(self.shards):04d}", self.width)
-                self.shards.append({"name": self.prefix + self.writer.folder.name, "doc_lo": self.documents,
-                                    "documents": 0})
-            pending.append(tokens)
-            pending_tokens += len(tokens) + 1
-            self.shards[-1]["documents"] += 1
-            self.documents += 1
-            numbers.append(len(self.shards) - 1)
-        if self.writer is not None:
-            self.writer.add(pending)
-        return numbers
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.shards[-1]["tokens"] = self.writer.n_tokens
-            self.pool.submit(self.writer)
-            self.writer = None
-
-
-def _write_document_table(tmp: Path, done: _Ingested) -> pa.Table:
-    """documents.arrow: one chunk, uncompressed, so it is opened memory-mapped and read without a copy."""
-    docs = done.docs
-    table = pa.table(
-        {
-            "doc": pa.array(np.arange(len(docs["file"]), dtype=np.int64)),
-            "file": pa.array(docs["file"], pa.int32()),
-            "row": pa.array(docs["row"], pa.int64()),
-            "id": pa.array(docs["id"], pa.string()),
-            "tokens": pa.array(docs["tokens"], pa.int64()),
-            "chars": pa.array(docs["chars"], pa.int64()),
-            "shard": pa.array(docs["shard"], pa.int32()),
-            "text_crc": pa.array(docs["text_crc"], pa.int64()),
+        manifest = build.manifest
+        tokenizer = load_tokenizer(manifest["tokenizer"], build.folder)
+        has_signals = "signals.arrow" in manifest["files"]
+        fulltext = manifest["fulltext"]
+        wanted = {
+            "--text-column": (plan.text_column, manifest["text_column"]),
+            "--id-column": (plan.id_column, manifest["id_column"]),
+            "--tokenizer": (plan.tokenizer.identity(), tokenizer.identity()),
+            "--no-fulltext": (not plan.fulltext, fulltext is None),
+            "--stem": (plan.stem, bool(fulltext and fulltext["stem"])),
+            "--normalized": (plan.normalized, manifest["normalized"] is not None),
+            "--no-signals": (not plan.signals, not has_signals),
         }
-    )
-    feather.write_feather(table, tmp / "documents.arrow", compression="uncompressed", chunksize=max(1, table.num_rows))
-    return table
+        differ = [f"{option} (the index: {theirs!r}, here: {ours!r})" for option, (ours, theirs) in wanted.items()
+                  if ours != theirs]
+        if differ:
+            raise InspectorError(f"--append: {out} was built with other options; give the same: {'; '.join(differ)}")
+        if fulltext is not None and [asdict(s) for s in plan.specs] != fulltext["fields"]:
+            raise InspectorError(
+                f"--append: the new files' metadata columns ({', '.join(s.column for s in plan.specs) or 'none'}) are "
+                f"not those of {out} ({', '.join(f['column'] for f in fulltext['fields']) or 'none'}); the full-text "
+                "index cannot take them: rebuild instead"
+            )
+        if not force:
+            for source in plan.sources:
+                for number, old in enumerate(manifest["sources"]):
+                    same_path = old["path"] == source.path
+                    if same_path or (old["footer_crc"], old["size"]) == (source.footer_crc, source.size):
+                        how = "the same path" if same_path else f"the same content as {old['path']}"
+                        raise InspectorError(
+                            f"--append: {source.path} is already in {out} (source file {number}, {how}); "
+                            "pass --force to index it again"
+                        )
+        return _Base(build.folder, manifest)
+    finally:
+        build.close()
 
 
-def _manifest(plan: _Plan, done: _Ingested) -> dict:
-    return {
+def _cut(plan: _Plan, base: _Base | None, tmp: Path, settings: Settings, progress: Progress,
+         workers: int | None, memory_gib: float | None, ray: str | None, allow_empty: bool) -> tuple[list[PartJob], int]:
+    """Count every file's texts, then cut the rows into parts of equal text, two per worker (a part that tokenizes
+    slowly is made up by the others); (parts, workers).
+
+    How many workers: the cores this process may use (or `workers`), then no more than the memory budget holds at
+    `_worker_bytes` each; one worker indexes the corpus as one part, in this process."""
+    progress("count texts", 0, len(plan.sources))
+    with ThreadPoolExecutor(cpu_count()) as pool:  # Parquet decoding lets go of the GIL
+        sizes = []
+        for done, counted in enumerate(pool.map(lambda s: text_sizes(s, plan.text_column), plan.sources), 1):
+            sizes.append(counted)
+            progress("count texts", done, len(plan.sources))
+    nonempty = sum(int(np.count_nonzero(s)) for s in sizes)
+    if not nonempty and not allow_empty:
+        what = "to append" if base is not None else "to index"
+        rows = sum(s.rows for s in plan.sources)
+        raise CorpusError(
+            f"no documents {what}: {rows:,} rows in {len(plan.sources)} file(s), all of them empty texts; nothing "
+            f"was written to {tmp.parent} (pass --allow-empty to build an empty index)"
+        )
+    text_bytes = sum(int(s.sum()) for s in sizes)
+    estimate = text_bytes if plan.tokenizer.kind == "bytes" else text_bytes // 2  # tokens, on the safe side
+    if ray is not None:
+        from .ray_cluster import cluster_cpus
+
+        cores = workers or cluster_cpus(ray or None)
+    else:
+        budget = memory_gib * 2**30 if memory_gib is not None else _MEMORY_SHARE * available_memory()
+        cores = workers or cpu_count()
+        while cores > 1 and cores * _worker_bytes(plan, -(-estimate // (2 * cores))) > budget:
+            cores -= 1
+    n_parts = 1 if ray is None and (estimate < INLINE_TOKENS or cores == 1) else 2 * cores
+    cuts = _cut_rows(sizes, n_parts)
+    doc_lo = base.manifest["documents"] if base is not None else 0
+    first_file = len(base.manifest["sources"]) if base is not None else 0
+    jobs = []
+    for number, rows in enumerate(cuts):
+        jobs.append(PartJob(
+            number=number, folder=str(tmp / "parts" / f"part-{number:04d}"),
+            rows=tuple(Rows(first_file + f, plan.sources[f], lo, hi) for f, lo, hi in rows),
+            doc_lo=doc_lo, text_column=plan.text_column, id_column=plan.id_column, tokenizer=plan.tokenizer_spec,
+            width=plan.width, shard_tokens=plan.shard_tokens, specs=tuple(plan.specs), stem=plan.stem,
+            fulltext=plan.fulltext, normalized=plan.normalized, signals=plan.signals, batch_rows=settings.batch_rows,
+            threads=cores if len(cuts) == 1 else 1,
+        ))
+        doc_lo += sum(int(np.count_nonzero(sizes[f][lo:hi])) for f, lo, hi in rows)
+    return jobs, min(cores, len(jobs))
+
+
+def _worker_bytes(plan: _Plan, part_tokens: int) -> int:
+    """A worker's peak: one shard's sort (5 bytes per byte of tokens: the tokens and libdivsufsort's 32-bit array)
+    and the rest it holds (`_WORKER_BASE_BYTES`)."""
+    return 5 * plan.width * min(plan.shard_tokens, part_tokens) + _WORKER_BASE_BYTES
+
+
+def _cut_rows(sizes: list[np.ndarray], n_parts: int) -> list[list[tuple[int, int, int]]]:
+    """Rows cut into `n_parts` runs of about equal text bytes: per part, its (file, row_lo, row_hi) pieces. Parts
+    are never empty of rows where rows remain (an empty corpus still gets one part, for an empty index)."""
+    lengths = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
+    starts = np.cumsum([0] + [len(s) for s in sizes])
+    ends = np.cumsum(lengths)
+    targets = ends[-1] * np.arange(1, n_parts) / n_parts if len(ends) else np.zeros(0)
+    bounds = [0, *np.searchsorted(ends, targets, side="left").clip(0, len(lengths)).tolist(), len(lengths)]
+    bounds = sorted(set(bounds)) if len(lengths) else [0, 0]
+    parts = []
+    for lo, hi in itertools.pairwise(bounds):
+        pieces = []
+        for f in range(len(sizes)):
+            a, b = max(lo, starts[f]), min(hi, starts[f + 1])
+            if a < b:
+                pieces.append((f, int(a - starts[f]), int(b - starts[f])))
+        parts.append(pieces)
+    return parts
+
+
+def _die_with_parent() -> None:
+    """A worker of a build that is killed must not live on (holding its lock) until it finishes."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+#: in a build worker: where it reports its parts' rows done (a queue handed over when the worker starts, the one way
+#: a queue may reach a process of a pool)
+_channel = None
+
+
+def _worker_start(channel) -> None:
+    """A build worker: dies with its build; a Hugging Face tokenizer's rayon pool takes one thread, as parts already
+    run side by side."""
+    global _channel
+    _die_with_parent()
+    os.environ["RAYON_NUM_THREADS"] = "1"
+    _channel = channel
+
+
+def _build_part_reporting(job: PartJob) -> dict:
+    """`build_part` in a worker, reporting its rows done to the build's process."""
+    return build_part(job, lambda rows: _channel.put((job.number, rows)))
+
+
+def _run(jobs: list[PartJob], workers: int, ray: str | None, progress: Progress) -> list[dict]:
+    """Every part's facts, in part order: inline for one part, else in `workers` processes or as Ray tasks."""
+    total_rows = sum(r.hi - r.lo for job in jobs for r in job.rows)
+    stage = "read, tokenize, index"
+    progress(stage, 0, total_rows)
+    if ray is not None:
+        from .ray_cluster import run_tasks
+
+        done_rows = {}
+
+        def finished(i: int, facts: dict) -> None:
+            done_rows[i] = sum(r.hi - r.lo for r in jobs[i].rows)
+            progress(stage, sum(done_rows.values()), total_rows)
+
+        return run_tasks(ray or None, build_part, jobs, finished)
+    if len(jobs) == 1:
+        return [build_part(jobs[0], lambda rows: progress(stage, rows, total_rows))]
+    # "spawn", not "fork": libdivsufsort runs on OpenMP, and a child forked after the parent has used OpenMP (an
+    # earlier build in the same process) hangs in its first parallel region
+    context = multiprocessing.get_context("spawn")
+    channel = context.SimpleQueue()
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(channel,)) as pool:
+        futures = [pool.submit(_build_part_reporting, job) for job in jobs]
+        rows = [0] * len(jobs)
+        try:
+            while True:
+                finished, pending = wait(futures, timeout=0.25, return_when=FIRST_EXCEPTION)
+                while not channel.empty():
+                    number, done = channel.get()
+                    rows[number] = done
+                progress(stage, sum(rows), total_rows)
+                if not pending or any(f.exception() for f in finished):
+                    break
+            return [f.result() for f in futures]
+        except BaseException as exc:  # one part failed (or the build was stopped): the others' work is lost anyway
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+            if isinstance(exc, BrokenProcessPool):  # a worker killed, most likely for memory
+                raise InspectorError(
+                    f"a build worker died ({exc}); if the system ran out of memory, give fewer --workers or a lower "
+                    "--memory-gib; the previous index, if any, is kept"
+                ) from None
+            raise
+
+
+def publish(tmp: Path, plan: _Plan, base: _Base | None, jobs: list[PartJob], parts: list[dict],
+            progress: Progress) -> Path:
+    """Tie the parts (after the base build's files, hard-linked) into one index in `tmp` and make it live: shards
+    numbered in order, one Tantivy index of all segments, the document table and catalog, the manifest; the folder
+    of the new live build."""
+    progress("publish", 0, 1)
+    base_manifest = base.manifest if base is not None else {"shards": [], "normalized": None, "sources": []}
+    known = {}  # files linked from the base build: their checksums are known
+    shards = _link_shards(base, base_manifest["shards"], tmp, known)
+    normalized = _link_shards(base, (base_manifest["normalized"] or {}).get("shards", []), tmp, known)
+    tables, signals, doc_lo = [], [], 0
+    if base is not None:
+        tables.append(feather.read_table(base.folder / "documents.arrow", memory_map=True).drop_columns(["doc"]))
+        if plan.signals:
+            signals.append(feather.read_table(base.folder / "signals.arrow", memory_map=True))
+        doc_lo = base_manifest["documents"]
+    for job, facts in zip(jobs, parts):
+        folder = Path(job.folder)
+        table = feather.read_table(folder / "documents.arrow")
+        offset = len(shards)
+        tables.append(table.set_column(table.schema.get_field_index("shard"), "shard",
+                                       pc.add(table["shard"], pa.scalar(offset, pa.int32()))))
+        if plan.signals:
+            signals.append(feather.read_table(folder / "signals.arrow"))
+        doc_lo = _move_shards(folder, facts["shards"], tmp, "", shards, doc_lo)
+        _move_shards(folder, facts["normalized_shards"], tmp, "normalized/", normalized,
+                     normalized[-1]["doc_lo"] + normalized[-1]["documents"] if normalized else 0)
+    if plan.fulltext:
+        folders = ([base.folder / "fulltext"] if base is not None else []) + [Path(j.folder) / "fulltext" for j in jobs]
+        join_indexes(folders, tmp / "fulltext", link=[base is not None])
+        if base is not None:
+            for file in (tmp / "fulltext").iterdir():
+                rel = f"fulltext/{file.name}"
+                if rel in base_manifest["files"] and not file.name.endswith(".json"):
+                    known[rel] = base_manifest["files"][rel]
+    documents = pa.concat_tables(tables) if tables else None
+    documents = _document_table(documents)
+    write_table(documents, tmp / "documents.arrow")
+    signal_table = None
+    if plan.signals:
+        signal_table = pa.concat_tables(signals) if signals else signals_table(pa.array([], pa.large_string()))
+        write_table(signal_table, tmp / "signals.arrow")
+    shutil.rmtree(tmp / "parts", ignore_errors=True)
+    sources = [*base_manifest["sources"], *(asdict(s) for s in plan.sources)]
+    build_catalog(tmp / "catalog.duckdb", documents, [s["path"] for s in sources], plan.text_column, plan.id_column,
+                  signal_table)
+    plan.tokenizer.save(tmp)
+    manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "tokenizer": plan.tokenizer.identity(),
         "width": plan.width,
         "text_column": plan.text_column,
         "id_column": plan.id_column,
-        "documents": len(done.docs["file"]),
-        "tokens": done.n_tokens,
-        "empty_skipped": done.empty,
-        "sources": [asdict(s) for s in plan.sources],
-        "shards": done.shards,
+        "documents": documents.num_rows,
+        "tokens": int(pc.sum(documents["tokens"]).as_py() or 0),
+        "empty_skipped": base_manifest.get("empty_skipped", 0) + sum(p["empty"] for p in parts),
+        "sources": sources,
+        "shards": shards,
         "fulltext": {"stem": plan.stem, "fields": [asdict(s) for s in plan.specs]} if plan.fulltext else None,
-        "normalized": {"shards": done.normalized_shards} if plan.normalized else None,
+        "normalized": {"shards": normalized} if plan.normalized else None,
     }
+    final = storage.commit(tmp, manifest, known)
+    progress("publish", 1, 1)
+    return final
 
 
-def _report(path: Path, plan: _Plan, done: _Ingested, seconds: float) -> BuildReport:
+def _link_shards(base: _Base | None, entries: list[dict], tmp: Path, known: dict) -> list[dict]:
+    """Hard-link the base build's shard folders into `tmp` under their names (a copy where links cannot be made);
+    their manifest entries."""
+    for entry in entries:
+        source = base.folder / entry["name"]
+        (tmp / entry["name"]).mkdir(parents=True)
+        for file in source.iterdir():
+            rel = f"{entry['name']}/{file.name}"
+            try:
+                os.link(file, tmp / rel)
+            except OSError:
+                shutil.copy2(file, tmp / rel)
+            known[rel] = base.manifest["files"][rel]
+    return [dict(e) for e in entries]
+
+
+def _move_shards(part: Path, facts: list[dict], tmp: Path, prefix: str, entries: list[dict], doc_lo: int) -> int:
+    """Move a part's shard folders into `tmp` under the index's next shard numbers; the next document number."""
+    for fact in facts:
+        name = f"{prefix}shard-{len(entries):04d}"
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        os.rename(part / fact["name"], tmp / name)
+        entries.append({"name": name, "doc_lo": doc_lo, "tokens": fact["tokens"], "documents": fact["documents"]})
+        doc_lo += fact["documents"]
+    return doc_lo
+
+
+def _document_table(table: pa.Table | None) -> pa.Table:
+    """The index's document table: the parts' rows in order, numbered."""
+    if table is None or table.num_rows == 0:
+        table = pa.table({"file": pa.array([], pa.int32()), "row": pa.array([], pa.int64()),
+                          "id": pa.array([], pa.string()), "tokens": pa.array([], pa.int64()),
+                          "chars": pa.array([], pa.int64()), "shard": pa.array([], pa.int32()),
+                          "text_crc": pa.array([], pa.int64())}) if table is None else table
+    table = table.combine_chunks()
+    doc = pa.array(np.arange(table.num_rows, dtype=np.int64))
+    return pa.table({"doc": doc, **{name: table[name] for name in table.column_names}})
+
+
+def _report(final: Path, plan: _Plan, base: _Base | None, parts: list[dict], workers: int,
+            seconds: float) -> BuildReport:
+    documents = sum(p["documents"] for p in parts)
+    tokens = sum(p["tokens"] for p in parts)
+    total = {k: sum(p["seconds"][k] for p in parts) for k in ("tokenize", "fulltext", "suffix_array", "signals")}
+    old_documents = base.manifest["documents"] if base is not None else 0
+    old_tokens = base.manifest["tokens"] if base is not None else 0
     return BuildReport(
-        path=str(path),
-        documents=len(done.docs["file"]),
-        tokens=done.n_tokens,
-        empty_skipped=done.empty,
-        shards=len(done.shards),
+        path=str(final.parent),
+        documents=documents,
+        tokens=tokens,
+        empty_skipped=sum(p["empty"] for p in parts),
+        shards=sum(len(p["shards"]) for p in parts),
         seconds=round(seconds, 3),
-        tokenize_seconds=round(done.tokenize_seconds, 3),
-        suffix_array_seconds=round(done.suffix_array_seconds, 3),
-        fulltext_seconds=round(done.fulltext_seconds, 3),
+        tokenize_seconds=round(total["tokenize"], 3),
+        suffix_array_seconds=round(total["suffix_array"], 3),
+        fulltext_seconds=round(total["fulltext"], 3),
         text_bytes=sum(s.size for s in plan.sources),
-        tokens_per_second=round(done.n_tokens / seconds, 1) if seconds else 0.0,
+        tokens_per_second=round(tokens / seconds, 1) if seconds else 0.0,
+        workers=workers,
+        parts=len(parts),
+        signals_seconds=round(total["signals"], 3),
+        index_documents=old_documents + documents,
+        index_tokens=old_tokens + tokens,
+        appended=base is not None,
     )

@@ -123,10 +123,19 @@ def main():
 @click.option("--normalized", is_flag=True, help="Also index normalised text, for `contam --normalize`.")
 @click.option("--signals/--no-signals", default=True, show_default=True,
               help="Heuristic quality signals (Gopher, C4, FineWeb rules) per document in the catalog.")
+@click.option("--append", is_flag=True,
+              help="Add CORPUS as new shards of the index in --out (built with the same options), without a rebuild.")
+@click.option("--force", is_flag=True, help="With --append: index a file again that the index already holds.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parts indexed side by side (default: the cores this process may use, as memory allows).")
+@click.option("--memory-gib", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Memory the workers may use together (default: 60% of the memory available).")
+@click.option("--ray", "ray", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Run the parts as tasks on a Ray cluster (ADDRESS, or 'auto'; alone: a local Ray).")
 @JSON
 def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fulltext, stem, allow_empty, normalized,
-          signals, as_json):
-    """Index Parquet files, folders or globs (CORPUS...) into --out."""
+          signals, append, force, workers, memory_gib, ray, as_json):
+    """Index Parquet files, folders or globs (CORPUS...) into --out (or add them to it, with --append)."""
     bar = _Bar()
     try:
         report = build_index(
@@ -142,17 +151,26 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
             allow_empty=allow_empty,
             normalized=normalized,
             signals=signals,
+            append=append,
+            force=force,
+            workers=workers,
+            memory_gib=memory_gib,
+            ray=ray,
         )
     finally:
         bar.close()
-    _emit(
-        report,
-        as_json,
-        lambda r: click.echo(
-            f"indexed {r.documents:,} documents, {r.tokens:,} tokens in {r.shards} shard(s) in {r.seconds:.1f} s "
-            f"({r.tokens_per_second:,.0f} tokens/s); {r.empty_skipped:,} empty texts skipped -> {r.path}"
-        ),
-    )
+
+    def human(r):
+        verb = "appended" if r.appended else "indexed"
+        click.echo(
+            f"{verb} {r.documents:,} documents, {r.tokens:,} tokens in {r.shards} shard(s) in {r.seconds:.1f} s "
+            f"({r.tokens_per_second:,.0f} tokens/s, {r.parts} part(s) on {r.workers} worker(s)); "
+            f"{r.empty_skipped:,} empty texts skipped -> {r.path}"
+        )
+        if r.appended:
+            click.echo(f"the index now holds {r.index_documents:,} documents, {r.index_tokens:,} tokens")
+
+    _emit(report, as_json, human)
 
 
 @main.command()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import glob
+import itertools
 import threading
 import zlib
 from collections import OrderedDict
@@ -14,7 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from index.errors import CorpusError, SourceChanged
@@ -111,22 +114,68 @@ def read_batches(
     """Texts, ids (when the column exists) and `metadata` columns in batches; a null text is an error naming file,
     column and row."""
     for file_index, source in enumerate(sources):
-        has_id = id_column is not None and id_column in source.columns
-        extra = [c for c in metadata if c in source.columns and c != text_column]
-        columns = list(dict.fromkeys([text_column] + ([id_column] if has_id else []) + extra))
-        row = 0
-        try:
-            for record in pq.ParquetFile(source.path).iter_batches(batch_size=batch_rows, columns=columns):
-                texts = record.column(text_column)
-                if texts.null_count:
-                    bad = row + texts.is_null().to_pylist().index(True)
-                    raise CorpusError(f"{source.path}: column {text_column!r} is null at row {bad}")
-                ids = record.column(id_column).cast(pa.string()).to_pylist() if has_id else None
-                values = {c: record.column(c).to_pylist() if c in extra else None for c in metadata}
-                yield Batch(file_index, row, texts.to_pylist(), ids, values)
-                row += record.num_rows
-        except (pa.ArrowException, OSError) as exc:
-            raise CorpusError(f"{source.path}: unreadable near row {row} ({_first_line(exc)})") from None
+        yield from read_rows(source, file_index, 0, source.rows, text_column, id_column, batch_rows, metadata)
+
+
+def read_rows(
+    source: SourceFile,
+    file_index: int,
+    row_lo: int,
+    row_hi: int,
+    text_column: str,
+    id_column: str | None,
+    batch_rows: int = 2048,
+    metadata: Sequence[str] = (),
+) -> Iterator[Batch]:
+    """`read_batches` over rows [row_lo, row_hi) of one file: only the row groups holding them are read."""
+    has_id = id_column is not None and id_column in source.columns
+    extra = [c for c in metadata if c in source.columns and c != text_column]
+    columns = list(dict.fromkeys([text_column] + ([id_column] if has_id else []) + extra))
+    row = row_lo
+    try:
+        file = pq.ParquetFile(source.path)
+        sizes = [file.metadata.row_group(g).num_rows for g in range(file.metadata.num_row_groups)]
+        starts = [0, *itertools.accumulate(sizes)]
+        groups = [g for g in range(len(sizes)) if starts[g] < row_hi and starts[g + 1] > row_lo]
+        if not groups:
+            return
+        at = starts[groups[0]]
+        for record in file.iter_batches(batch_size=batch_rows, columns=columns, row_groups=groups):
+            lo, hi = max(row_lo, at), min(row_hi, at + record.num_rows)
+            at += record.num_rows
+            if lo >= hi:
+                continue
+            record = record.slice(lo - (at - record.num_rows), hi - lo)
+            texts = record.column(text_column)
+            if texts.null_count:
+                bad = row + texts.is_null().to_pylist().index(True)
+                raise CorpusError(f"{source.path}: column {text_column!r} is null at row {bad}")
+            ids = record.column(id_column).cast(pa.string()).to_pylist() if has_id else None
+            values = {c: record.column(c).to_pylist() if c in extra else None for c in metadata}
+            yield Batch(file_index, row, texts.to_pylist(), ids, values)
+            row += record.num_rows
+            if at >= row_hi:
+                break
+    except (pa.ArrowException, OSError) as exc:
+        raise CorpusError(f"{source.path}: unreadable near row {row} ({_first_line(exc)})") from None
+
+
+def text_sizes(source: SourceFile, text_column: str, batch_rows: int = 65536) -> np.ndarray:
+    """The UTF-8 bytes of every row's text (0 for an empty one), reading the text column alone: where the build
+    cuts the corpus into parts of equal work, and how it numbers documents before any part is read. A null text is
+    an error naming file, column and row."""
+    sizes, row = [], 0
+    try:
+        for record in pq.ParquetFile(source.path).iter_batches(batch_size=batch_rows, columns=[text_column]):
+            texts = record.column(0)
+            if texts.null_count:
+                bad = row + texts.is_null().to_pylist().index(True)
+                raise CorpusError(f"{source.path}: column {text_column!r} is null at row {bad}")
+            sizes.append(pc.binary_length(texts).to_numpy(zero_copy_only=False).astype(np.int64))
+            row += record.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise CorpusError(f"{source.path}: unreadable near row {row} ({_first_line(exc)})") from None
+    return np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
 
 
 class RowReader:

@@ -53,7 +53,15 @@ class CorpusIndex:
     """Open with `open_index(path)`. It answers from the build that was live when it opened, through any number of
     rebuilds, until `close` (a rebuild publishes a new build beside it; see `index.storage`)."""
 
-    def __init__(self, path: str | Path, *, settings: Settings = DEFAULT, verify: bool | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        settings: Settings = DEFAULT,
+        verify: bool | None = None,
+        ray: str | bool | None = None,
+        ray_actors: int | None = None,
+    ):
         self.path = Path(path)
         self.settings = settings
         self._open = storage.OpenBuild(self.path, verify)
@@ -63,6 +71,11 @@ class CorpusIndex:
                 self.build, self.manifest["shards"], self.manifest["width"], self.manifest["tokenizer"]["max_id"]
             )
             self.documents = Documents(self.build, self.manifest)
+            if ray is not None and ray is not False:  # count/find fanned out to Ray actors (inspector.ray_cluster)
+                from .ray_cluster import RayNgramIndex
+
+                address = None if ray is True else ray
+                self.engine = RayNgramIndex(self.engine, self.build, self.manifest, address, ray_actors)
         except BaseException:
             self.close()
             raise
@@ -73,7 +86,11 @@ class CorpusIndex:
         self.changed_sources = self.documents.changed_sources()
 
     def close(self) -> None:
-        """Let later builds remove this build's files (they stay while any process has the build open)."""
+        """Let later builds remove this build's files (they stay while any process has the build open); release
+        the Ray actors of an index opened with `ray=`."""
+        release = getattr(getattr(self, "engine", None), "close", None)
+        if release is not None:
+            release()
         self._open.close()
 
     def __enter__(self) -> CorpusIndex:
@@ -564,13 +581,23 @@ def _distribution(column: str, values: np.ndarray, bins: int) -> Distribution:
     )
 
 
-def open_index(path: str | Path, *, settings: Settings = DEFAULT, verify: bool | None = None) -> CorpusIndex:
+def open_index(
+    path: str | Path,
+    *,
+    settings: Settings = DEFAULT,
+    verify: bool | None = None,
+    ray: str | bool | None = None,
+    ray_actors: int | None = None,
+) -> CorpusIndex:
     """Open an index folder; raises IndexMissing, or IndexCorrupt when its checks fail ("rebuild it").
 
     `verify=True` reads every file against its checksum; the default checks sizes and modification times, and the
     checksum of any file whose time changed (see `index.storage`).
+    `ray`: a Ray address ("auto", "HOST:PORT"; True: a local instance or RAY_ADDRESS) to answer count/find and their
+    batch forms from `ray_actors` Ray actors (default: one per shard, at most one per CPU of the cluster), each
+    holding a contiguous group of this build's shards (`inspector.ray_cluster`; needs the `ray` extra).
     """
-    return CorpusIndex(path, settings=settings, verify=verify)
+    return CorpusIndex(path, settings=settings, verify=verify, ray=ray, ray_actors=ray_actors)
 
 
 def live_build_name(path: str | Path) -> str:

@@ -186,6 +186,14 @@ class BuildReport(_Result):
     fulltext_seconds: float
     text_bytes: int
     tokens_per_second: float
+    #: worker processes (or Ray tasks at once) and parts the corpus was cut into
+    workers: int = 1
+    parts: int = 1
+    signals_seconds: float = 0.0
+    #: documents and tokens of the whole index after an `--append` (equal to the above for a build)
+    index_documents: int = 0
+    index_tokens: int = 0
+    appended: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,8 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         raise NotImplementedError
 
-    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+    def encode_batch(self, texts: list[str], threads: int = 2) -> list[np.ndarray]:
+        """Token ids of each text, on up to `threads` threads (1 where build parts already run side by side)."""
         return [np.asarray(self.encode(t), dtype=np.int64) for t in texts]
 
     def token_bytes(self, token_id: int) -> bytes:
@@ -103,8 +104,10 @@ class GPT2Tokenizer(Tokenizer):
     def encode(self, text: str) -> list[int]:
         return self._enc.encode_ordinary(text)
 
-    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
-        with ThreadPoolExecutor(2) as pool:
+    def encode_batch(self, texts: list[str], threads: int = 2) -> list[np.ndarray]:
+        if threads <= 1:
+            return [self._encode_array(t) for t in texts]
+        with ThreadPoolExecutor(threads) as pool:
             return list(pool.map(self._encode_array, texts, chunksize=64))
 
     def _encode_array(self, text: str) -> np.ndarray:
@@ -130,7 +133,7 @@ class BytesTokenizer(Tokenizer):
     def encode(self, text: str) -> list[int]:
         return list(text.encode("utf-8", errors="surrogatepass"))
 
-    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+    def encode_batch(self, texts: list[str], threads: int = 2) -> list[np.ndarray]:
         return [np.frombuffer(t.encode("utf-8", errors="surrogatepass"), dtype=np.uint8) for t in texts]
 
     def token_bytes(self, token_id: int) -> bytes:
@@ -158,7 +161,10 @@ class HFTokenizer(Tokenizer):
     def encode(self, text: str) -> list[int]:
         return self._tok.encode(text, add_special_tokens=False).ids
 
-    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+    def encode_batch(self, texts: list[str], threads: int = 2) -> list[np.ndarray]:
+        """Many threads: the library's rayon pool (sized by RAYON_NUM_THREADS, which build workers set)."""
+        if threads <= 1:
+            return [np.asarray(self.encode(t), dtype=np.int64) for t in texts]
         return [np.asarray(e.ids, dtype=np.int64) for e in self._tok.encode_batch(texts, add_special_tokens=False)]
 
     @cached_property

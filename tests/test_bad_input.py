@@ -54,7 +54,8 @@ def error_line(stderr: str) -> str:
 
 @pytest.fixture(scope="module")
 def wide_corpus(tmp_path_factory) -> Path:
-    """Many tiny texts with wide metadata: the catalog is the largest file a build writes (~800 KB)."""
+    """Many tiny texts with wide metadata: the catalog is the largest file a build writes (~1.3 MB), the quality
+    signals the next (~500 KB)."""
     folder = tmp_path_factory.mktemp("wide")
     rows = [{"text": f"d{i} x", **{f"m{j}": f"value-{i}-{j}" for j in range(8)}} for i in range(2000)]
     write_parquet(folder / "a.parquet", rows)
@@ -90,7 +91,8 @@ main()
         (0, "full-text index"),  # Tantivy's first write (a ValueError from Rust)
         (30_000, "File too large"),  # the n-gram shard files (NumPy)
         (100_000, "File too large"),  # the document table (Arrow)
-        (400_000, "catalog"),  # DuckDB: an error on its write-ahead log
+        (400_000, "signals.arrow"),  # the quality signals (Arrow)
+        (700_000, "catalog"),  # DuckDB: an error on its write-ahead log
     ],
 )
 def test_disk_full_during_a_build_is_one_line_and_keeps_the_index(wide_corpus, live, limit, names):

@@ -319,14 +319,16 @@ def test_workers_die_with_a_killed_build_and_free_the_lock(tmp_path, corpus_dir)
     out = tmp_path / "idx"
     big = tmp_path / "big"
     _big_corpus(big)
+    marker = f"CORPUS_INSPECTOR_TEST_BUILD={time.time_ns()}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "inspector", "build", str(big), "--out", str(out), "--shard-tokens", "3000000"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, marker.split("=")[0]: marker.split("=")[1]},
     )
     deadline = time.time() + 60
-    while not list(out.glob(".tmp-*/shard-0001")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)  # shard 0 is being sorted in a worker process now
+    while not list(out.glob(".tmp-*/parts/part-0001/shard-0000")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)  # the parts are being indexed in worker processes now
     assert proc.poll() is None, "the build ended before it could be killed"
     proc.kill()
     proc.wait()
@@ -338,6 +340,21 @@ def test_workers_die_with_a_killed_build_and_free_the_lock(tmp_path, corpus_dir)
             assert time.time() < deadline, "the lock stayed held after the build was killed"
             time.sleep(0.1)
     assert open_index(out).n_documents == 59
+    while _processes_with(marker):  # no worker (nor anything the build started) lives on
+        assert time.time() < deadline, f"processes of the killed build live on: {_processes_with(marker)}"
+        time.sleep(0.1)
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Processes whose environment holds `marker` (every process a build starts inherits it)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:
+            pass
+    return found
 
 
 def test_large_build_after_a_small_one_in_the_same_process(tmp_path):

@@ -206,22 +206,19 @@ def test_catalog_columns_equal_signals(tmp_path):
         assert "q_words" not in index.catalog.types and index.catalog.types["heuristic_score"] == "BIGINT"
 
 
-def test_the_build_checks_its_signals_read_the_indexed_texts(tmp_path):
-    """The signals worker reads the corpus anew: it gives each non-empty text's CRC-32 with its signals, and a
-    build whose two passes read different texts (a file rewritten meanwhile) stops instead of mislabelling."""
-    import zlib
+def test_signals_of_a_build_in_parts_are_those_of_each_text(tmp_path, monkeypatch):
+    """Parts compute their documents' signals in worker processes; the catalog holds them in document order, each
+    row that of its own text (`signals`, the per-text reference)."""
+    import inspector.build
 
-    from index.errors import CorpusError
-    from inspector.build import _corpus_signals, _Signals
-
-    texts = [GOOD, "", "aa bb\naa bb\n\ncc dd", "東京 " * 30]
-    path = write_parquet(tmp_path / "c" / "part.parquet", [{"text": t} for t in texts], row_group_size=2)
-    table, crcs = _corpus_signals([str(path)], "text", 3)
-    kept = [t for t in texts if t]
-    assert crcs.tolist() == [zlib.crc32(t.encode()) for t in kept]
-    assert table.to_pylist() == [signals(t) for t in kept]
-    reader = object.__new__(_Signals)  # the in-process way (no worker) over the same file
-    reader._job, reader._args = None, ([str(path)], "text", 3)
-    assert reader.table(crcs.tolist()).equals(table)
-    with pytest.raises(CorpusError, match="changed while the build read it"):
-        reader.table([*crcs.tolist()[:-1], 0])
+    monkeypatch.setattr(inspector.build, "INLINE_TOKENS", 0)  # parts in worker processes even for a small corpus
+    texts = [GOOD, "", "aa bb\naa bb\n\ncc dd", "東京 " * 30, "x"] * 7
+    for k in range(2):
+        write_parquet(tmp_path / "c" / f"part-{k}.parquet", [{"text": t} for t in texts[k:]], row_group_size=3)
+    report = build_index([tmp_path / "c"], tmp_path / "idx", workers=2)
+    assert report.parts == 4
+    kept = [t for k in range(2) for t in texts[k:] if t]
+    with open_index(tmp_path / "idx") as index:
+        names = ", ".join(f'"{c}"' for c in COLUMNS)
+        rows = index.catalog.cursor().execute(f"SELECT {names} FROM documents ORDER BY doc").fetchall()
+    assert rows == [tuple(signals(t)[c] for c in COLUMNS) for t in kept]

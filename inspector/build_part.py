@@ -1,0 +1,208 @@
+"""One unit of a build: rows of the corpus -> their n-gram shards, Tantivy segments, document facts and quality
+signals, all in one folder.
+
+A part reads only its rows and writes only its folder, so the same function runs inline, in the local build's
+worker processes, or as a Ray task on another machine; `inspector.build.publish` ties the parts into one index.
+Documents are numbered before any part runs (`PartJob.doc_lo`), so parts need not wait for one another.
+"""
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.feather as feather
+
+from index.fulltext import FieldSpec, FulltextWriter
+from index.suffix_array import ShardWriter, build_suffix_array
+
+from .corpus import SourceFile, read_rows
+from .normalize import normalize
+from .quality import signals_table
+from .tokenizer import make_tokenizer
+
+#: what a part records of each document (its number is doc_lo + its place in the part)
+DOCUMENT_FACTS = ("file", "row", "id", "tokens", "chars", "shard", "text_crc")
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """Rows [lo, hi) of source file number `file` (its number in the index's list of sources)."""
+
+    file: int
+    source: SourceFile
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartJob:
+    """Everything a part needs, small and picklable (it crosses to worker processes and Ray tasks)."""
+
+    number: int
+    folder: str
+    rows: tuple[Rows, ...]
+    doc_lo: int
+    text_column: str
+    id_column: str | None
+    #: as `make_tokenizer` takes it: gpt2, bytes, or the path of a tokenizer.json
+    tokenizer: str
+    width: int
+    shard_tokens: int
+    specs: tuple[FieldSpec, ...]
+    stem: bool
+    fulltext: bool
+    normalized: bool
+    signals: bool
+    batch_rows: int
+    #: threads for tokenizing and Tantivy: 1 when parts run side by side, the cores when one part runs alone
+    threads: int
+
+
+def build_part(job: PartJob, progress=None) -> dict:
+    """Index the part's rows into `job.folder`; its facts (documents, tokens, shards, seconds per step).
+
+    `progress(rows_done)`, when given, is called after every batch. Shards (numbered from 0 within the part) are
+    sorted here one at a time, so a part's memory peaks at one shard's sort whatever its size.
+    """
+    started = time.perf_counter()
+    folder = Path(job.folder)
+    folder.mkdir(parents=True)
+    tokenizer = make_tokenizer(job.tokenizer)
+    seconds = {"tokenize": 0.0, "fulltext": 0.0, "suffix_array": 0.0, "signals": 0.0}
+    n_symbols = tokenizer.max_id + 1
+    shards = _Shards(folder, "", job, n_symbols, seconds)
+    normalized = _Shards(folder / "normalized", "normalized/", job, n_symbols, seconds) if job.normalized else None
+    text_index = FulltextWriter(folder / "fulltext", job.specs, job.stem, job.threads) if job.fulltext else None
+    docs = {k: [] for k in DOCUMENT_FACTS}
+    signals, empty, rows_done = [], 0, 0
+    metadata = [spec.column for spec in job.specs]
+    try:
+        for rows in job.rows:
+            for batch in read_rows(rows.source, rows.file, rows.lo, rows.hi, job.text_column, job.id_column,
+                                   job.batch_rows, metadata):
+                keep = [i for i, text in enumerate(batch.texts) if text]
+                empty += len(batch.texts) - len(keep)
+                texts = [batch.texts[i] for i in keep]
+                t0 = time.perf_counter()
+                encoded = tokenizer.encode_batch(texts, job.threads)
+                if normalized is not None:
+                    normalized.add(tokenizer.encode_batch([normalize(t) for t in texts], job.threads))
+                seconds["tokenize"] += time.perf_counter() - t0
+                if text_index is not None:
+                    t0 = time.perf_counter()
+                    columns = {c: None if v is None else [v[i] for i in keep] for c, v in batch.columns.items()}
+                    first = job.doc_lo + len(docs["file"])
+                    text_index.add(range(first, first + len(texts)), texts, columns)
+                    seconds["fulltext"] += time.perf_counter() - t0
+                if job.signals:
+                    t0 = time.perf_counter()
+                    signals.append(signals_table(pa.array(texts, pa.large_string())))
+                    seconds["signals"] += time.perf_counter() - t0
+                for i, text, tokens, shard in zip(keep, texts, encoded, shards.add(encoded)):
+                    docs["file"].append(batch.file_index)
+                    docs["row"].append(batch.first_row + i)
+                    docs["id"].append(batch.ids[i] if batch.ids is not None else None)
+                    docs["tokens"].append(len(tokens))
+                    docs["chars"].append(len(text))
+                    docs["shard"].append(shard)
+                    docs["text_crc"].append(zlib.crc32(text.encode()))
+                rows_done += len(batch.texts)
+                if progress is not None:
+                    progress(rows_done)
+        shards.close()
+        if normalized is not None:
+            normalized.close()
+        if text_index is not None:
+            t0 = time.perf_counter()
+            text_index.commit()
+            seconds["fulltext"] += time.perf_counter() - t0
+    except BaseException:
+        if text_index is not None:
+            text_index.abort()
+        raise
+    _write_facts(folder, docs, signals if job.signals else None)
+    return {
+        "number": job.number,
+        "documents": len(docs["file"]),
+        "tokens": int(sum(docs["tokens"])),
+        "empty": empty,
+        "shards": shards.facts,
+        "normalized_shards": normalized.facts if normalized is not None else [],
+        "seconds": {**{k: round(v, 3) for k, v in seconds.items()},
+                    "total": round(time.perf_counter() - started, 3)},
+    }
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    """An Arrow file, one chunk, uncompressed (opened memory-mapped, read without a copy); a failed write (disk
+    full, file too large) is an OSError naming the file, as the build reports it."""
+    try:
+        feather.write_feather(table, path, compression="uncompressed", chunksize=max(1, table.num_rows))
+    except OSError as exc:
+        raise OSError(exc.errno or 0, os.strerror(exc.errno) if exc.errno else str(exc), str(path)) from None
+
+
+def _write_facts(folder: Path, docs: dict[str, list], signals: list[pa.Table] | None) -> None:
+    """documents.arrow (and signals.arrow): what `publish` joins into the index's document table and catalog."""
+    table = pa.table({
+        "file": pa.array(docs["file"], pa.int32()),
+        "row": pa.array(docs["row"], pa.int64()),
+        "id": pa.array(docs["id"], pa.string()),
+        "tokens": pa.array(docs["tokens"], pa.int64()),
+        "chars": pa.array(docs["chars"], pa.int64()),
+        "shard": pa.array(docs["shard"], pa.int32()),
+        "text_crc": pa.array(docs["text_crc"], pa.int64()),
+    })
+    write_table(table, folder / "documents.arrow")
+    if signals is not None:
+        joined = pa.concat_tables(signals) if signals else signals_table(pa.array([], pa.large_string()))
+        write_table(joined, folder / "signals.arrow")
+
+
+class _Shards:
+    """Appends tokenized documents to the part's current shard; a shard that would pass `shard_tokens` is closed,
+    sorted at once, and the next one begins. `facts` lists each shard's name (local to the part), documents and
+    tokens."""
+
+    def __init__(self, folder: Path, prefix: str, job: PartJob, n_symbols: int, seconds: dict[str, float]):
+        self.folder, self.prefix, self.width, self.shard_tokens = folder, prefix, job.width, job.shard_tokens
+        self.n_symbols = n_symbols
+        self.seconds = seconds
+        self.facts: list[dict] = []
+        self.writer: ShardWriter | None = None
+
+    def add(self, encoded: list[np.ndarray]) -> list[int]:
+        """Append documents in order; the part-local shard number of each."""
+        numbers = []
+        pending: list[np.ndarray] = []
+        pending_tokens = 0
+        for tokens in encoded:
+            if self.writer is not None and self.writer.n_tokens + pending_tokens + len(tokens) + 1 > self.shard_tokens:
+                self.writer.add(pending)
+                pending, pending_tokens = [], 0
+                self.close()
+            if self.writer is None:
+                self.writer = ShardWriter(self.folder / f"shard-{len(self.facts):04d}", self.width)
+                self.facts.append({"name": self.prefix + self.writer.folder.name, "documents": 0, "tokens": 0})
+            pending.append(tokens)
+            pending_tokens += len(tokens) + 1
+            self.facts[-1]["documents"] += 1
+            numbers.append(len(self.facts) - 1)
+        if self.writer is not None:
+            self.writer.add(pending)
+        return numbers
+
+    def close(self) -> None:
+        if self.writer is None:
+            return
+        self.writer.close()
+        self.facts[-1]["tokens"] = self.writer.n_tokens
+        stats = build_suffix_array(self.writer.folder, self.width, self.writer.n_tokens, self.n_symbols,
+                                   len(self.writer.doc_starts))
+        self.seconds["suffix_array"] += stats.total_seconds
+        self.writer = None
