@@ -43,8 +43,9 @@ from .tokenizer import Tokenizer, load_tokenizer, make_tokenizer
 
 Progress = Callable[[str, int, int], None]
 
-#: below this many (estimated) tokens a corpus is one part, indexed in this process: starting workers costs more
-INLINE_TOKENS = 2_000_000
+#: the least (estimated) tokens of a part: each part makes at least one shard, and every query searches every shard;
+#: a corpus (or an append) under twice this is one part, indexed in this process
+PART_TOKENS = 4_000_000
 #: what a build worker holds besides its shard's sort: Tantivy's writer heap, a batch, the tokenizer, NumPy
 _WORKER_BASE_BYTES = 768 << 20
 #: share of the memory available at the start that the build's workers may use together
@@ -203,12 +204,18 @@ def _open_base(out: Path, plan: _Plan, force: bool) -> _Base:
                   if ours != theirs]
         if differ:
             raise InspectorError(f"--append: {out} was built with other options; give the same: {'; '.join(differ)}")
-        if fulltext is not None and [asdict(s) for s in plan.specs] != fulltext["fields"]:
-            raise InspectorError(
-                f"--append: the new files' metadata columns ({', '.join(s.column for s in plan.specs) or 'none'}) are "
-                f"not those of {out} ({', '.join(f['column'] for f in fulltext['fields']) or 'none'}); the full-text "
-                "index cannot take them: rebuild instead"
-            )
+        if fulltext is not None:  # the full-text index's fields are fixed: new files may lack some, not add any
+            fields = {f["column"]: f for f in fulltext["fields"]}
+            extra = [s.column for s in plan.specs if s.column not in fields]
+            other = [s.column for s in plan.specs if s.column in fields and asdict(s) != fields[s.column]]
+            if extra or other:
+                what = (f"metadata columns the index does not have ({', '.join(extra)})" if extra else
+                        f"metadata columns of another type than in the index ({', '.join(other)})")
+                raise InspectorError(
+                    f"--append: the new files have {what}; the full-text index of {out} cannot take them: rebuild "
+                    "instead"
+                )
+            plan.specs = [FieldSpec(**f) for f in fulltext["fields"]]
         if not force:
             for source in plan.sources:
                 for number, old in enumerate(manifest["sources"]):
@@ -256,7 +263,7 @@ def _cut(plan: _Plan, base: _Base | None, tmp: Path, settings: Settings, progres
         cores = workers or cpu_count()
         while cores > 1 and cores * _worker_bytes(plan, -(-estimate // (2 * cores))) > budget:
             cores -= 1
-    n_parts = 1 if ray is None and (estimate < INLINE_TOKENS or cores == 1) else 2 * cores
+    n_parts = 1 if ray is None and cores == 1 else max(1, min(2 * cores, estimate // PART_TOKENS))
     cuts = _cut_rows(sizes, n_parts)
     doc_lo = base.manifest["documents"] if base is not None else 0
     first_file = len(base.manifest["sources"]) if base is not None else 0

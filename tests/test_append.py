@@ -97,7 +97,7 @@ def _check_against_reference(answers: dict, folders: list[Path], queries: list[l
 def test_an_append_answers_as_one_build_of_both(tmp_path, monkeypatch, seed, in_parts):
     """A then B appended (B in two parts in worker processes for one seed) against one build of A and B."""
     if in_parts:
-        monkeypatch.setattr(inspector.build, "INLINE_TOKENS", 0)
+        monkeypatch.setattr(inspector.build, "PART_TOKENS", 1)
     rng = np.random.default_rng(seed)
     a, b = tmp_path / "a", tmp_path / "b"
     _write(a, rng, files=2, docs=int(rng.integers(5, 40)))
@@ -129,7 +129,7 @@ def test_parts_in_worker_processes_answer_as_one_part(tmp_path, monkeypatch, wor
     corpus = tmp_path / "c"
     _write(corpus, rng, files=3, docs=30)
     build_index([corpus], tmp_path / "one", tokenizer="bytes", normalized=True)
-    monkeypatch.setattr(inspector.build, "INLINE_TOKENS", 0)
+    monkeypatch.setattr(inspector.build, "PART_TOKENS", 1)
     report = build_index([corpus], tmp_path / "parts", tokenizer="bytes", normalized=True, workers=workers,
                          shard_tokens=150)
     assert (report.parts, report.workers) == (2 * workers, workers)
@@ -149,7 +149,7 @@ def test_parts_in_worker_processes_answer_as_one_part(tmp_path, monkeypatch, wor
 def test_workers_are_as_many_as_memory_holds(tmp_path, monkeypatch):
     rng = np.random.default_rng(5)
     _write(tmp_path / "c", rng, files=2, docs=20)
-    monkeypatch.setattr(inspector.build, "INLINE_TOKENS", 0)
+    monkeypatch.setattr(inspector.build, "PART_TOKENS", 1)
     report = build_index([tmp_path / "c"], tmp_path / "i", tokenizer="bytes", workers=2, memory_gib=0.5)
     assert (report.workers, report.parts) == (1, 1)  # a worker's fixed share alone is 0.75 GiB
     with pytest.raises(InspectorError, match="--workers must be a whole number of at least 1, not 0"):
@@ -184,8 +184,17 @@ def test_an_append_takes_the_options_the_index_was_built_with(tmp_path):
     with pytest.raises(InspectorError, match=r"--tokenizer \(the index: .*'bytes'.*--no-signals \(the index: True"):
         build_index([tmp_path / "b"], tmp_path / "i", append=True)
     write_parquet(tmp_path / "c" / "x.parquet", [{"text": "w1 w2", "other": 3}])
-    with pytest.raises(InspectorError, match=r"metadata columns \(other\) are not those of .*\(id, score, source\)"):
+    with pytest.raises(InspectorError, match=r"metadata columns the index does not have \(other\); the full-text"):
         build_index([tmp_path / "c"], tmp_path / "i", tokenizer="bytes", signals=False, append=True)
+    write_parquet(tmp_path / "d" / "x.parquet", [{"text": "w1 w2", "score": "high"}])
+    with pytest.raises(InspectorError, match=r"metadata columns of another type than in the index \(score\)"):
+        build_index([tmp_path / "d"], tmp_path / "i", tokenizer="bytes", signals=False, append=True)
+    write_parquet(tmp_path / "e" / "x.parquet", [{"text": "w1 w2 w3", "score": 0.25}])  # fewer columns: taken
+    build_index([tmp_path / "e"], tmp_path / "i", tokenizer="bytes", signals=False, append=True)
+    with open_index(tmp_path / "i") as index:
+        last = index.n_documents - 1
+        assert index.document(last).text == "w1 w2 w3" and index.document(last).metadata["score"] == 0.25
+        assert last in [h.doc for h in index.search("w3", filters=[("score", "<", 0.3)], limit=1000).hits]
     with pytest.raises(InspectorError, match="no index at"):
         build_index([tmp_path / "b"], tmp_path / "nothing", tokenizer="bytes", append=True)
 
@@ -256,7 +265,7 @@ def test_a_worker_killed_mid_build_is_one_line_and_keeps_the_index(tmp_path):
     _write(tmp_path / "a", rng, files=1, docs=20)
     out = tmp_path / "i"
     build_index([tmp_path / "a"], out, tokenizer="bytes")
-    _big(tmp_path / "big")
+    _big(tmp_path / "big", docs=20_000)  # 23M byte tokens: parts in worker processes
     proc = subprocess.Popen(
         [sys.executable, "-m", "inspector", "build", str(tmp_path / "big"), "--out", str(out), "--tokenizer", "bytes",
          "--workers", "2"],

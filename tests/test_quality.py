@@ -211,7 +211,7 @@ def test_signals_of_a_build_in_parts_are_those_of_each_text(tmp_path, monkeypatc
     row that of its own text (`signals`, the per-text reference)."""
     import inspector.build
 
-    monkeypatch.setattr(inspector.build, "INLINE_TOKENS", 0)  # parts in worker processes even for a small corpus
+    monkeypatch.setattr(inspector.build, "PART_TOKENS", 1)  # parts in worker processes even for a small corpus
     texts = [GOOD, "", "aa bb\naa bb\n\ncc dd", "東京 " * 30, "x"] * 7
     for k in range(2):
         write_parquet(tmp_path / "c" / f"part-{k}.parquet", [{"text": t} for t in texts[k:]], row_group_size=3)

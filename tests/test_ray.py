@@ -212,7 +212,7 @@ def test_a_build_on_ray_is_the_local_build(local_ray, tmp_path, monkeypatch):
     texts = _write_corpus(tmp_path / "c", seed=21)
     import inspector.build
 
-    monkeypatch.setattr(inspector.build, "INLINE_TOKENS", 0)  # parts in worker processes even for a small corpus
+    monkeypatch.setattr(inspector.build, "PART_TOKENS", 1)  # parts in worker processes even for a small corpus
     local = build_index([tmp_path / "c"], tmp_path / "local", workers=2, shard_tokens=300)
     steps = []
     remote = build_index([tmp_path / "c"], tmp_path / "ray", workers=2, shard_tokens=300, ray="auto",
