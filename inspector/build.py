@@ -46,6 +46,8 @@ Progress = Callable[[str, int, int], None]
 #: the least (estimated) tokens of a part: each part makes at least one shard, and every query searches every shard;
 #: a corpus (or an append) under twice this is one part, indexed in this process
 PART_TOKENS = 4_000_000
+#: most workers (or Ray tasks at once) a build asks for
+MAX_WORKERS = 1024
 #: what a build worker holds besides its shard's sort: Tantivy's writer heap, a batch, the tokenizer, NumPy
 _WORKER_BASE_BYTES = 768 << 20
 #: share of the memory available at the start that the build's workers may use together
@@ -140,8 +142,9 @@ def build_index(
     """
     started = time.perf_counter()
     progress = progress or _no_progress
-    if workers is not None and (not isinstance(workers, numbers.Integral) or isinstance(workers, bool) or workers < 1):
-        raise InspectorError(f"--workers must be a whole number of at least 1, not {workers!r}")
+    if workers is not None and (not isinstance(workers, numbers.Integral) or isinstance(workers, bool)
+                                or not 1 <= workers <= MAX_WORKERS):
+        raise InspectorError(f"--workers must be a whole number from 1 to {MAX_WORKERS}, not {workers!r}")
     if memory_gib is not None and (isinstance(memory_gib, bool) or not isinstance(memory_gib, numbers.Real)
                                    or not 0 < memory_gib < 1 << 20):
         raise InspectorError(f"--memory-gib must be a positive number of GiB, not {memory_gib!r}")

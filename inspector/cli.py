@@ -126,7 +126,7 @@ def main():
 @click.option("--append", is_flag=True,
               help="Add CORPUS as new shards of the index in --out (built with the same options), without a rebuild.")
 @click.option("--force", is_flag=True, help="With --append: index a file again that the index already holds.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
+@click.option("--workers", type=click.IntRange(min=1, max=1024), default=None,
               help="Parts indexed side by side (default: the cores this process may use, as memory allows).")
 @click.option("--memory-gib", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Memory the workers may use together (default: 60% of the memory available).")

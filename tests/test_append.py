@@ -152,8 +152,9 @@ def test_workers_are_as_many_as_memory_holds(tmp_path, monkeypatch):
     monkeypatch.setattr(inspector.build, "PART_TOKENS", 1)
     report = build_index([tmp_path / "c"], tmp_path / "i", tokenizer="bytes", workers=2, memory_gib=0.5)
     assert (report.workers, report.parts) == (1, 1)  # a worker's fixed share alone is 0.75 GiB
-    with pytest.raises(InspectorError, match="--workers must be a whole number of at least 1, not 0"):
-        build_index([tmp_path / "c"], tmp_path / "i", workers=0)
+    for bad in (0, 10**12, True, 2.5):  # a huge count would loop in the memory check
+        with pytest.raises(InspectorError, match=f"--workers must be a whole number from 1 to 1024, not {bad!r}"):
+            build_index([tmp_path / "c"], tmp_path / "i", workers=bad)
 
 
 def test_an_append_refuses_a_file_it_holds_unless_forced(tmp_path):
