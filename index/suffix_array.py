@@ -4,8 +4,10 @@ On disk, per shard folder:
 
     tokens.bin      token ids, big-endian, fixed width (1, 2 or 4 bytes); each document is followed by the
                     separator (the largest value of the width), then 8 bytes of padding after the last one
-    sa.bin          suffix array: uint32 little-endian token positions in lexicographic order of their suffixes;
-                    suffixes that start with a separator sort last and are never searched, so they are left out
+    sa.bin          suffix array: uint32 little-endian token positions in order of their suffixes, compared token
+                    by token up to and including the first separator, and suffixes equal that far (documents that
+                    end alike) by position; suffixes that start with a separator sort last and are never
+                    searched, so they are left out
     first.npy       int64 [n_symbols + 2]: SA rank where suffixes starting with token v begin (the separator's
                     range, v = n_symbols, is empty), so a one-token query is a table look-up and longer ones start
                     narrowed
@@ -14,9 +16,12 @@ On disk, per shard folder:
                     of queries finds its ranges to within two samples with one np.searchsorted
     doc_starts.npy  int64 [documents + 1]: where each document starts (the last entry is the token count)
 
-Because ids are big-endian, byte order is token order: the suffix array is libdivsufsort's over the bytes, keeping
-only suffixes that start on a token boundary, and a query compares as a plain `bytes` slice of the mapped file.
-No query contains the separator and every document ends with one, so no match crosses a document boundary.
+Because ids are big-endian, byte order is token order: a part of the corpus is sorted by libdivsufsort over its
+bytes (`build_suffix_array`, keeping only suffixes that start on a token boundary), and a query compares as a plain
+`bytes` slice of the mapped file. No query contains the separator and every document ends with one, so no match
+crosses a document boundary. The order ends at the separator and ties go by position, so it is defined by the
+shard's documents alone: the suffix array of any run of documents is that of a longer run with the other positions
+dropped, and a shard is sorted in runs side by side and merged (`shard_merge`) into the same bytes as one sort.
 """
 from __future__ import annotations
 
@@ -89,45 +94,72 @@ class SuffixArrayStats:
     total_seconds: float
 
 
-def build_suffix_array(folder: Path, width: int, n_tokens: int, n_symbols: int, n_documents: int) -> SuffixArrayStats:
-    """Sort the shard's suffixes (libdivsufsort over the big-endian bytes) and write sa.bin and first.npy.
+#: bytes of the tag after each document's separator while sorting: its number, big-endian
+TAG_BYTES = 4
+#: most bytes one sort takes (tokens and tags): libdivsufsort's array is 32-bit
+RUN_BYTES = 2**31 - 2
+#: most tokens of a shard: sa.bin holds 32-bit positions
+MAX_SHARD_TOKENS = 2**32 - 1 - PAD
 
-    Runs in a worker process; peak memory is about 5 bytes per input byte (the text and libdivsufsort's int32 array).
+
+def build_suffix_array(folder: Path, width: int, n_tokens: int, n_documents: int) -> SuffixArrayStats:
+    """Sort the suffixes of the token file in `folder` into sa.bin, in the order of the module doc.
+
+    libdivsufsort sorts bytes and compares past a separator into the next document; so each separator is followed
+    by a tag, its document's number (TAG_BYTES, big-endian), while sorting: suffixes equal through their separator
+    then compare by document, that is by position, and the order is the same whatever text follows. The tags and
+    suffixes starting inside them, mid-token or on a separator are dropped. Peak memory is about 5 bytes per byte
+    sorted (the tagged text and libdivsufsort's 32-bit array).
     """
     import pydivsufsort
 
+    from . import sa_kernels
+
     start = time.perf_counter()
+    doc_starts = np.load(folder / "doc_starts.npy")
     raw = np.fromfile(folder / "tokens.bin", dtype=np.uint8, count=n_tokens * width)
-    if n_tokens * width >= 2**31 - 1:
-        raise ValueError("shard too large for a 32-bit suffix array: lower --shard-tokens")
-    byte_sa = pydivsufsort.divsufsort(raw)
+    tagged = np.empty(n_tokens * width + TAG_BYTES * n_documents, dtype=np.uint8)
+    tagged_starts = doc_starts * width + TAG_BYTES * np.arange(n_documents + 1, dtype=np.int64)
+    sa_kernels.tag_documents(raw, doc_starts, width, TAG_BYTES, tagged)
+    del raw
+    if len(tagged) > RUN_BYTES:
+        raise ValueError(f"a run of {len(tagged):,} bytes is too large for a 32-bit sort: lower --shard-tokens")
+    byte_sa = pydivsufsort.divsufsort(tagged) if len(tagged) else np.zeros(0, np.int32)
+    del tagged
     sort_seconds = time.perf_counter() - start
-    keep = n_tokens - n_documents  # the separator suffixes are the last n_documents
+    bucket_starts = np.arange(0, int(tagged_starts[-1]) + 2 * (1 << sa_kernels.BUCKET_SHIFT), 1 << sa_kernels.BUCKET_SHIFT)
+    buckets = (np.searchsorted(tagged_starts, bucket_starts, side="right") - 1).clip(0, max(0, n_documents - 1))
     with open(folder / "sa.bin", "wb") as out:
-        step, written = 1 << 24, 0
+        step = 1 << 24
+        buffer = np.empty(step, dtype=np.uint32)
         for i in range(0, len(byte_sa), step):
-            chunk = byte_sa[i : i + step]
-            if width > 1:
-                chunk = chunk[(chunk & (width - 1)) == 0] // width
-            chunk = chunk[: keep - written]
-            out.write(chunk.astype("<u4").tobytes())
-            written += len(chunk)
-    del byte_sa
-    tokens = raw.view(_DTYPES[width])
-    symbols = np.minimum(tokens, n_symbols).astype(np.int64)  # the separator becomes n_symbols
+            kept = sa_kernels.token_positions(byte_sa[i : i + step], tagged_starts, doc_starts, buckets, width, buffer)
+            out.write(buffer[:kept].astype("<u4", copy=False).tobytes())
+    return SuffixArrayStats(n_tokens, sort_seconds, time.perf_counter() - start)
+
+
+def finish_shard(folder: Path, width: int, n_tokens: int, n_symbols: int) -> None:
+    """first.npy and keys.npy of a shard whose tokens.bin, doc_starts.npy and sa.bin are written."""
+    n_documents = len(np.load(folder / "doc_starts.npy", mmap_mode="r")) - 1
+    tokens = np.memmap(folder / "tokens.bin", dtype=_DTYPES[width], mode="r", shape=(n_tokens,)) if n_tokens else (
+        np.zeros(0, _DTYPES[width]))
+    counts = np.zeros(n_symbols + 1, dtype=np.int64)
+    for i in range(0, n_tokens, 1 << 24):  # the separator counts as symbol n_symbols
+        counts += np.bincount(np.minimum(tokens[i : i + (1 << 24)], n_symbols), minlength=n_symbols + 1)
     first = np.zeros(n_symbols + 2, dtype=np.int64)
-    np.cumsum(np.bincount(symbols, minlength=n_symbols + 1), out=first[1:])
+    np.cumsum(counts, out=first[1:])
     first[-1] = first[-2]
     np.save(folder / "first.npy", first)
-    np.save(folder / "keys.npy", _sample_keys(folder, width, n_tokens, keep))
-    return SuffixArrayStats(n_tokens, sort_seconds, time.perf_counter() - start)
+    np.save(folder / "keys.npy", _sample_keys(folder, width, n_tokens, n_tokens - n_documents))
 
 
 def _sample_keys(folder: Path, width: int, n_tokens: int, searchable: int) -> np.ndarray:
     """keys.npy: the first word of every KEY_EVERY-th suffix, cut at its first separator (see the module doc)."""
-    data = np.fromfile(folder / "tokens.bin", dtype=np.uint8)
+    if not searchable:
+        return np.zeros(0, dtype=np.uint64)
+    data = np.memmap(folder / "tokens.bin", dtype=np.uint8, mode="r")
     windows = np.ndarray((n_tokens,), dtype=">u8", buffer=data, strides=(width,))
-    sa = np.fromfile(folder / "sa.bin", dtype="<u4", count=searchable)
+    sa = np.memmap(folder / "sa.bin", dtype="<u4", mode="r", shape=(searchable,))
     keys = windows[sa[::KEY_EVERY].astype(np.int64)].astype(np.uint64)
     per, token_mask = 8 // width, np.uint64(separator(width))
     cut = np.zeros(len(keys), dtype=bool)

@@ -25,6 +25,7 @@ from .benchmarks import (
     open_benchmarks,
 )
 from .build import Progress, build_index
+from .compact import compact
 from .contamination import (
     VERDICTS,
     BenchmarkSummary,
@@ -103,6 +104,7 @@ from .labels import (
 from .query import BOUNDARIES, parse_ids
 from .results import (
     BuildReport,
+    CompactReport,
     CorpusStats,
     CountResult,
     Distribution,
@@ -205,6 +207,7 @@ __all__ = [
     "DEFAULT_DEMO",
     "BuildLocked",
     "BuildReport",
+    "CompactReport",
     "CorpusError",
     "CorpusIndex",
     "CorpusStats",
@@ -237,6 +240,7 @@ __all__ = [
     "Variant",
     "build_demo",
     "build_index",
+    "compact",
     "highlight_html",
     "live_build_name",
     "open_index",

@@ -32,9 +32,11 @@ from index import storage
 from index.catalog import build_catalog
 from index.errors import CorpusError, InspectorError
 from index.fulltext import FieldSpec, field_specs, join_indexes
-from index.suffix_array import width_for
+from index.shard_merge import Run, assemble, cpu_count
+from index.suffix_array import MAX_SHARD_TOKENS, width_for
 
 from .build_part import PartJob, Rows, build_part, write_table
+from .compact import compact, needs_compaction
 from .corpus import SourceFile, find_parquet_files, inspect_source, metadata_schema, text_sizes
 from .quality import signals_table
 from .results import BuildReport
@@ -46,6 +48,8 @@ Progress = Callable[[str, int, int], None]
 #: the least (estimated) tokens of a part: each part makes at least one shard, and every query searches every shard;
 #: a corpus (or an append) under twice this is one part, indexed in this process
 PART_TOKENS = 4_000_000
+#: the document table's columns (parts record all but the shard, which publish lays out)
+DOCUMENT_TABLE = ("doc", "file", "row", "id", "tokens", "chars", "shard", "text_crc")
 #: most workers (or Ray tasks at once) a build asks for
 MAX_WORKERS = 1024
 #: what a build worker holds besides its shard's sort: Tantivy's writer heap, a batch, the tokenizer, NumPy
@@ -56,13 +60,6 @@ _MEMORY_SHARE = 0.6
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     pass
-
-
-def cpu_count() -> int:
-    """The cores this process may run on (`os.process_cpu_count` from Python 3.13, the affinity mask before)."""
-    if hasattr(os, "process_cpu_count"):
-        return os.process_cpu_count() or 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def available_memory() -> int:
@@ -159,13 +156,22 @@ def build_index(
                 base = _open_base(Path(out), plan, force)
             jobs, cores = _cut(plan, base, tmp, settings, progress, workers, memory_gib, ray, allow_empty)
             parts = _run(jobs, cores, ray, progress)
-            final = publish(tmp, plan, base, jobs, parts, progress)
+            final, shard_count = publish(tmp, plan, base, jobs, parts, progress)
     except OSError as exc:  # disk full, file too large, read-only or missing folder: the temporary build is gone
         where = exc.filename or out
         raise InspectorError(
             f"build failed writing {where}: {exc.strerror or exc}; the previous index in {out}, if any, is kept"
         ) from None
-    return _report(final, plan, base, parts, cores, time.perf_counter() - started)
+    compacted = 0
+    if base is not None:
+        live = storage.OpenBuild(Path(out))
+        try:
+            due = needs_compaction(live.manifest, plan.shard_tokens)
+        finally:
+            live.close()
+        if due:
+            compacted = compact(out, shard_tokens=plan.shard_tokens, small_only=True, progress=progress).merged
+    return _report(final, plan, base, parts, cores, shard_count, compacted, time.perf_counter() - started)
 
 
 def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, normalized, signals) -> _Plan:
@@ -176,10 +182,8 @@ def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, ste
     tok = make_tokenizer(tokenizer)
     width = width_for(tok.max_id)
     integer = isinstance(shard_tokens, numbers.Integral) and not isinstance(shard_tokens, bool)
-    if not integer or not 1 <= shard_tokens * width < 2**31 - 1:
-        raise InspectorError(
-            f"--shard-tokens must be between 1 and {(2**31 - 2) // width:,} for this tokenizer, not {shard_tokens!r}"
-        )
+    if not integer or not 1 <= shard_tokens <= MAX_SHARD_TOKENS:
+        raise InspectorError(f"--shard-tokens must be between 1 and {MAX_SHARD_TOKENS:,}, not {shard_tokens!r}")
     spec = str(tok.path) if tok.kind == "hf" else tok.kind
     return _Plan(sources, specs, tok, spec, width, int(shard_tokens), text_column, id_column, stem, fulltext,
                  normalized, signals)
@@ -383,10 +387,11 @@ def _run(jobs: list[PartJob], workers: int, ray: str | None, progress: Progress)
 
 
 def publish(tmp: Path, plan: _Plan, base: _Base | None, jobs: list[PartJob], parts: list[dict],
-            progress: Progress) -> Path:
-    """Tie the parts (after the base build's files, hard-linked) into one index in `tmp` and make it live: shards
-    numbered in order, one Tantivy index of all segments, the document table and catalog, the manifest; the folder
-    of the new live build."""
+            progress: Progress) -> tuple[Path, int]:
+    """Tie the parts (after the base build's files, hard-linked) into one index in `tmp` and make it live: the
+    parts' sorted runs merged into whole shards (`index.shard_merge`: their shape follows the documents and
+    --shard-tokens, not the parts), one Tantivy index of all segments, the document table and catalog, the
+    manifest; the folder of the new live build and how many shards it added."""
     progress("publish", 0, 1)
     base_manifest = base.manifest if base is not None else {"shards": [], "normalized": None, "sources": []}
     known = {}  # files linked from the base build: their checksums are known
@@ -398,17 +403,24 @@ def publish(tmp: Path, plan: _Plan, base: _Base | None, jobs: list[PartJob], par
         if plan.signals:
             signals.append(feather.read_table(base.folder / "signals.arrow", memory_map=True))
         doc_lo = base_manifest["documents"]
-    for job, facts in zip(jobs, parts):
+    n_symbols = plan.tokenizer.max_id + 1
+    merged = _merge_progress(progress, parts)
+    new_shards = assemble(_runs(jobs, parts, "runs"), tmp, "", plan.shard_tokens, plan.width, n_symbols,
+                          cpu_count(), len(shards), merged)
+    if plan.normalized:
+        normalized += _numbered(assemble(_runs(jobs, parts, "normalized_runs"), tmp, "normalized/",
+                                         plan.shard_tokens, plan.width, n_symbols, cpu_count(), len(normalized),
+                                         merged), doc_lo)
+    shard_lo = np.array([e["doc_lo"] for e in new_shards], dtype=np.int64)
+    for job in jobs:
         folder = Path(job.folder)
         table = feather.read_table(folder / "documents.arrow")
-        offset = len(shards)
-        tables.append(table.set_column(table.schema.get_field_index("shard"), "shard",
-                                       pc.add(table["shard"], pa.scalar(offset, pa.int32()))))
+        local = np.arange(job.doc_lo - doc_lo, job.doc_lo - doc_lo + table.num_rows)
+        shard = np.searchsorted(shard_lo, local, side="right") - 1 + len(shards)
+        tables.append(table.append_column("shard", pa.array(shard.astype(np.int32))).select(list(DOCUMENT_TABLE[1:])))
         if plan.signals:
             signals.append(feather.read_table(folder / "signals.arrow"))
-        doc_lo = _move_shards(folder, facts["shards"], tmp, "", shards, doc_lo)
-        _move_shards(folder, facts["normalized_shards"], tmp, "normalized/", normalized,
-                     normalized[-1]["doc_lo"] + normalized[-1]["documents"] if normalized else 0)
+    shards += _numbered(new_shards, doc_lo)
     if plan.fulltext:
         folders = ([base.folder / "fulltext"] if base is not None else []) + [Path(j.folder) / "fulltext" for j in jobs]
         join_indexes(folders, tmp / "fulltext", link=[base is not None])
@@ -445,7 +457,7 @@ def publish(tmp: Path, plan: _Plan, base: _Base | None, jobs: list[PartJob], par
     }
     final = storage.commit(tmp, manifest, known)
     progress("publish", 1, 1)
-    return final
+    return final, len(new_shards)
 
 
 def _link_shards(base: _Base | None, entries: list[dict], tmp: Path, known: dict) -> list[dict]:
@@ -464,15 +476,27 @@ def _link_shards(base: _Base | None, entries: list[dict], tmp: Path, known: dict
     return [dict(e) for e in entries]
 
 
-def _move_shards(part: Path, facts: list[dict], tmp: Path, prefix: str, entries: list[dict], doc_lo: int) -> int:
-    """Move a part's shard folders into `tmp` under the index's next shard numbers; the next document number."""
-    for fact in facts:
-        name = f"{prefix}shard-{len(entries):04d}"
-        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-        os.rename(part / fact["name"], tmp / name)
-        entries.append({"name": name, "doc_lo": doc_lo, "tokens": fact["tokens"], "documents": fact["documents"]})
-        doc_lo += fact["documents"]
-    return doc_lo
+def _runs(jobs: list[PartJob], parts: list[dict], key: str) -> list[Run]:
+    """The sorted runs of every part (`key`: "runs", or "normalized_runs"), in document order."""
+    return [Run(Path(job.folder) / run["name"], run["documents"], run["tokens"])
+            for job, facts in zip(jobs, parts) for run in facts[key]]
+
+
+def _numbered(entries: list[dict], doc_lo: int) -> list[dict]:
+    """Shard entries laid out from document 0, numbered from `doc_lo` on."""
+    return [{**e, "doc_lo": e["doc_lo"] + doc_lo} for e in entries]
+
+
+def _merge_progress(progress: Progress, parts: list[dict]) -> Callable[[int], None]:
+    """Progress of the merge, in tokens (normalized runs included)."""
+    total = sum(r["tokens"] for p in parts for r in p["runs"] + p["normalized_runs"])
+    done = [0]
+
+    def merged(tokens: int) -> None:
+        done[0] += tokens
+        progress("merge into shards", done[0], total)
+
+    return merged
 
 
 def _document_table(table: pa.Table | None) -> pa.Table:
@@ -487,8 +511,8 @@ def _document_table(table: pa.Table | None) -> pa.Table:
     return pa.table({"doc": doc, **{name: table[name] for name in table.column_names}})
 
 
-def _report(final: Path, plan: _Plan, base: _Base | None, parts: list[dict], workers: int,
-            seconds: float) -> BuildReport:
+def _report(final: Path, plan: _Plan, base: _Base | None, parts: list[dict], workers: int, shard_count: int,
+            compacted: int, seconds: float) -> BuildReport:
     documents = sum(p["documents"] for p in parts)
     tokens = sum(p["tokens"] for p in parts)
     total = {k: sum(p["seconds"][k] for p in parts) for k in ("tokenize", "fulltext", "suffix_array", "signals")}
@@ -499,7 +523,7 @@ def _report(final: Path, plan: _Plan, base: _Base | None, parts: list[dict], wor
         documents=documents,
         tokens=tokens,
         empty_skipped=sum(p["empty"] for p in parts),
-        shards=sum(len(p["shards"]) for p in parts),
+        shards=shard_count,
         seconds=round(seconds, 3),
         tokenize_seconds=round(total["tokenize"], 3),
         suffix_array_seconds=round(total["suffix_array"], 3),
@@ -512,4 +536,5 @@ def _report(final: Path, plan: _Plan, base: _Base | None, parts: list[dict], wor
         index_documents=old_documents + documents,
         index_tokens=old_tokens + tokens,
         appended=base is not None,
+        compacted=compacted,
     )

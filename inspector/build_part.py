@@ -18,15 +18,15 @@ import pyarrow as pa
 import pyarrow.feather as feather
 
 from index.fulltext import FieldSpec, FulltextWriter
-from index.suffix_array import ShardWriter, build_suffix_array
+from index.suffix_array import RUN_BYTES, TAG_BYTES, ShardWriter, build_suffix_array
 
 from .corpus import SourceFile, read_rows
 from .normalize import normalize
 from .quality import signals_table
 from .tokenizer import make_tokenizer
 
-#: what a part records of each document (its number is doc_lo + its place in the part)
-DOCUMENT_FACTS = ("file", "row", "id", "tokens", "chars", "shard", "text_crc")
+#: what a part records of each document (its number is doc_lo + its place in the part; its shard is set by publish)
+DOCUMENT_FACTS = ("file", "row", "id", "tokens", "chars", "text_crc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +66,17 @@ class PartJob:
 def build_part(job: PartJob, progress=None) -> dict:
     """Index the part's rows into `job.folder`; its facts (documents, tokens, shards, seconds per step).
 
-    `progress(rows_done)`, when given, is called after every batch. Shards (numbered from 0 within the part) are
-    sorted here one at a time, so a part's memory peaks at one shard's sort whatever its size.
+    `progress(rows_done)`, when given, is called after every batch. The part's tokens are sorted in runs of at most
+    `shard_tokens` tokens, one at a time, so its memory peaks at one run's sort whatever its size; publish merges
+    the runs of all parts into the index's shards.
     """
     started = time.perf_counter()
     folder = Path(job.folder)
     folder.mkdir(parents=True)
     tokenizer = make_tokenizer(job.tokenizer)
     seconds = {"tokenize": 0.0, "fulltext": 0.0, "suffix_array": 0.0, "signals": 0.0}
-    n_symbols = tokenizer.max_id + 1
-    shards = _Shards(folder, "", job, n_symbols, seconds)
-    normalized = _Shards(folder / "normalized", "normalized/", job, n_symbols, seconds) if job.normalized else None
+    runs = _Runs(folder / "runs", job, seconds)
+    normalized = _Runs(folder / "normalized", job, seconds) if job.normalized else None
     text_index = FulltextWriter(folder / "fulltext", job.specs, job.stem, job.threads) if job.fulltext else None
     docs = {k: [] for k in DOCUMENT_FACTS}
     signals, empty, rows_done = [], 0, 0
@@ -103,18 +103,18 @@ def build_part(job: PartJob, progress=None) -> dict:
                     t0 = time.perf_counter()
                     signals.append(signals_table(pa.array(texts, pa.large_string())))
                     seconds["signals"] += time.perf_counter() - t0
-                for i, text, tokens, shard in zip(keep, texts, encoded, shards.add(encoded)):
+                runs.add(encoded)
+                for i, text, tokens in zip(keep, texts, encoded):
                     docs["file"].append(batch.file_index)
                     docs["row"].append(batch.first_row + i)
                     docs["id"].append(batch.ids[i] if batch.ids is not None else None)
                     docs["tokens"].append(len(tokens))
                     docs["chars"].append(len(text))
-                    docs["shard"].append(shard)
                     docs["text_crc"].append(zlib.crc32(text.encode()))
                 rows_done += len(batch.texts)
                 if progress is not None:
                     progress(rows_done)
-        shards.close()
+        runs.close()
         if normalized is not None:
             normalized.close()
         if text_index is not None:
@@ -131,8 +131,8 @@ def build_part(job: PartJob, progress=None) -> dict:
         "documents": len(docs["file"]),
         "tokens": int(sum(docs["tokens"])),
         "empty": empty,
-        "shards": shards.facts,
-        "normalized_shards": normalized.facts if normalized is not None else [],
+        "runs": runs.facts,
+        "normalized_runs": normalized.facts if normalized is not None else [],
         "seconds": {**{k: round(v, 3) for k, v in seconds.items()},
                     "total": round(time.perf_counter() - started, 3)},
     }
@@ -155,7 +155,6 @@ def _write_facts(folder: Path, docs: dict[str, list], signals: list[pa.Table] | 
         "id": pa.array(docs["id"], pa.string()),
         "tokens": pa.array(docs["tokens"], pa.int64()),
         "chars": pa.array(docs["chars"], pa.int64()),
-        "shard": pa.array(docs["shard"], pa.int32()),
         "text_crc": pa.array(docs["text_crc"], pa.int64()),
     })
     write_table(table, folder / "documents.arrow")
@@ -164,45 +163,47 @@ def _write_facts(folder: Path, docs: dict[str, list], signals: list[pa.Table] | 
         write_table(joined, folder / "signals.arrow")
 
 
-class _Shards:
-    """Appends tokenized documents to the part's current shard; a shard that would pass `shard_tokens` is closed,
-    sorted at once, and the next one begins. `facts` lists each shard's name (local to the part), documents and
-    tokens."""
+class _Runs:
+    """Appends tokenized documents to the part's current run; a run that would pass `shard_tokens` is closed,
+    sorted at once, and the next one begins. `facts` lists each run's folder (relative to the part), documents and
+    tokens (separators included)."""
 
-    def __init__(self, folder: Path, prefix: str, job: PartJob, n_symbols: int, seconds: dict[str, float]):
-        self.folder, self.prefix, self.width, self.shard_tokens = folder, prefix, job.width, job.shard_tokens
-        self.n_symbols = n_symbols
+    def __init__(self, folder: Path, job: PartJob, seconds: dict[str, float]):
+        self.folder, self.width, self.shard_tokens = folder, job.width, job.shard_tokens
         self.seconds = seconds
         self.facts: list[dict] = []
         self.writer: ShardWriter | None = None
 
-    def add(self, encoded: list[np.ndarray]) -> list[int]:
-        """Append documents in order; the part-local shard number of each."""
-        numbers = []
+    def add(self, encoded: list[np.ndarray]) -> None:
+        """Append documents in order."""
         pending: list[np.ndarray] = []
         pending_tokens = 0
         for tokens in encoded:
-            if self.writer is not None and self.writer.n_tokens + pending_tokens + len(tokens) + 1 > self.shard_tokens:
+            if self.writer is not None and self._full(pending_tokens + len(tokens) + 1, len(pending) + 1):
                 self.writer.add(pending)
                 pending, pending_tokens = [], 0
                 self.close()
             if self.writer is None:
-                self.writer = ShardWriter(self.folder / f"shard-{len(self.facts):04d}", self.width)
-                self.facts.append({"name": self.prefix + self.writer.folder.name, "documents": 0, "tokens": 0})
+                self.writer = ShardWriter(self.folder / f"run-{len(self.facts):04d}", self.width)
+                self.facts.append({"name": f"{self.folder.name}/{self.writer.folder.name}", "documents": 0,
+                                   "tokens": 0})
             pending.append(tokens)
             pending_tokens += len(tokens) + 1
             self.facts[-1]["documents"] += 1
-            numbers.append(len(self.facts) - 1)
         if self.writer is not None:
             self.writer.add(pending)
-        return numbers
+
+    def _full(self, more_tokens: int, more_documents: int) -> bool:
+        """Whether the current run cannot take this much more: `shard_tokens`, or one sort's limit (tags included)."""
+        tokens = self.writer.n_tokens + more_tokens
+        documents = len(self.writer.doc_starts) + more_documents
+        return tokens > self.shard_tokens or tokens * self.width + TAG_BYTES * documents > RUN_BYTES
 
     def close(self) -> None:
         if self.writer is None:
             return
         self.writer.close()
         self.facts[-1]["tokens"] = self.writer.n_tokens
-        stats = build_suffix_array(self.writer.folder, self.width, self.writer.n_tokens, self.n_symbols,
-                                   len(self.writer.doc_starts))
+        stats = build_suffix_array(self.writer.folder, self.width, self.writer.n_tokens, len(self.writer.doc_starts))
         self.seconds["suffix_array"] += stats.total_seconds
         self.writer = None

@@ -19,6 +19,7 @@ from . import (
     build_demo,
     build_index,
     check_contamination,
+    compact as compact_index,
     load_report,
     open_benchmark,
     open_benchmarks,
@@ -62,7 +63,8 @@ class _Bar:
         if stage != self._stage:
             self.close()
             self._stage = stage
-            unit = "rows" if stage == "tokenize" else "items" if stage.startswith("check") else "steps"
+            unit = ("rows" if "tokenize" in stage else "items" if stage.startswith("check") else
+                    "tokens" if "shards" in stage else "steps")
             self._bar = tqdm(total=total or None, desc=stage, unit=unit, file=sys.stderr)
         self._bar.n = done
         self._bar.refresh()
@@ -114,7 +116,7 @@ def main():
 @click.option("--text-column", default="text", show_default=True, help="Column holding the document text.")
 @click.option("--id-column", default="id", show_default=True, help="Column holding document ids, used when present.")
 @click.option("--tokenizer", default="gpt2", show_default=True, help="gpt2, bytes, or a path to a tokenizer.json.")
-@click.option("--shard-tokens", type=int, default=None, help="Tokens per index shard (default 500M).")
+@click.option("--shard-tokens", type=int, default=None, help="Most tokens of one index shard (default 512Mi).")
 @click.option("--no-fulltext", is_flag=True, help="Skip the Tantivy full-text index.")
 @click.option("--stem", is_flag=True, help="Full-text: match English word forms (models ~ model).")
 @click.option(
@@ -169,6 +171,26 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
         )
         if r.appended:
             click.echo(f"the index now holds {r.index_documents:,} documents, {r.index_tokens:,} tokens")
+        if r.compacted:
+            click.echo(f"compacted: {r.compacted} small shard(s) merged into the others (`inspector compact`)")
+
+    _emit(report, as_json, human)
+
+
+@main.command()
+@INDEX
+@click.option("--shard-tokens", type=int, default=None, help="Most tokens of a merged shard (default 512Mi).")
+@JSON
+def compact(index_dir, shard_tokens, as_json):
+    """Merge the index's small shards (appends add some) into whole shards; published atomically like a build."""
+    bar = _Bar()
+    try:
+        report = compact_index(index_dir, shard_tokens=shard_tokens, progress=bar)
+    finally:
+        bar.close()
+
+    def human(r):
+        click.echo(f"{r.shards_before} shard(s) -> {r.shards_after} in {r.seconds:.1f} s -> {r.path}")
 
     _emit(report, as_json, human)
 

@@ -194,6 +194,18 @@ class BuildReport(_Result):
     index_documents: int = 0
     index_tokens: int = 0
     appended: bool = False
+    #: shards an append's automatic compaction merged away (`inspector.compact`)
+    compacted: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CompactReport(_Result):
+    path: str
+    shards_before: int
+    shards_after: int
+    #: shards merged away
+    merged: int
+    seconds: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    #: tokens per index shard; a shard's suffix-array build peaks near 10 bytes per token (two run at once)
-    shard_tokens: int = 500_000_000
+    #: most tokens of one index shard: every query searches every shard, so the fewer the faster; 512Mi is a 1 GiB
+    #: token file and a 2 GiB suffix array at GPT-2's 2 bytes a token, and a billion tokens in 2 shards (a shard is
+    #: sorted in runs of at most this, merged: a run's sort peaks near 5 bytes per byte of tokens)
+    shard_tokens: int = 512 * 2**20
     #: occurrences of one CNF clause read per shard before the clause is sampled evenly and the answer is `approx`
     max_clause_freq: int = 1_000_000
     max_clauses: int = 8

@@ -327,7 +327,7 @@ def test_workers_die_with_a_killed_build_and_free_the_lock(tmp_path, corpus_dir)
         env={**os.environ, marker.split("=")[0]: marker.split("=")[1]},
     )
     deadline = time.time() + 60
-    while not list(out.glob(".tmp-*/parts/part-0001/shard-0000")) and time.time() < deadline and proc.poll() is None:
+    while not list(out.glob(".tmp-*/parts/part-0001/runs/run-0000")) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.01)  # the parts are being indexed in worker processes now
     assert proc.poll() is None, "the build ended before it could be killed"
     proc.kill()
