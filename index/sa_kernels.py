@@ -1,8 +1,5 @@
-"""Compiled loops of the suffix-array build (numba): where a NumPy step per element would cost more than the work.
-
-Imported only by the build (`suffix_array.build_suffix_array`, `shard_merge`), never by opening or querying an
-index. Compiled code is cached on disk: beside this file when the package folder is writable, else under
-`$XDG_CACHE_HOME/corpus-inspector/numba` (`NUMBA_CACHE_DIR` overrides both), so no process pays the compile twice.
+"""Compiled loops of the suffix-array build (numba, see `jit`): where a NumPy step per element would cost more than
+the work. Imported only by the build (`suffix_array.build_suffix_array`, `shard_merge`).
 
 The suffix order they share (`suffix_array`'s module doc): tokens compared up to and including the first separator;
 suffixes equal that far (documents ending in the same tokens) in order of position. It is a total order that does
@@ -10,17 +7,10 @@ not depend on how the corpus was cut, so a shard's suffix array is the same whic
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import numpy as np
 
-if "NUMBA_CACHE_DIR" not in os.environ and not os.access(Path(__file__).parent, os.W_OK):
-    _cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "corpus-inspector" / "numba"
-    os.environ["NUMBA_CACHE_DIR"] = str(_cache)
+from .jit import jit as _jit
 
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-
-_jit = numba.njit(cache=True, nogil=True)
 #: buckets of 4096 bytes: a byte position's document is found from its bucket's first document by a short bisection
 BUCKET_SHIFT = 12
 
@@ -128,16 +118,6 @@ def lower_bound(tok, width, run, offset, lo, hi, target) -> int:
         else:
             hi = mid
     return lo
-
-
-def numba_list(arrays):
-    """A typed list of arrays, as the kernels take them."""
-    from numba.typed import List
-
-    typed = List()
-    for array in arrays:
-        typed.append(array)
-    return typed
 
 
 def token_positions_reference(byte_sa: np.ndarray, tagged_starts: np.ndarray, doc_starts: np.ndarray,

@@ -12,6 +12,7 @@ first eight bytes are equal; the output is cut at splitter suffixes into pieces 
 """
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
 from collections.abc import Callable
@@ -83,7 +84,7 @@ def assemble(runs: list[Run], out: Path, prefix: str, shard_tokens: int, width: 
     bounds = layout(doc_tokens, shard_tokens)
     run_lo = np.cumsum([0] + [r.documents for r in runs])
     entries = []
-    for number, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+    for number, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         pieces = []
         for r, run in enumerate(runs):
             a, b = max(lo, run_lo[r]), min(hi, run_lo[r + 1])
@@ -137,10 +138,11 @@ def merge_files(tokens: Path, width: int, inputs: list[Path], offsets: list[int]
     """Merge sorted suffix arrays (uint32 files; input i's positions plus offsets[i] are positions in `tokens`)
     into `out`: cut into pieces at splitters taken from the largest input, merged side by side."""
     from . import sa_kernels
+    from .jit import typed_list
 
     maps = [_map_array(path, "<u4") for path in inputs]
     text = _map_array(tokens, np.uint8)
-    runs = sa_kernels.numba_list([m for m in maps])
+    runs = typed_list(maps)
     offs = np.asarray(offsets, dtype=np.int64)
     sizes = np.array([len(m) for m in maps], dtype=np.int64)
     total = int(sizes.sum())

@@ -201,6 +201,7 @@ class Shard:
             raise IndexCorrupt(f"index shard {folder} is corrupt or incomplete (sizes disagree): rebuild it")
         self.tokens = np.frombuffer(self._tok_map, dtype=self.dtype, count=n_tokens)
         self.sa = np.frombuffer(self._sa_map, dtype="<u4")
+        self._bytes = np.frombuffer(self._tok_map, dtype=np.uint8)
         # A big-endian 8-byte window starting at every token: compares up to 8 // width tokens at once.
         self._words = np.ndarray((n_tokens,), dtype=">u8", buffer=self._tok_map, strides=(width,))
         self._per_word = 8 // width
@@ -246,15 +247,20 @@ class Shard:
 
     # -- batches (vectorised NumPy binary search, all queries in lock-step) ------------------------------------
 
-    def find_ranges(self, queries: np.ndarray, lengths: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def find_ranges(self, queries: np.ndarray, lengths: np.ndarray | None = None,
+                    compiled: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """SA ranks [lo, hi) for each row of `queries` (Q x n token ids); row r is its first `lengths[r]` ids
-        (all n when `lengths` is None; every length >= 1)."""
+        (all n when `lengths` is None; every length >= 1). `compiled`: numba's search (`search_kernels`), else
+        NumPy's lock-step one (the reference it is tested against)."""
         rows = self._pack(queries, lengths)
         lower, upper = np.zeros(len(rows), np.int64), np.zeros(len(rows), np.int64)
 
         def search(part: slice) -> None:
             which = np.arange(len(rows))[part]
             lo, hi = self._bracket(rows, which)
+            if compiled:
+                lower[part], upper[part] = self._compiled_search(rows, which, lo, hi, lower_only=False)
+                return
             low = self._lower_bounds(lo, hi, rows, which)
             hit = np.nonzero(low < hi)[0]
             hit = hit[self._compare(low[hit], rows, which[hit]) == 0]
@@ -269,7 +275,8 @@ class Shard:
         _in_parallel(search, len(rows))
         return rows.expand(lower), rows.expand(upper)
 
-    def occurrences_many(self, queries: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    def occurrences_many(self, queries: np.ndarray, lengths: np.ndarray | None = None,
+                         compiled: bool = True) -> np.ndarray:
         """A token position where each row occurs, or -1: the lower bound alone, half the work of `find_ranges`."""
         rows = self._pack(queries, lengths, exact=False)
         found = np.full(len(rows), -1, dtype=np.int64)
@@ -277,6 +284,11 @@ class Shard:
         def search(part: slice) -> None:
             which = np.arange(len(rows))[part]
             lo, hi = self._bracket(rows, which)
+            if compiled:
+                low, high = self._compiled_search(rows, which, lo, hi, lower_only=True)
+                hit = high > low
+                found[which[hit]] = self.sa[low[hit]]
+                return
             low = self._lower_bounds(lo, hi, rows, which)
             candidates = np.nonzero(low < hi)[0]
             equal = self._compare(low[candidates], rows, which[candidates]) == 0
@@ -284,6 +296,17 @@ class Shard:
 
         _in_parallel(search, len(rows))
         return rows.expand(found)
+
+    def _compiled_search(self, rows: _PackedRows, which: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                         lower_only: bool) -> tuple[np.ndarray, np.ndarray]:
+        from . import search_kernels
+
+        low, high = np.empty(len(which), np.int64), np.empty(len(which), np.int64)
+        words, masks = rows.words[which], rows.masks[which]
+        n_words = -(-rows.lengths[which] // self._per_word)
+        search_kernels.find_ranges(self._bytes, self.width, self.sa, words, masks, n_words, lo, hi, low, high,
+                                   lower_only)
+        return low, high
 
     def _pack(self, queries, lengths, exact: bool = True) -> _PackedRows:
         return _PackedRows(queries, lengths, self.width, self._prefix_masks, exact)

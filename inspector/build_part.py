@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.feather as feather
+from pyarrow import feather
 
 from index.fulltext import FieldSpec, FulltextWriter
 from index.suffix_array import RUN_BYTES, TAG_BYTES, ShardWriter, build_suffix_array

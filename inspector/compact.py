@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.feather as feather
+from pyarrow import feather
 
 from index import storage
 from index.errors import InspectorError
@@ -68,8 +68,17 @@ def compact(out: str | Path, *, shard_tokens: int | None = None, small_only: boo
     if isinstance(shard_tokens, bool) or not isinstance(shard_tokens, int) or not 1 <= shard_tokens <= MAX_SHARD_TOKENS:
         raise InspectorError(f"--shard-tokens must be between 1 and {MAX_SHARD_TOKENS:,}, not {shard_tokens!r}")
     storage.live_build(Path(out))
-    with storage.build_area(Path(out)) as tmp:
-        base = storage.OpenBuild(Path(out))
+    try:
+        return _compact(Path(out), shard_tokens, small_only, progress, started)
+    except OSError as exc:  # disk full, read-only folder: the temporary build is gone, the live one kept
+        raise InspectorError(
+            f"compaction failed writing {exc.filename or out}: {exc.strerror or exc}; the index in {out} is kept"
+        ) from None
+
+
+def _compact(out: Path, shard_tokens: int, small_only: bool, progress, started: float) -> CompactReport:
+    with storage.build_area(out) as tmp:
+        base = storage.OpenBuild(out)
         try:
             manifest = base.manifest
             main = groups([s["tokens"] for s in manifest["shards"]], shard_tokens, small_only)

@@ -103,6 +103,14 @@ class CorpusIndex:
         """Read every file of the build against its checksum; IndexCorrupt when one fails."""
         self._open.verify()
 
+    @staticmethod
+    def warm() -> None:
+        """Load the compiled batch search (compiling it once per machine): the app does this when it opens an
+        index, so no user's first batch query (contamination, Documents) waits for it."""
+        from index import search_kernels
+
+        search_kernels.warm()
+
     @cached_property
     def normalized_engine(self) -> NgramIndex:
         """The n-gram index of the documents' normalised text (`inspector.normalize`), same document numbers; only
@@ -594,8 +602,9 @@ def open_index(
     `verify=True` reads every file against its checksum; the default checks sizes and modification times, and the
     checksum of any file whose time changed (see `index.storage`).
     `ray`: a Ray address ("auto", "HOST:PORT"; True: a local instance or RAY_ADDRESS) to answer count/find and their
-    batch forms from `ray_actors` Ray actors (default: one per shard, at most one per CPU of the cluster), each
-    holding a contiguous group of this build's shards (`inspector.ray_cluster`; needs the `ray` extra).
+    batch forms from `ray_actors` Ray actors (default: one per CPU of the cluster), each holding a contiguous group
+    of this build's shards; with fewer shards than actors, a group's actors split a batch's rows
+    (`inspector.ray_cluster`; needs the `ray` extra).
     """
     return CorpusIndex(path, settings=settings, verify=verify, ray=ray, ray_actors=ray_actors)
 

@@ -134,16 +134,19 @@ class RayNgramIndex:
         self.local = local
         shards = list(manifest["shards"])
         if actors is None:
-            actors = min(len(shards), max(1, int(ray.cluster_resources().get("CPU", 1))))
+            actors = max(1, int(ray.cluster_resources().get("CPU", 1)))
         if isinstance(actors, bool) or not isinstance(actors, int) or actors < 1:
             raise InspectorError(f"ray_actors must be a positive integer, not {actors!r}")
         self.groups = _groups(len(shards), min(actors, len(shards))) if shards else []
+        #: actors per shard group: with fewer shards than actors, a group's replicas split a batch's rows
+        self.replicas = max(1, actors // len(self.groups)) if self.groups else 1
         actor_class = ray.remote(num_cpus=1, max_restarts=0)(_ShardGroup)
         self.actors = [
             actor_class.remote(
                 str(build), [shards[i] for i in group], int(manifest["width"]), int(manifest["tokenizer"]["max_id"])
             )
             for group in self.groups
+            for _ in range(self.replicas)
         ]
         try:
             self._get([actor.ready.remote() for actor in self.actors])
@@ -156,17 +159,29 @@ class RayNgramIndex:
             raise AttributeError(name)
         return getattr(self.local, name)
 
-    def _get(self, refs: list):
-        if self.groups and not self.actors:
+    def _actor(self, group: int, replica: int = 0):
+        if not self.actors:
             raise InspectorError("this index's Ray actors were released: the index is closed")
+        return self.actors[group * self.replicas + replica]
+
+    def _get(self, refs: list):
         try:
             return self._ray.get(refs)
         except Exception as error:  # noqa: BLE001 - Ray's wrappers of any actor failure
             raise _unwrap(self._ray, error) from None
 
+    def _by_group(self, method: str, q: np.ndarray, lengths: np.ndarray | None) -> list[list]:
+        """Per shard group, its replicas' answers over contiguous slices of the batch's rows, in row order."""
+        cuts = np.linspace(0, len(q), self.replicas + 1).round().astype(int)
+        refs = [getattr(self._actor(g, r), method).remote(
+                    q[cuts[r]:cuts[r + 1]], None if lengths is None else lengths[cuts[r]:cuts[r + 1]])
+                for g in range(len(self.groups)) for r in range(self.replicas)]
+        answers = self._get(refs)
+        return [answers[g * self.replicas:(g + 1) * self.replicas] for g in range(len(self.groups))]
+
     def find(self, ids: Sequence[int]) -> Ranges:
         q = self.local._ids(ids)
-        parts = self._get([actor.find.remote(q) for actor in self.actors])
+        parts = self._get([self._actor(g).find.remote(q) for g in range(len(self.groups))])
         return Ranges(tuple(r for part in parts for r in part.by_shard))
 
     def count(self, ids: Sequence[int]) -> int:
@@ -174,15 +189,16 @@ class RayNgramIndex:
 
     def find_many(self, queries, lengths=None) -> tuple[np.ndarray, np.ndarray]:
         q, lengths = self.local._batch(queries, lengths)
-        parts = self._get([actor.find_many.remote(q, lengths) for actor in self.actors])
-        if not parts:
+        groups = self._by_group("find_many", q, lengths)
+        if not groups:
             empty = np.zeros((0, len(q)), dtype=np.int64)
             return empty, empty.copy()
-        return np.concatenate([lo for lo, _ in parts]), np.concatenate([hi for _, hi in parts])
+        return tuple(np.concatenate([np.concatenate([part[i] for part in parts], axis=1) for parts in groups])
+                     for i in (0, 1))
 
     def count_many(self, queries, lengths=None) -> np.ndarray:
         q, lengths = self.local._batch(queries, lengths)
-        counts = self._get([actor.count_many.remote(q, lengths) for actor in self.actors])
+        counts = [np.concatenate(parts) for parts in self._by_group("count_many", q, lengths)]
         return np.sum(counts, axis=0, dtype=np.int64) if counts else np.zeros(len(q), dtype=np.int64)
 
     def close(self) -> None:

@@ -73,9 +73,10 @@ def index_label(path: str) -> str:
 def _open(path: str, build: str) -> CorpusIndex:
     """One memory-mapped index per (folder, build): a rebuild of the folder is opened anew, and the build opened
     before it stays whole on disk while this process holds it. Opening checks sizes and times; a background thread
-    then reads every file against its checksum (`_damage` says if one failed)."""
+    then reads every file against its checksum (`_damage` says if one failed), another loads the compiled search."""
     index = open_index(path, settings=SETTINGS)
     threading.Thread(target=_verify, args=(index, (path, build)), daemon=True, name="verify-index").start()
+    threading.Thread(target=index.warm, daemon=True, name="warm-kernels").start()
     return index
 
 

@@ -144,6 +144,26 @@ def test_counts_and_ranges_equal_local_and_brute_force(local_ray, built, actors)
         assert remote.count(ids=queries[0].tolist()).count == truth[0]
 
 
+def test_one_shard_is_split_by_rows_among_actors(local_ray, built, tmp_path):
+    """With fewer shards than actors, the actors holding a group split a batch's rows: all stay busy."""
+    out, docs = built
+    with open_index(out) as index:
+        corpus = Path(index.manifest["sources"][0]["path"]).parent
+    build_index([corpus], tmp_path / "one", fulltext=False)
+    queries = _queries(docs, 4)
+    table = np.zeros((len(queries), max(map(len, queries))), dtype=np.int64)
+    for r, q in enumerate(queries):
+        table[r, : len(q)] = q
+    lengths = np.array([len(q) for q in queries])
+    with open_index(tmp_path / "one") as local, open_index(tmp_path / "one", ray="auto", ray_actors=2) as remote:
+        assert len(local.engine.shards) == 1 and remote.engine.replicas == 2 and len(remote.engine.actors) == 2
+        assert remote.engine.count_many(table, lengths).tolist() == [_brute_count(docs, q) for q in queries]
+        lo, hi = remote.engine.find_many(table, lengths)
+        local_lo, local_hi = local.engine.find_many(table, lengths)
+        assert (lo == local_lo).all() and (hi == local_hi).all() and lo.shape == (1, len(queries))
+        assert remote.engine.find(queries[0].tolist()) == local.engine.find(queries[0].tolist())
+
+
 def test_invalid_queries_raise_the_same_error(local_ray, built):
     out, _ = built
     bad = [

@@ -8,6 +8,7 @@ the Parquet texts (tests/reference.py).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import signal
 import subprocess
@@ -16,7 +17,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +28,7 @@ from index.suffix_array import TAG_BYTES, Shard, ShardWriter, build_suffix_array
 from inspector import build_index, compact, open_index
 
 from . import reference as ref
-from .test_append import _answers, _check_shard_column, _queries, _write, _big
+from .test_append import _answers, _big, _check_shard_column, _queries, _write
 
 # -- the order, on id lists -------------------------------------------------------------------------------------------
 
@@ -79,7 +79,7 @@ def corpora(draw, widths=SORTS):
 @settings(max_examples=60, deadline=None)
 @given(corpora())
 def test_a_sort_is_the_plain_order_and_the_kernel_its_numpy_reference(tmp_path_factory, corpus):
-    width, alphabet, docs = corpus
+    width, _alphabet, docs = corpus
     folder = tmp_path_factory.mktemp("run") / "r"
     run = _write_run(folder, docs, width)
     assert np.fromfile(folder / "sa.bin", dtype="<u4").tolist() == _expected_order(docs)
@@ -110,7 +110,7 @@ def test_any_cut_into_runs_merges_into_the_bytes_of_one_sort(tmp_path_factory, c
     cuts = sorted(set(data.draw(st.lists(st.integers(1, max(1, len(docs) - 1)), max_size=4))) | {0, len(docs)})
     one, many = tmp_path_factory.mktemp("one"), tmp_path_factory.mktemp("many")
     single = assemble([_write_run(one / "run", docs, width)], one, "", shard_tokens, width, alphabet, 1)
-    runs = [_write_run(many / f"run-{i}", docs[a:b], width) for i, (a, b) in enumerate(zip(cuts, cuts[1:]))]
+    runs = [_write_run(many / f"run-{i}", docs[a:b], width) for i, (a, b) in enumerate(itertools.pairwise(cuts))]
     old = index.shard_merge.PIECE
     index.shard_merge.PIECE = data.draw(st.integers(1, 8))
     try:
@@ -133,8 +133,8 @@ def test_any_cut_into_runs_merges_into_the_bytes_of_one_sort(tmp_path_factory, c
 @given(st.lists(st.integers(1, 50), max_size=40), st.integers(1, 120))
 def test_the_layout_is_the_fewest_shards_of_about_equal_size(doc_tokens, shard_tokens):
     bounds = layout(np.array(doc_tokens, dtype=np.int64), shard_tokens)
-    sizes = [sum(doc_tokens[a:b]) for a, b in zip(bounds, bounds[1:])]
-    assert bounds[0] == 0 and bounds[-1] == len(doc_tokens) and all(a < b for a, b in zip(bounds, bounds[1:]))
+    sizes = [sum(doc_tokens[a:b]) for a, b in itertools.pairwise(bounds)]
+    assert bounds[0] == 0 and bounds[-1] == len(doc_tokens) and all(a < b for a, b in itertools.pairwise(bounds))
     assert all(s <= shard_tokens or b - a == 1 for s, a, b in zip(sizes, bounds, bounds[1:]))
     fewest, size = 0, None  # greedy packing gives the fewest
     for t in doc_tokens:
