@@ -8,81 +8,96 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import jit
+from .jit import big_endian, jit
 
 
 @jit
-def _window(tok, p, width):
-    """The 8 bytes at token p, big-endian (the text ends with 8 bytes of padding, so this never leaves it)."""
-    b = p * width
-    w = np.uint64(0)
-    for j in range(8):
-        w = (w << np.uint64(8)) | np.uint64(tok[b + j])
-    return w
-
-
-@jit
-def _compare(tok, width, p, words, masks, row, n_words) -> int:
+def _compare(text, width, p, words, masks, row, n_words) -> int:
     """-1, 0 or 1: the suffix at token p against query row `row` over the row's length. A separator (all ones) is
     above every token, so a suffix reaching one is decided there, before any read past it."""
     per = 8 // width
     for j in range(n_words):
-        window = _window(tok, p + j * per, width) & masks[row, j]
+        window = big_endian(text[p + j * per]) & masks[row, j]
         target = words[row, j]
         if window != target:
             return -1 if window < target else 1
     return 0
 
 
-@jit
-def find_ranges(tok, width, sa, words, masks, n_words, lo, hi, out_lo, out_hi, lower_only) -> None:
-    """For each row, the ranks [out_lo, out_hi) of the suffixes starting with it, searched within [lo, hi).
+#: rows whose bisections run interleaved: their reads of the text are independent, so the processor overlaps them
+GROUP = 16
 
-    The upper end gallops from the lower (most long n-grams occur a few times), then bisects. `lower_only`: out_hi
-    is out_lo + 1 where the row occurs, else out_lo (an occurrence, at half the work).
+
+@jit
+def find_ranges(text, width, sa, words, masks, n_words, lo, hi, out_lo, out_hi, lower_only) -> None:
+    """For each row, the ranks [out_lo, out_hi) of the suffixes starting with it, searched within [lo, hi);
+    `text`: the shard's words (`jit.word_view`).
+
+    The lower ends are bisected GROUP rows at a time, a step of each in turn (memory-level parallelism: one row's
+    step waits on a read of the text, the others' reads are under way meanwhile). The upper end gallops from the
+    lower (most long n-grams occur a few times), then bisects. `lower_only`: out_hi is out_lo + 1 where the row
+    occurs, else out_lo (an occurrence, at half the work).
     """
-    for i in range(len(lo)):
-        a, b, n = lo[i], hi[i], n_words[i]
-        while a < b:
-            m = (a + b) >> 1
-            if _compare(tok, width, np.int64(sa[m]), words, masks, i, n) < 0:
-                a = m + 1
-            else:
-                b = m
-        out_lo[i] = a
-        if a >= hi[i] or _compare(tok, width, np.int64(sa[a]), words, masks, i, n) != 0:
-            out_hi[i] = a
-            continue
-        if lower_only:
-            out_hi[i] = a + 1
-            continue
-        # rank a matches: gallop for the first rank past the range, then bisect [a, b)
-        a += 1
-        step = 1
-        b = hi[i]
-        while a < b:
-            probe = min(a + step - 1, b - 1)
-            if _compare(tok, width, np.int64(sa[probe]), words, masks, i, n) == 0:
-                a = probe + 1
-                step *= 2
-            else:
-                b = probe
-                break
-        while a < b:
-            m = (a + b) >> 1
-            if _compare(tok, width, np.int64(sa[m]), words, masks, i, n) == 0:
-                a = m + 1
-            else:
-                b = m
-        out_hi[i] = a
+    a = np.empty(GROUP, np.int64)
+    b = np.empty(GROUP, np.int64)
+    for base in range(0, len(lo), GROUP):
+        count = min(GROUP, len(lo) - base)
+        for g in range(count):
+            a[g], b[g] = lo[base + g], hi[base + g]
+        searching = True
+        while searching:
+            searching = False
+            for g in range(count):
+                if a[g] < b[g]:
+                    m = (a[g] + b[g]) >> 1
+                    i = base + g
+                    if _compare(text, width, np.int64(sa[m]), words, masks, i, n_words[i]) < 0:
+                        a[g] = m + 1
+                    else:
+                        b[g] = m
+                    searching |= a[g] < b[g]
+        for g in range(count):
+            i = base + g
+            out_lo[i] = a[g]
+            out_hi[i] = _upper(text, width, sa, words, masks, i, n_words[i], a[g], hi[i], lower_only)
+
+
+@jit
+def _upper(text, width, sa, words, masks, i, n, a, hi, lower_only) -> int:
+    """The end of row i's range, whose lower end is a."""
+    if a >= hi or _compare(text, width, np.int64(sa[a]), words, masks, i, n) != 0:
+        return a
+    if lower_only:
+        return a + 1
+    a += 1  # rank a matches: gallop for the first rank past the range, then bisect [a, b)
+    step = 1
+    b = hi
+    while a < b:
+        probe = min(a + step - 1, b - 1)
+        if _compare(text, width, np.int64(sa[probe]), words, masks, i, n) == 0:
+            a = probe + 1
+            step *= 2
+        else:
+            b = probe
+            break
+    while a < b:
+        m = (a + b) >> 1
+        if _compare(text, width, np.int64(sa[m]), words, masks, i, n) == 0:
+            a = m + 1
+        else:
+            b = m
+    return a
 
 
 def warm() -> None:
     """Load (or compile, once) the kernels: the app calls this at start, not on a user's first query."""
-    tok = np.full(16, 255, dtype=np.uint8)
-    tok.flags.writeable = False
+    from .jit import word_view
+
+    raw = np.full(16, 255, dtype=np.uint8)
+    raw.flags.writeable = False
+    text = word_view(raw, 2, 1)
     sa = np.zeros(0, dtype=np.uint32)
     sa.flags.writeable = False
     words = np.zeros((1, 1), dtype=np.uint64)
     empty = np.zeros(1, dtype=np.int64)
-    find_ranges(tok, 2, sa, words, words, empty, empty, empty, empty.copy(), empty.copy(), False)
+    find_ranges(text, 2, sa, words, words, empty, empty, empty, empty.copy(), empty.copy(), False)

@@ -110,7 +110,7 @@ def write_merged(folder: Path, pieces: list[tuple[Run, np.ndarray, int, int]], w
     """One shard from pieces (run, its doc_starts, documents [a, b) of it): the pieces' tokens one after another,
     their document offsets, and the merge of their suffix arrays."""
     folder.mkdir()
-    offsets, doc_starts, inputs = [], [], []
+    offsets, doc_starts, bounds = [], [], [0]
     total = 0
     with open(folder / "tokens.bin", "wb") as tokens_out:
         for run, run_starts, a, b in pieces:
@@ -121,39 +121,44 @@ def write_merged(folder: Path, pieces: list[tuple[Run, np.ndarray, int, int]], w
             total += tb - ta
         tokens_out.write(b"\xff" * PAD)
     np.save(folder / "doc_starts.npy", np.concatenate([*doc_starts, [total]]).astype(np.int64))
-    for i, (run, run_starts, a, b) in enumerate(pieces):
-        ta, tb = int(run_starts[a]), int(run_starts[b])
-        whole = a == 0 and b == len(run_starts) - 1
-        inputs.append(run.folder / "sa.bin" if whole else _cut_run(run.folder / "sa.bin", ta, tb,
-                                                                    folder / f".piece-{i}.sa"))
+    joined = folder / ".runs.sa"
+    with open(joined, "wb") as out:  # the pieces' suffix arrays one after another, each shifted to start at 0
+        for run, run_starts, a, b in pieces:
+            ta, tb = int(run_starts[a]), int(run_starts[b])
+            if a == 0 and b == len(run_starts) - 1:
+                _copy_range(run.folder / "sa.bin", out, 0, (run.tokens - run.documents) * 4)
+            else:
+                _cut_run(run.folder / "sa.bin", ta, tb, out)
+            bounds.append(out.tell() // 4)
     try:
-        merge_files(folder / "tokens.bin", width, inputs, offsets, folder / "sa.bin", threads)
+        merge_files(folder / "tokens.bin", width, joined, bounds, offsets, folder / "sa.bin", threads)
     finally:
-        for path in inputs:
-            if path.parent == folder:
-                path.unlink()
+        joined.unlink()
 
 
-def merge_files(tokens: Path, width: int, inputs: list[Path], offsets: list[int], out: Path, threads: int) -> None:
-    """Merge sorted suffix arrays (uint32 files; input i's positions plus offsets[i] are positions in `tokens`)
-    into `out`: cut into pieces at splitters taken from the largest input, merged side by side."""
+def merge_files(tokens: Path, width: int, joined: Path, bounds: list[int], offsets: list[int], out: Path,
+                threads: int) -> None:
+    """Merge the sorted suffix arrays held one after another in `joined` (uint32; input i is entries
+    [bounds[i], bounds[i + 1]), its positions plus offsets[i] are positions in `tokens`) into `out`: cut into
+    pieces at splitters taken from the largest input, merged side by side. One array, not a list of them: a
+    compiled loop pays a reference count for every read through a typed list."""
     from . import sa_kernels
-    from .jit import typed_list
+    from .jit import word_view
 
-    maps = [_map_array(path, "<u4") for path in inputs]
-    text = _map_array(tokens, np.uint8)
-    runs = typed_list(maps)
+    runs = _map_array(joined, "<u4")
+    text = word_view(_map_array(tokens, np.uint8), width, (tokens.stat().st_size - PAD) // width)
     offs = np.asarray(offsets, dtype=np.int64)
-    sizes = np.array([len(m) for m in maps], dtype=np.int64)
+    starts, ends = np.asarray(bounds[:-1], dtype=np.int64), np.asarray(bounds[1:], dtype=np.int64)
+    sizes = ends - starts
     total = int(sizes.sum())
     pieces = max(threads, -(-total // PIECE)) if total else 1
     largest = int(np.argmax(sizes)) if len(sizes) else 0
-    cuts = [np.zeros(len(maps), np.int64)]
+    cuts = [starts]
     for j in range(1, pieces):
-        target = int(maps[largest][sizes[largest] * j // pieces]) + int(offs[largest])
-        cuts.append(np.array([sa_kernels.lower_bound(text, width, runs[r], offs[r], cuts[-1][r], sizes[r], target)
-                              for r in range(len(maps))], dtype=np.int64))
-    cuts.append(sizes)
+        target = int(runs[starts[largest] + sizes[largest] * j // pieces]) + int(offs[largest])
+        cuts.append(np.array([sa_kernels.lower_bound(text, width, runs, offs[r], cuts[-1][r], ends[r], target)
+                              for r in range(len(sizes))], dtype=np.int64))
+    cuts.append(ends)
     with open(out, "wb") as f:
         f.truncate(4 * total)
         fd = f.fileno()
@@ -162,22 +167,20 @@ def merge_files(tokens: Path, width: int, inputs: list[Path], offsets: list[int]
             lo, hi = cuts[j], cuts[j + 1]
             buffer = np.empty(int((hi - lo).sum()), dtype="<u4")
             sa_kernels.merge_runs(text, width, runs, offs, lo, hi, buffer)
-            os.pwrite(fd, buffer.tobytes(), 4 * int(lo.sum()))
+            os.pwrite(fd, buffer.tobytes(), 4 * int((lo - starts).sum()))
 
         with ThreadPoolExecutor(max(1, threads)) as pool:
-            for done in pool.map(merge, range(pieces)):
+            for _ in pool.map(merge, range(pieces)):
                 pass
 
 
-def _cut_run(sa: Path, lo: int, hi: int, out: Path) -> Path:
-    """The run's suffix array restricted to token positions [lo, hi), shifted to start at 0 (still sorted: the
-    order of a run of documents is its superset's, see `suffix_array`)."""
+def _cut_run(sa: Path, lo: int, hi: int, out) -> None:
+    """Append to `out` the run's suffix array restricted to token positions [lo, hi), shifted to start at 0 (still
+    sorted: the order of a run of documents is its superset's, see `suffix_array`)."""
     source = _map_array(sa, "<u4")
-    with open(out, "wb") as f:
-        for i in range(0, len(source), _COPY):
-            chunk = source[i : i + _COPY]
-            f.write((chunk[(chunk >= lo) & (chunk < hi)] - np.uint32(lo)).astype("<u4").tobytes())
-    return out
+    for i in range(0, len(source), _COPY):
+        chunk = source[i : i + _COPY]
+        out.write((chunk[(chunk >= lo) & (chunk < hi)] - np.uint32(lo)).astype("<u4").tobytes())
 
 
 def _copy_range(source: Path, out, start: int, length: int) -> None:

@@ -201,7 +201,7 @@ class Shard:
             raise IndexCorrupt(f"index shard {folder} is corrupt or incomplete (sizes disagree): rebuild it")
         self.tokens = np.frombuffer(self._tok_map, dtype=self.dtype, count=n_tokens)
         self.sa = np.frombuffer(self._sa_map, dtype="<u4")
-        self._bytes = np.frombuffer(self._tok_map, dtype=np.uint8)
+        self._text = None  # the compiled search's view of the text, made on its first use
         # A big-endian 8-byte window starting at every token: compares up to 8 // width tokens at once.
         self._words = np.ndarray((n_tokens,), dtype=">u8", buffer=self._tok_map, strides=(width,))
         self._per_word = 8 // width
@@ -304,7 +304,11 @@ class Shard:
         low, high = np.empty(len(which), np.int64), np.empty(len(which), np.int64)
         words, masks = rows.words[which], rows.masks[which]
         n_words = -(-rows.lengths[which] // self._per_word)
-        search_kernels.find_ranges(self._bytes, self.width, self.sa, words, masks, n_words, lo, hi, low, high,
+        if self._text is None:
+            from .jit import word_view
+
+            self._text = word_view(np.frombuffer(self._tok_map, dtype=np.uint8), self.width, self.n_tokens)
+        search_kernels.find_ranges(self._text, self.width, self.sa, words, masks, n_words, lo, hi, low, high,
                                    lower_only)
         return low, high
 
