@@ -52,7 +52,7 @@ PART_TOKENS = 4_000_000
 DOCUMENT_TABLE = ("doc", "file", "row", "id", "tokens", "chars", "shard", "text_crc")
 #: most workers (or Ray tasks at once) a build asks for
 MAX_WORKERS = 1024
-#: what a build worker holds besides its shard's sort: Tantivy's writer heap, a batch, the tokenizer, NumPy
+#: what a build worker holds besides its run's sort: Tantivy's writer heap, a batch, the tokenizer, NumPy
 _WORKER_BASE_BYTES = 768 << 20
 #: share of the memory available at the start that the build's workers may use together
 _MEMORY_SHARE = 0.6
@@ -128,7 +128,7 @@ def build_index(
 
     The previous index in `out` stays live until the very end. `workers` parts are indexed side by side (default:
     the cores this process may use, fewer when `memory_gib` — default 60 % of the memory available — cannot hold
-    that many shard sorts at once); they run in processes started with "spawn", so a script that calls this must do
+    that many run sorts at once); they run in processes started with "spawn", so a script that calls this must do
     so under `if __name__ == "__main__":`. `ray` runs the parts as tasks on a Ray cluster ("auto", an address, or
     "" for a local Ray) instead.
     `append` adds the files as new shards of the live index (every option must match how it was built) and refuses
@@ -289,7 +289,7 @@ def _cut(plan: _Plan, base: _Base | None, tmp: Path, settings: Settings, progres
 
 
 def _worker_bytes(plan: _Plan, part_tokens: int) -> int:
-    """A worker's peak: one shard's sort (5 bytes per byte of tokens: the tokens and libdivsufsort's 32-bit array)
+    """A worker's peak: one run's sort (5 bytes per byte of tokens: the tokens and libdivsufsort's 32-bit array)
     and the rest it holds (`_WORKER_BASE_BYTES`)."""
     return 5 * plan.width * min(plan.shard_tokens, part_tokens) + _WORKER_BASE_BYTES
 

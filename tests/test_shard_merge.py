@@ -258,3 +258,27 @@ def test_a_killed_merge_and_a_killed_compaction_leave_the_old_index_answering(tm
     with open_index(out, verify=True) as index:
         assert len(index.manifest["shards"]) == 1
         assert _answers(index, [[119, 49], [119]])["counts"] == before["counts"]
+
+
+def test_the_cli_compacts_and_refuses_a_bad_shard_size(tmp_path):
+    from click.testing import CliRunner
+
+    from inspector.cli import main
+
+    rng = np.random.default_rng(25)
+    for i in range(2):
+        _write(tmp_path / f"c{i}", rng, files=1, docs=8)
+    out = tmp_path / "i"
+    build_index([tmp_path / "c0"], out, tokenizer="bytes")
+    build_index([tmp_path / "c1"], out, tokenizer="bytes", append=True)
+    result = CliRunner().invoke(main, ["compact", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    assert {k: json.loads(result.stdout)[k] for k in ("shards_before", "shards_after", "merged")} == {
+        "shards_before": 2, "shards_after": 1, "merged": 1}
+    bad = CliRunner().invoke(main, ["compact", str(out), "--shard-tokens", "0"])
+    assert bad.exit_code == 2 and bad.output.strip().splitlines() == [
+        "error: --shard-tokens must be between 1 and 4,294,967,287, not 0"]
+    missing = CliRunner().invoke(main, ["compact", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2 and "no index at" in missing.output
