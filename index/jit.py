@@ -20,16 +20,6 @@ import numpy as np  # noqa: E402
 jit = numba.njit(cache=True, nogil=True)
 
 
-def typed_list(arrays):
-    """A typed list of arrays, as kernels take a varying number of them."""
-    from numba.typed import List
-
-    typed = List()
-    for array in arrays:
-        typed.append(array)
-    return typed
-
-
 @jit
 def big_endian(x):
     """A little-endian uint64 read as big-endian (LLVM makes this one instruction): the 8 bytes at a token, loaded

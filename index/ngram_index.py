@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidQuery
-from .suffix_array import Shard
+from .suffix_array import CORES, KEY_EVERY, SEARCH_POOL, Shard
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +101,7 @@ class NgramIndex:
         self.n_documents = int(self.doc_lo[-1])
         #: tokens of text (document separators are not tokens of the corpus)
         self.n_tokens = sum(s.searchable for s in self.shards)
+        self._kernel_arrays = None  # the shards as the compiled ∞-gram pass takes them, made on its first use
 
     # -- checks -------------------------------------------------------------------------------------------------
 
@@ -255,14 +256,17 @@ class NgramIndex:
             out[i] = k
         return out
 
-    def match_lengths_many(self, sequences: Sequence[Sequence[int]], cap: int | None = None) -> list[np.ndarray]:
-        """`match_lengths` of many sequences at once, in lock-step rounds of one batched search per shard.
+    def match_lengths_many(self, sequences: Sequence[Sequence[int]], cap: int | None = None,
+                           compiled: bool = True) -> list[np.ndarray]:
+        """`match_lengths` of many sequences at once.
 
-        Each sequence is cut into segments that run side by side, so a round holds thousands of candidates however
-        few the sequences are. A segment first finds the match length at its first token by bisection (the
-        longest occurring suffix is monotone: a longer one occurring implies every shorter one does), then walks
-        on with the one-pass recurrence of `match_lengths`. A shard is asked only about candidates the earlier
-        shards lack.
+        Compiled (`search_kernels.match_lengths`, the sequences split over the cores): one pass per sequence, the
+        previous match's place in the text tried first. Else in NumPy (the reference the compiled pass is tested
+        against), in lock-step rounds of one batched search per shard: each sequence is cut into segments that run
+        side by side, so a round holds thousands of candidates however few the sequences are. A segment first
+        finds the match length at its first token by bisection (the longest occurring suffix is monotone: a longer
+        one occurring implies every shorter one does), then walks on with the one-pass recurrence of
+        `match_lengths`. A shard is asked only about candidates the earlier shards lack.
         """
         arrays = [self._ids(s) for s in sequences]
         if not arrays:
@@ -273,8 +277,27 @@ class NgramIndex:
         cap = self._cap(cap, int(size.max(initial=0)))
         result = np.zeros(len(flat), dtype=np.int64)
         if cap > 0 and len(flat):
-            self._match_segments(flat, start, size, cap, result)
+            (self._match_compiled if compiled else self._match_segments)(flat, start, size, cap, result)
         return [result[a : a + n] for a, n in zip(start.tolist(), size.tolist())]
+
+    def _match_compiled(self, flat, start, size, cap, result) -> None:
+        from . import search_kernels
+
+        if not self.shards:  # an empty index: nothing occurs
+            return
+        if self._kernel_arrays is None:
+            self._kernel_arrays = search_kernels.shard_arrays(self.shards)
+        width = self.shards[0].width
+
+        def run(part: slice) -> None:
+            search_kernels.match_lengths(*self._kernel_arrays, width, KEY_EVERY, flat, start[part], size[part], cap,
+                                         result)
+
+        ends = np.cumsum(size)  # sequences cut into one run of about equal tokens per core
+        cuts = np.searchsorted(ends, ends[-1] * np.arange(1, CORES) / CORES).tolist()
+        parts = [slice(a, b) for a, b in zip([0, *cuts], [*cuts, len(size)]) if b > a]
+        for future in [SEARCH_POOL.submit(run, part) for part in parts]:
+            future.result()
 
     def _match_segments(self, flat, start, size, cap, result) -> None:
         seg = max(8, min(256, len(flat) // 16384))  # tokens per segment: ~16k segments side by side

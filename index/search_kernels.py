@@ -89,15 +89,120 @@ def _upper(text, width, sa, words, masks, i, n, a, hi, lower_only) -> int:
     return a
 
 
-def warm() -> None:
-    """Load (or compile, once) the kernels: the app calls this at start, not on a user's first query."""
+# -- the ∞-gram pass ----------------------------------------------------------------------------------------------
+
+
+@jit
+def _pack(flat, begin, n, width, words, masks) -> int:
+    """Query flat[begin : begin + n] as the text's big-endian words and masks, into `words[0]`/`masks[0]`; how many
+    words."""
+    per = 8 // width
+    bits = 8 * width
+    count = (n + per - 1) // per
+    for j in range(count):
+        w = np.uint64(0)
+        mask = np.uint64(0)
+        for t in range(per):
+            w <<= np.uint64(bits)
+            mask <<= np.uint64(bits)
+            at = j * per + t
+            if at < n:
+                w |= np.uint64(flat[begin + at])
+                mask |= np.uint64((1 << bits) - 1)
+        words[0, j] = w
+        masks[0, j] = mask
+    return count
+
+
+@jit
+def _occurrence(text, width, sa, keys, first, key_every, flat, begin, n, words, masks) -> int:
+    """A token position of the shard where flat[begin : begin + n] (n >= 1) occurs, or -1: its first token's range
+    from `first`, narrowed by the sampled `keys` to two samples, then bisected."""
+    head = flat[begin]
+    lo, hi = first[head], first[head + 1]
+    if lo >= hi:
+        return -1
+    if n == 1:
+        return np.int64(sa[lo])
+    count = _pack(flat, begin, n, width, words, masks)
+    word, mask = words[0, 0], masks[0, 0]
+    low = np.searchsorted(keys, word, side="left")
+    high = np.searchsorted(keys, word | ~mask, side="right")
+    lo = max(lo, max((low - 1) * key_every + 1, 0))
+    hi = min(hi, high * key_every)
+    while lo < hi:
+        m = (lo + hi) >> 1
+        if _compare(text, width, np.int64(sa[m]), words, masks, 0, count) < 0:
+            lo = m + 1
+        else:
+            hi = m
+    if lo < first[head + 1] and _compare(text, width, np.int64(sa[lo]), words, masks, 0, count) == 0:
+        return np.int64(sa[lo])
+    return -1
+
+
+@jit
+def _find_any(texts, sas, keys, firsts, width, key_every, flat, begin, n, words, masks):
+    """(shard, position) where flat[begin : begin + n] occurs in some shard, or (-1, 0)."""
+    for s in range(len(sas)):
+        p = _occurrence(texts[s], width, sas[s], keys[s], firsts[s], key_every, flat, begin, n, words, masks)
+        if p >= 0:
+            return s, p
+    return -1, 0
+
+
+@jit
+def match_lengths(texts, sas, keys, firsts, width, key_every, flat, starts, sizes, cap, out) -> None:
+    """For each sequence flat[starts[q] : starts[q] + sizes[q]] and each token i of it, the longest n <= cap such
+    that the n tokens ending at i occur in the corpus, into out (at the token's place in flat).
+
+    One pass per sequence: the match at i is at most one longer than at i - 1. The previous match's place in the
+    text (its anchor) is tried first, one token read, which settles copied text; otherwise the candidate is
+    searched, and when it does not occur, the length is bisected below it (occurring is monotone: a longer suffix
+    occurring implies every shorter one does).
+    """
+    per = 8 // width
+    shift = np.uint64(64 - 8 * width)
+    words = np.zeros((1, cap // per + 2), np.uint64)
+    masks = np.zeros((1, cap // per + 2), np.uint64)
+    for q in range(len(starts)):
+        m = 0
+        anchor_shard, anchor = -1, 0
+        for i in range(starts[q], starts[q] + sizes[q]):
+            k = min(m + 1, cap, i - starts[q] + 1)
+            if anchor_shard >= 0 and (big_endian(texts[anchor_shard][anchor + m]) >> shift) == flat[i]:
+                anchor += m + 1 - k  # the anchored match and this token occur there: so does their suffix of k
+                out[i] = m = k
+                continue
+            s, p = _find_any(texts, sas, keys, firsts, width, key_every, flat, i + 1 - k, k, words, masks)
+            if s < 0:  # bisect the longest occurring length below k
+                lo, hi = 0, k - 1
+                while lo < hi:
+                    mid = (lo + hi + 1) >> 1
+                    t, r = _find_any(texts, sas, keys, firsts, width, key_every, flat, i + 1 - mid, mid, words,
+                                     masks)
+                    if t >= 0:
+                        lo, s, p = mid, t, r
+                    else:
+                        hi = mid - 1
+                k = lo
+            anchor_shard, anchor = (s, p) if k else (-1, 0)
+            out[i] = m = k
+
+
+def shard_arrays(shards) -> tuple:
+    """The shards' text words, suffix arrays, sampled keys and first-token tables as the ∞-gram kernel takes them:
+    typed lists, every array read-only (one type per list)."""
+    from numba.typed import List
+
     from .jit import word_view
 
-    raw = np.full(16, 255, dtype=np.uint8)
-    raw.flags.writeable = False
-    text = word_view(raw, 2, 1)
-    sa = np.zeros(0, dtype=np.uint32)
-    sa.flags.writeable = False
-    words = np.zeros((1, 1), dtype=np.uint64)
-    empty = np.zeros(1, dtype=np.int64)
-    find_ranges(text, 2, sa, words, words, empty, empty, empty, empty.copy(), empty.copy(), False)
+    lists = (List(), List(), List(), List())
+    for shard in shards:
+        arrays = (word_view(np.frombuffer(shard._tok_map, dtype=np.uint8), shard.width, shard.n_tokens),
+                  shard.sa, np.asarray(shard.keys), np.asarray(shard.first))
+        for typed, array in zip(lists, arrays):
+            view = array.view()
+            view.flags.writeable = False
+            typed.append(view)
+    return lists

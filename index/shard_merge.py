@@ -6,9 +6,10 @@ documents into the fewest shards that hold them, of about equal size, and every 
 runs it covers. The suffix order (see `suffix_array`) ends at a separator and breaks ties by position, so the merge
 of any cut is the one sort of the whole: the files are the same bytes however many workers sorted them.
 
-The merge streams: its inputs are mapped files, read in order, and the text is read only where two suffixes'
-first eight bytes are equal; the output is cut at splitter suffixes into pieces merged side by side on threads
-(the compiled merge lets go of the GIL) and written in order.
+The merge streams: its inputs are mapped files read in order; each suffix's first words are read from the text once,
+when it comes to the head of its run, and the text past them only where two heads are equal that far; the output is
+cut at splitter suffixes into pieces merged side by side on threads (the compiled merge lets go of the GIL), each
+written at its place.
 """
 from __future__ import annotations
 

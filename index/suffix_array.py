@@ -43,8 +43,8 @@ PAD = 8
 KEY_EVERY = 128
 _DTYPES = {1: ">u1", 2: ">u2", 4: ">u4"}
 _BLOCK = 4  # query words compared per NumPy call
-_CORES = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-_POOL = ThreadPoolExecutor(_CORES, thread_name_prefix="ngram-search")
+CORES = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+SEARCH_POOL = ThreadPoolExecutor(CORES, thread_name_prefix="ngram-search")
 
 
 def width_for(max_id: int) -> int:
@@ -527,13 +527,13 @@ class _PackedRows:
 def _in_parallel(search: Callable[[slice], None], count: int) -> None:
     """Run `search` over a batch's rows in contiguous parts, one per core: NumPy's gathers and comparisons release
     the GIL, so the parts overlap (1.5x on two cores)."""
-    parts = min(_CORES, max(1, count // 20_000))
+    parts = min(CORES, max(1, count // 20_000))
     bounds = [count * i // parts for i in range(parts + 1)]
     slices = [slice(bounds[i], bounds[i + 1]) for i in range(parts)]
     if parts == 1:
         search(slices[0])
         return
-    for future in [_POOL.submit(search, part) for part in slices]:
+    for future in [SEARCH_POOL.submit(search, part) for part in slices]:
         future.result()
 
 

@@ -39,18 +39,17 @@ def groups(tokens: list[int], shard_tokens: int, small_only: bool = False) -> li
     """Consecutive shards (by their token counts) packed in order into groups of at most `shard_tokens` tokens.
     `small_only`: a shard of half `shard_tokens` or more stays alone (as it is)."""
     packed: list[list[int]] = []
-    size = 0
+    size, closed = 0, True
     for number, count in enumerate(tokens):
         alone = small_only and 2 * count >= shard_tokens
-        if packed and not alone and size + count <= shard_tokens and not packed[-1][-1] < 0:
+        if not closed and not alone and size + count <= shard_tokens:
             packed[-1].append(number)
             size += count
         else:
             packed.append([number])
             size = count
-        if alone:
-            packed[-1].append(-1)  # closed: nothing joins it
-    return [[n for n in group if n >= 0] for group in packed]
+        closed = alone  # nothing joins a shard that stays alone
+    return packed
 
 
 def needs_compaction(manifest: dict, shard_tokens: int) -> bool:

@@ -103,13 +103,13 @@ class CorpusIndex:
         """Read every file of the build against its checksum; IndexCorrupt when one fails."""
         self._open.verify()
 
-    @staticmethod
-    def warm() -> None:
-        """Load the compiled batch search (compiling it once per machine): the app does this when it opens an
-        index, so no user's first batch query (contamination, Documents) waits for it."""
-        from index import search_kernels
-
-        search_kernels.warm()
+    def warm(self) -> None:
+        """Load the compiled batch search and ∞-gram pass (compiling them once per machine) by a query of each: the
+        app does this when it opens an index, so no user's first contamination check waits for it."""
+        engine = getattr(self.engine, "local", self.engine)  # on Ray, the driver's own engine
+        if engine.shards:
+            engine.count_many(np.zeros((1, 1), dtype=np.int64))
+            engine.match_lengths_many([[0]])
 
     @cached_property
     def normalized_engine(self) -> NgramIndex:

@@ -274,7 +274,8 @@ def test_match_lengths(word_tokenizers, corpus, shard_tokens, seed):
 @SETTINGS
 @given(corpus=corpora, shard_tokens=shard_sizes, seed=seeds)
 def test_match_lengths_many(word_tokenizers, corpus, shard_tokens, seed):
-    """The batch form equals `match_lengths` sequence by sequence (empty sequences included), with and without cap."""
+    """The batch form equals `match_lengths` sequence by sequence (empty sequences included), with and without cap,
+    compiled and in NumPy."""
     with random_corpus(word_tokenizers, corpus, shard_tokens) as (made, alphabet):
         rng = np.random.default_rng(seed)
         grams = ref.ngrams(made.docs)
@@ -288,6 +289,8 @@ def test_match_lengths_many(word_tokenizers, corpus, shard_tokens, seed):
                 assert len(got) == len(seqs)
                 assert [g.tolist() for g in got] == expected, cap
                 assert [g.tolist() for g in got] == [engine.match_lengths(s, cap).tolist() for s in seqs]
+                numpy = engine.match_lengths_many(seqs, cap, compiled=False)  # the compiled pass's reference
+                assert [g.tolist() for g in numpy] == expected, cap
         for engine in made.engines:
             assert engine.match_lengths_many([]) == []
             assert [g.tolist() for g in engine.match_lengths_many([[], []])] == [[], []]
