@@ -10,6 +10,7 @@ be the index's byte for byte.
 from __future__ import annotations
 
 import argparse
+import itertools
 import shutil
 import sys
 import tempfile
@@ -19,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from index.shard_merge import Run, write_merged  # noqa: E402
-from index.suffix_array import ShardWriter, build_suffix_array  # noqa: E402
-from inspector import open_index  # noqa: E402
+from index.shard_merge import Run, write_merged
+from index.suffix_array import ShardWriter, build_suffix_array
+from inspector import open_index
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
         try:
             cuts = [len(starts) // args.runs * i for i in range(args.runs)] + [len(starts) - 1]
             runs, sort_seconds = [], []
-            for i, (a, b) in enumerate(zip(cuts, cuts[1:])):
+            for i, (a, b) in enumerate(itertools.pairwise(cuts)):
                 writer = ShardWriter(work / f"run-{i}", width)
                 writer.add([shard.document_tokens(d) for d in range(a, b)])
                 writer.close()

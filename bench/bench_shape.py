@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from inspector import open_index  # noqa: E402
+from inspector import open_index
 
 
 def sample(index, n: int, k: int, rng) -> np.ndarray:
@@ -56,7 +56,7 @@ def main() -> None:
         engine = ix.engine
         engine.count([1])
         cells, counts = [], []
-        for n, qs in queries.items():
+        for qs in queries.values():
             seconds = []
             for q in qs.tolist():
                 t0 = time.perf_counter()

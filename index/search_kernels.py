@@ -195,12 +195,9 @@ def shard_arrays(shards) -> tuple:
     typed lists, every array read-only (one type per list)."""
     from numba.typed import List
 
-    from .jit import word_view
-
     lists = (List(), List(), List(), List())
     for shard in shards:
-        arrays = (word_view(np.frombuffer(shard._tok_map, dtype=np.uint8), shard.width, shard.n_tokens),
-                  shard.sa, np.asarray(shard.keys), np.asarray(shard.first))
+        arrays = (shard.text_words(), shard.sa, np.asarray(shard.keys), np.asarray(shard.first))
         for typed, array in zip(lists, arrays):
             view = array.view()
             view.flags.writeable = False

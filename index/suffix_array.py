@@ -129,12 +129,16 @@ def build_suffix_array(folder: Path, width: int, n_tokens: int, n_documents: int
     sort_seconds = time.perf_counter() - start
     bucket_starts = np.arange(0, int(tagged_starts[-1]) + 2 * (1 << sa_kernels.BUCKET_SHIFT), 1 << sa_kernels.BUCKET_SHIFT)
     buckets = (np.searchsorted(tagged_starts, bucket_starts, side="right") - 1).clip(0, max(0, n_documents - 1))
+    written = 0
     with open(folder / "sa.bin", "wb") as out:
         step = 1 << 24
         buffer = np.empty(step, dtype=np.uint32)
         for i in range(0, len(byte_sa), step):
             kept = sa_kernels.token_positions(byte_sa[i : i + step], tagged_starts, doc_starts, buckets, width, buffer)
             out.write(buffer[:kept].astype("<u4", copy=False).tobytes())
+            written += kept
+    if written != n_tokens - n_documents:  # every token but the separators starts one suffix
+        raise ValueError(f"sorting {folder} kept {written:,} suffixes, not {n_tokens - n_documents:,}")
     return SuffixArrayStats(n_tokens, sort_seconds, time.perf_counter() - start)
 
 
@@ -297,6 +301,15 @@ class Shard:
         _in_parallel(search, len(rows))
         return rows.expand(found)
 
+    def text_words(self) -> np.ndarray:
+        """The 8 bytes at every token as a strided little-endian uint64 array, as the compiled loops read the text
+        (`jit.word_view`); made on first use."""
+        if self._text is None:
+            from .jit import word_view
+
+            self._text = word_view(np.frombuffer(self._tok_map, dtype=np.uint8), self.width, self.n_tokens)
+        return self._text
+
     def _compiled_search(self, rows: _PackedRows, which: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                          lower_only: bool) -> tuple[np.ndarray, np.ndarray]:
         from . import search_kernels
@@ -304,11 +317,7 @@ class Shard:
         low, high = np.empty(len(which), np.int64), np.empty(len(which), np.int64)
         words, masks = rows.words[which], rows.masks[which]
         n_words = -(-rows.lengths[which] // self._per_word)
-        if self._text is None:
-            from .jit import word_view
-
-            self._text = word_view(np.frombuffer(self._tok_map, dtype=np.uint8), self.width, self.n_tokens)
-        search_kernels.find_ranges(self._text, self.width, self.sa, words, masks, n_words, lo, hi, low, high,
+        search_kernels.find_ranges(self.text_words(), self.width, self.sa, words, masks, n_words, lo, hi, low, high,
                                    lower_only)
         return low, high
 

@@ -64,7 +64,7 @@ class PartJob:
 
 
 def build_part(job: PartJob, progress=None) -> dict:
-    """Index the part's rows into `job.folder`; its facts (documents, tokens, shards, seconds per step).
+    """Index the part's rows into `job.folder`; its facts (documents, tokens, sorted runs, seconds per step).
 
     `progress(rows_done)`, when given, is called after every batch. The part's tokens are sorted in runs of at most
     `shard_tokens` tokens, one at a time, so its memory peaks at one run's sort whatever its size; publish merges
