@@ -3,6 +3,8 @@
 The cache lies beside the package when its folder is writable, else under `$XDG_CACHE_HOME/corpus-inspector/numba`
 (`NUMBA_CACHE_DIR` overrides both), so no process pays a compile another has paid. Opening an index and single
 queries never import this module: the build (`sa_kernels`) and the batch searches (`search_kernels`) do.
+numba's cache keys a kernel on its own file only: after editing `big_endian` here, touch the kernels' files (or
+remove their `__pycache__`) so that they compile again.
 """
 from __future__ import annotations
 
