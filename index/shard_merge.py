@@ -40,13 +40,6 @@ class Run:
     tokens: int
 
 
-def cpu_count() -> int:
-    """The cores this process may use (`os.process_cpu_count` from Python 3.13, the affinity mask before)."""
-    if hasattr(os, "process_cpu_count"):
-        return os.process_cpu_count() or 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def layout(doc_tokens: np.ndarray, shard_tokens: int) -> list[int]:
     """Document boundaries [0, ..., len(doc_tokens)] of the fewest shards of at most `shard_tokens` tokens each (a
     document longer than that alone), as equal in size as whole documents allow."""

@@ -43,7 +43,17 @@ PAD = 8
 KEY_EVERY = 128
 _DTYPES = {1: ">u1", 2: ">u2", 4: ">u4"}
 _BLOCK = 4  # query words compared per NumPy call
-CORES = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def cpu_count() -> int:
+    """The cores this process may use (`os.process_cpu_count` from Python 3.13, the affinity mask before)."""
+    if hasattr(os, "process_cpu_count"):
+        return os.process_cpu_count() or 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+#: the batch searches' threads, one per core
+CORES = cpu_count()
 SEARCH_POOL = ThreadPoolExecutor(CORES, thread_name_prefix="ngram-search")
 
 

@@ -32,8 +32,8 @@ from index import storage
 from index.catalog import build_catalog
 from index.errors import CorpusError, InspectorError
 from index.fulltext import FieldSpec, field_specs, join_indexes
-from index.shard_merge import Run, assemble, cpu_count
-from index.suffix_array import MAX_SHARD_TOKENS, width_for
+from index.shard_merge import Run, assemble
+from index.suffix_array import MAX_SHARD_TOKENS, cpu_count, width_for
 
 from .build_part import PartJob, Rows, build_part, write_table
 from .compact import compact, needs_compaction
@@ -156,21 +156,16 @@ def build_index(
                 base = _open_base(Path(out), plan, force)
             jobs, cores = _cut(plan, base, tmp, settings, progress, workers, memory_gib, ray, allow_empty)
             parts = _run(jobs, cores, ray, progress)
-            final, shard_count = publish(tmp, plan, base, jobs, parts, progress)
+            final, shards = publish(tmp, plan, base, jobs, parts, progress)
     except OSError as exc:  # disk full, file too large, read-only or missing folder: the temporary build is gone
         where = exc.filename or out
         raise InspectorError(
             f"build failed writing {where}: {exc.strerror or exc}; the previous index in {out}, if any, is kept"
         ) from None
     compacted = 0
-    if base is not None:
-        live = storage.OpenBuild(Path(out))
-        try:
-            due = needs_compaction(live.manifest, plan.shard_tokens)
-        finally:
-            live.close()
-        if due:
-            compacted = compact(out, shard_tokens=plan.shard_tokens, small_only=True, progress=progress).merged
+    if base is not None and needs_compaction(shards, plan.shard_tokens):
+        compacted = compact(out, shard_tokens=plan.shard_tokens, small_only=True, progress=progress).merged
+    shard_count = len(shards) - (len(base.manifest["shards"]) if base is not None else 0)
     return _report(final, plan, base, parts, cores, shard_count, compacted, time.perf_counter() - started)
 
 
@@ -387,11 +382,11 @@ def _run(jobs: list[PartJob], workers: int, ray: str | None, progress: Progress)
 
 
 def publish(tmp: Path, plan: _Plan, base: _Base | None, jobs: list[PartJob], parts: list[dict],
-            progress: Progress) -> tuple[Path, int]:
+            progress: Progress) -> tuple[Path, list[dict]]:
     """Tie the parts (after the base build's files, hard-linked) into one index in `tmp` and make it live: the
     parts' sorted runs merged into whole shards (`index.shard_merge`: their shape follows the documents and
     --shard-tokens, not the parts), one Tantivy index of all segments, the document table and catalog, the
-    manifest; the folder of the new live build and how many shards it added."""
+    manifest; the folder of the new live build and its shards' manifest entries."""
     progress("publish", 0, 1)
     base_manifest = base.manifest if base is not None else {"shards": [], "normalized": None, "sources": []}
     known = {}  # files linked from the base build: their checksums are known
@@ -457,7 +452,7 @@ def publish(tmp: Path, plan: _Plan, base: _Base | None, jobs: list[PartJob], par
     }
     final = storage.commit(tmp, manifest, known)
     progress("publish", 1, 1)
-    return final, len(new_shards)
+    return final, shards
 
 
 def _link_shards(base: _Base | None, entries: list[dict], tmp: Path, known: dict) -> list[dict]:

@@ -24,8 +24,8 @@ from pyarrow import feather
 
 from index import storage
 from index.errors import InspectorError
-from index.shard_merge import Run, cpu_count, write_merged
-from index.suffix_array import MAX_SHARD_TOKENS, finish_shard
+from index.shard_merge import Run, write_merged
+from index.suffix_array import MAX_SHARD_TOKENS, cpu_count, finish_shard
 
 from .build_part import write_table
 from .results import CompactReport
@@ -52,9 +52,10 @@ def groups(tokens: list[int], shard_tokens: int, small_only: bool = False) -> li
     return packed
 
 
-def needs_compaction(manifest: dict, shard_tokens: int) -> bool:
-    """Whether an append left more than AUTO_SMALL_SHARDS small shards (under half of `shard_tokens`)."""
-    small = sum(2 * s["tokens"] < shard_tokens for s in manifest["shards"])
+def needs_compaction(shards: list[dict], shard_tokens: int) -> bool:
+    """Whether an append left more than AUTO_SMALL_SHARDS small shards (under half of `shard_tokens`) among
+    `shards` (a manifest's entries)."""
+    small = sum(2 * s["tokens"] < shard_tokens for s in shards)
     return small > AUTO_SMALL_SHARDS
 
 
