@@ -7,6 +7,7 @@ table's own column list (an allow-list) and are always quoted; values are always
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,31 @@ import pyarrow.parquet as pq
 from .errors import IndexCorrupt, InspectorError, InvalidQuery
 
 FACTS = ("doc", "file", "row", "id", "tokens", "chars", "shard")
+
+
+_NUMBER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE"}
+_TIME_TYPES = ("DATE", "TIME", "INTERVAL")  # TIME covers TIMESTAMP, TIMESTAMP_NS, TIME WITH TIME ZONE, ...
+
+
+def type_kind(duckdb_type: str) -> str:
+    """number, text, boolean, time, nested (lists, arrays, structs, maps, unions), binary, none (the NULL type of
+    a column without values) or other: what statistics and filters can do with a column of this DuckDB type."""
+    if duckdb_type in _NUMBER_TYPES or re.fullmatch(r"DECIMAL\(\d+, ?\d+\)", duckdb_type):
+        return "number"
+    if duckdb_type == "VARCHAR":
+        return "text"
+    if duckdb_type == "BOOLEAN":
+        return "boolean"
+    if duckdb_type.endswith("]") or duckdb_type.startswith(("STRUCT(", "MAP(", "UNION(")):
+        return "nested"
+    if duckdb_type.startswith(_TIME_TYPES):
+        return "time"
+    if duckdb_type in ("BLOB", "BIT"):
+        return "binary"
+    if duckdb_type.strip('"') == "NULL":
+        return "none"
+    return "other"
 
 
 def _quote(name: str) -> str:
@@ -77,12 +103,60 @@ def _metadata(documents: pa.Table, sources: Sequence[str], skip: set) -> pa.Tabl
         rows = row_of[file_of == number]
         columns = [n for n in pq.read_schema(source).names if n not in skip]
         if columns:
-            parts.append(pq.read_table(source, columns=columns).take(rows))
+            parts.append(_for_duckdb(pq.read_table(source, columns=columns), source).take(rows))
         else:  # a table of no columns still needs its rows, for the files after it
             parts.append(pa.table({"rows": pa.nulls(len(rows))}).select([]))
     if not parts:
         return pa.table({})
     return pa.concat_tables(parts, promote_options="permissive")
+
+
+def _for_duckdb(table: pa.Table, source: str) -> pa.Table:
+    """The table with each type DuckDB cannot take (half floats, 256-bit decimals, string views: also pyarrow's
+    `take` refuses those), inside lists, structs and maps too, cast to the nearest one it can."""
+    fields = [field.with_type(_duckdb_type(field.type)) for field in table.schema]
+    if all(f.type == old.type for f, old in zip(fields, table.schema)):
+        return table
+    try:
+        return table.cast(pa.schema(fields))
+    except (pa.ArrowException, TypeError) as exc:
+        changed = ", ".join(f"{old.name} ({old.type})" for f, old in zip(fields, table.schema) if f.type != old.type)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InspectorError(f"{source}: column(s) {changed} cannot go into the catalog ({reason})") from None
+
+
+def _duckdb_type(t: pa.DataType) -> pa.DataType:
+    """A type DuckDB takes for `t`: float16 -> float32, decimal256 -> decimal128 (past 38 digits float64), string
+    and binary views -> large ones; dictionaries of those as plain values; anything else is itself."""
+    if pa.types.is_float16(t):
+        return pa.float32()
+    if pa.types.is_decimal256(t):
+        return pa.decimal128(t.precision, t.scale) if t.precision <= 38 else pa.float64()
+    if pa.types.is_string_view(t):
+        return pa.large_string()
+    if pa.types.is_binary_view(t):
+        return pa.large_binary()
+    if pa.types.is_dictionary(t):
+        values = _duckdb_type(t.value_type)
+        return t if values == t.value_type else values
+    if pa.types.is_struct(t):
+        fields = [f.with_type(_duckdb_type(f.type)) for f in t]
+        return t if all(f.type == old.type for f, old in zip(fields, t)) else pa.struct(fields)
+    if pa.types.is_map(t):
+        key, item = _duckdb_type(t.key_type), _duckdb_type(t.item_type)
+        if (key, item) == (t.key_type, t.item_type):
+            return t
+        return pa.map_(t.key_field.with_type(key), t.item_field.with_type(item))
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t) or \
+            pa.types.is_list_view(t) or pa.types.is_large_list_view(t):
+        value = _duckdb_type(t.value_type)
+        if value == t.value_type:
+            return t
+        field = t.value_field.with_type(value)
+        if pa.types.is_fixed_size_list(t):
+            return pa.list_(field, t.list_size)
+        return pa.large_list(field) if pa.types.is_large_list(t) or pa.types.is_large_list_view(t) else pa.list_(field)
+    return t
 
 
 class Catalog:
@@ -118,13 +192,25 @@ class Catalog:
     def signal_columns(self) -> list[str]:
         return [c for c in self.types if c in self.signals]
 
+    def kind(self, column: str) -> str:
+        """What the column holds, by its DuckDB type (see `type_kind`)."""
+        return type_kind(self.types[column])
+
     def numeric_columns(self) -> list[str]:
-        numeric = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UBIGINT",
-                   "UINTEGER", "USMALLINT", "UTINYINT")
-        return [c for c in [*self.metadata_columns(), *self.signal_columns()] if self.types[c].startswith(numeric)]
+        return [c for c in [*self.metadata_columns(), *self.signal_columns()] if self.kind(c) == "number"]
 
     def text_columns(self) -> list[str]:
         return [c for c in [*self.metadata_columns(), *self.signal_columns()] if self.types[c] == "VARCHAR"]
+
+    def boolean_columns(self) -> list[str]:
+        """The corpus's own true/false columns (the quality rules' flags are signals, not these)."""
+        return [c for c in self.metadata_columns() if self.kind(c) == "boolean"]
+
+    def skipped_columns(self) -> dict[str, str]:
+        """The corpus's columns that have no statistics, each with why: nested, binary, dates and times, no values."""
+        why = {"time": "dates and times, filtered by their text", "nested": "nested, not filterable",
+               "binary": "binary, not filterable", "none": "no values", "other": "not filterable"}
+        return {c: f"{self.types[c]}, {why[self.kind(c)]}" for c in self.metadata_columns() if self.kind(c) in why}
 
     def group_counts(self, column: str, limit: int = 100) -> list[tuple[object, int, int]]:
         """(value, documents, tokens) per value of `column`, most documents first."""

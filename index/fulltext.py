@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from .errors import IndexCorrupt, InspectorError, InvalidQuery
 
-RESERVED = {"text", "doc"}
+RESERVED = {"text", "text_cjk", "doc"}
 _INT_RANGE = {"int": (-(2**63), 2**63 - 1), "uint": (0, 2**64 - 1)}
 _MAX_RAW = 256  # characters of a string value kept for filtering
 
@@ -40,20 +40,42 @@ class FieldSpec:
     kind: str  # "int" (i64), "uint" (u64), "float" or "str"
 
 
+def field_kind(t: pa.DataType) -> tuple[str | None, str]:
+    """How a metadata column of Arrow type `t` is filtered: (kind, "") or (None, why it cannot be). A dictionary is
+    its values; dates and times are filtered by their text."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_unsigned_integer(t):  # u64 values past 2**63 do not fit Tantivy's i64 fields
+        return "uint", ""
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return "int", ""
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "float", ""
+    if (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+            or pa.types.is_temporal(t)):
+        return "str", ""
+    if pa.types.is_nested(t):
+        return None, "nested"
+    if pa.types.is_null(t):
+        return None, "no values"
+    if (pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
+            or pa.types.is_binary_view(t)):
+        return None, "binary"
+    return None, "a type without filters"
+
+
+def skipped_fields(schema: pa.Schema) -> list[str]:
+    """The metadata columns no filter can take, each as `name (type): why` (nested, binary, ...): the build
+    reports them."""
+    return [f"{c.name} ({c.type}): {why}" for c in schema for kind, why in [field_kind(c.type)] if kind is None]
+
+
 def field_specs(schema: pa.Schema) -> list[FieldSpec]:
     """Filterable metadata columns of a Parquet schema: numbers and strings (dates become strings)."""
     specs, used = [], set(RESERVED)
     for column in schema:
-        t = column.type
-        if pa.types.is_unsigned_integer(t):  # u64 values past 2**63 do not fit Tantivy's i64 fields
-            kind = "uint"
-        elif pa.types.is_integer(t) or pa.types.is_boolean(t):
-            kind = "int"
-        elif pa.types.is_floating(t) or pa.types.is_decimal(t):
-            kind = "float"
-        elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_temporal(t):
-            kind = "str"
-        else:
+        kind, _ = field_kind(column.type)
+        if kind is None:
             continue
         field = re.sub(r"[^A-Za-z0-9_]", "_", column.name) or "column"
         while field in used or field[0].isdigit():
@@ -63,10 +85,79 @@ def field_specs(schema: pa.Schema) -> list[FieldSpec]:
     return specs
 
 
-def _schema(specs: Sequence[FieldSpec], stem: bool):
+#: how text is cut into terms (`inspector build --fulltext-tokenizer`). "words": runs of letters and digits
+#: (Tantivy's `default`). "cjk": the same, except that every Chinese, Japanese or Korean character is a term of its
+#: own, so a CJK word inside unsegmented text is found as a phrase of its characters (positions are kept). Tantivy's
+#: regex tokenizer that does it is about 4x slower than its simple one, so only a document holding a CJK character
+#: goes to the `text_cjk` field that uses it; the rest go to `text` as with "words", and a query asks both fields.
+#: An index whose manifest does not name its tokenizer (built before the choice) is "words".
+TOKENIZERS = ("cjk", "words")
+DEFAULT_TOKENIZER = "cjk"
+CJK_FIELD = "text_cjk"
+_CJK = r"[[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\x{30FC}]&&[\p{Alphabetic}\p{N}]]"  # ー is in no one script
+_CJK_TERMS = rf"{_CJK}|[[\p{{Alphabetic}}\p{{N}}]--{_CJK}]+"  # Tantivy's simple tokenizer, CJK characters apart
+#: the Unicode blocks of those scripts, a superset (a document sent to `text_cjk` needlessly gets the same terms)
+_CJK_BLOCKS = ((0x1100, 0x11FF), (0x2E80, 0x2FDF), (0x3000, 0x4DBF), (0x4E00, 0x9FFF), (0xA960, 0xA97F),
+               (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF), (0x16FE0, 0x16FFF), (0x1AFF0, 0x1B16F),
+               (0x20000, 0x3FFFF))
+
+
+def _cjk_units() -> np.ndarray:
+    """Per UTF-16 code unit, whether it is in a CJK block (a high surrogate: whether any of its 1,024 are)."""
+    table = np.zeros(0x10000, dtype=bool)
+    for low, high in _CJK_BLOCKS:
+        if high < 0x10000:
+            table[low : high + 1] = True
+        else:
+            table[0xD800 + ((low - 0x10000) >> 10) : 0xD800 + ((high - 0x10000) >> 10) + 1] = True
+    return table
+
+
+_CJK_UNITS = _cjk_units()
+
+
+def has_cjk(text: str, chunk: int = 1 << 20) -> bool:
+    """Whether `text` holds a character of a CJK block: a table look-up per UTF-16 unit, a million characters at a
+    time (300 MB/s on non-ASCII English; a regex of the blocks: 70 MB/s)."""
+    if text.isascii():
+        return False
+    for start in range(0, len(text), chunk):
+        units = np.frombuffer(text[start : start + chunk].encode("utf-16-le", "surrogatepass"), dtype="<u2")
+        if _CJK_UNITS[units].any():
+            return True
+    return False
+
+
+def check_tokenizer(tokenizer: str) -> str:
+    if tokenizer not in TOKENIZERS:
+        raise InspectorError(f"the full-text tokenizer must be one of {', '.join(TOKENIZERS)}, not {tokenizer!r}")
+    return tokenizer
+
+
+def text_analyzer(tokenizer: str, stem: bool):
+    """How a text (or a query) is cut into terms, for Tantivy to register and for us to mark a query's matches."""
+    t = tantivy()
+    cut = t.Tokenizer.simple() if tokenizer == "words" else t.Tokenizer.regex(_CJK_TERMS)
+    builder = t.TextAnalyzerBuilder(cut).filter(t.Filter.remove_long(40)).filter(t.Filter.lowercase())
+    return (builder.filter(t.Filter.stemmer("english")) if stem else builder).build()
+
+
+def _cjk_analyzer_name(stem: bool) -> str:
+    return "cjk_stem" if stem else "cjk"
+
+
+def _register(index, tokenizer: str, stem: bool) -> None:
+    if tokenizer == "cjk":
+        index.register_tokenizer(_cjk_analyzer_name(stem), text_analyzer("cjk", stem))
+
+
+def _schema(specs: Sequence[FieldSpec], stem: bool, tokenizer: str):
     t = tantivy()
     builder = t.SchemaBuilder()
     builder.add_text_field("text", stored=False, tokenizer_name="en_stem" if stem else "default", index_option="position")
+    if tokenizer == "cjk":
+        builder.add_text_field(CJK_FIELD, stored=False, tokenizer_name=_cjk_analyzer_name(stem),
+                               index_option="position")
     builder.add_unsigned_field("doc", stored=True, indexed=True, fast=True)
     for spec in specs:
         if spec.kind == "int":
@@ -103,13 +194,16 @@ def _number(column: str, kind: str, value) -> int | float:
 class FulltextWriter:
     """Adds documents in batches from the build's single pass over the corpus."""
 
-    def __init__(self, folder: Path, specs: Sequence[FieldSpec], stem: bool, threads: int = 2):
+    def __init__(self, folder: Path, specs: Sequence[FieldSpec], stem: bool, threads: int = 2,
+                 tokenizer: str = DEFAULT_TOKENIZER):
         folder.mkdir(parents=True)
         self.folder = folder
         self.specs = list(specs)
-        self.schema = _schema(self.specs, stem)
+        self.schema = _schema(self.specs, stem, check_tokenizer(tokenizer))
+        self.cjk = tokenizer == "cjk"
         with self._writing():
             self.index = tantivy().Index(self.schema, str(folder))
+            _register(self.index, tokenizer, stem)
             self.writer = self.index.writer(128_000_000 * threads, threads)
 
     @contextmanager
@@ -126,7 +220,7 @@ class FulltextWriter:
     def add(self, docs: Sequence[int], texts: Sequence[str], columns: dict[str, list]) -> None:
         t = tantivy()
         for i, (doc, text) in enumerate(zip(docs, texts)):
-            values = {"text": text, "doc": doc}
+            values = {CJK_FIELD if self.cjk and has_cjk(text) else "text": text, "doc": doc}
             for spec in self.specs:
                 column = columns.get(spec.column)
                 value = None if column is None else column[i]
@@ -182,14 +276,20 @@ def join_indexes(parts: Sequence[Path], out: Path, link: Sequence[bool] = ()) ->
 class Fulltext:
     """An opened Tantivy index; searches return doc numbers, scores and highlight ranges."""
 
-    def __init__(self, folder: Path, specs: Sequence[FieldSpec], stem: bool):
+    def __init__(self, folder: Path, specs: Sequence[FieldSpec], stem: bool, tokenizer: str = "words"):
+        if tokenizer not in TOKENIZERS:
+            raise IndexCorrupt(f"full-text index {folder}: its manifest names an unknown tokenizer {tokenizer!r} "
+                               f"(known: {', '.join(TOKENIZERS)}): rebuild it")
         try:
             self.index = tantivy().Index.open(str(folder))
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(f"full-text index {folder} is corrupt or incomplete ({exc}): rebuild it") from None
+        _register(self.index, tokenizer, stem)
         self.schema = self.index.schema
         self.specs = {s.column: s for s in specs}
         self.stem = stem
+        self.tokenizer = tokenizer
+        self.text_fields = ["text", CJK_FIELD] if tokenizer == "cjk" else ["text"]
 
     def parse(self, query: str, filters: Sequence[tuple[str, str, object]]):
         """A Tantivy query from user syntax (lenient) and filters; returns (query, what was ignored).
@@ -202,16 +302,18 @@ class Fulltext:
         clauses = []
         if query.strip():
             check_operators(query)
-            try:
-                parsed, errors = self.index.parse_query_lenient(
-                    query, ["text"], conjunction_by_default=has_field_clause(query, {s.field for s in self.specs.values()})
-                )
+            conjunction = has_field_clause(query, {s.field for s in self.specs.values()})
+            try:  # asked of each text field alone (a text is in one), so AND and phrases intersect one field's
+                # postings: asked of both at once, each term is a union of two, and AND queries were 2-3x slower
+                parsed = [self.index.parse_query_lenient(query, [field], conjunction_by_default=conjunction)
+                          for field in self.text_fields]
             except BaseException as exc:  # noqa: BLE001 - a Rust panic surfaces as a BaseException
                 if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                     raise
                 raise InvalidQuery(f"search query {query!r} could not be parsed ({exc})") from None
-            warnings += [f"ignored: {e}" for e in errors]
-            clauses.append((t.Occur.Must, parsed))
+            warnings += [f"ignored: {e}" for e in parsed[0][1]]
+            either = [(t.Occur.Should, q) for q, _ in parsed]
+            clauses.append((t.Occur.Must, parsed[0][0] if len(parsed) == 1 else t.Query.boolean_query(either)))
         for column, op, value in filters:
             clauses.append(self._filter(column, op, value))
         if not clauses:
@@ -302,10 +404,8 @@ class Fulltext:
 
     @cached_property
     def analyzer(self):
-        """The text field's analysis (Tantivy's `default` or `en_stem`): a query's words become the index's terms."""
-        t = tantivy()
-        builder = t.TextAnalyzerBuilder(t.Tokenizer.simple()).filter(t.Filter.remove_long(40)).filter(t.Filter.lowercase())
-        return (builder.filter(t.Filter.stemmer("english")) if self.stem else builder).build()
+        """The text field's analysis: a query's words become the index's terms."""
+        return text_analyzer(self.tokenizer, self.stem)
 
     def marked_items(self, query: str) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
         """What a match of the query looks like in a text: its single terms, and its phrases as term sequences (a
@@ -324,7 +424,8 @@ class Fulltext:
                 pending_not = True
                 continue
             elif not _operator(part) and (part["phrase"] is not None or part["word"]):
-                skip = negated[-1] or pending_not or part["sign"] == "-" or part["field"] not in (None, "text")
+                skip = (negated[-1] or pending_not or part["sign"] == "-"
+                        or part["field"] not in (None, "text", CJK_FIELD))
                 words = () if skip else tuple(self.analyzer.analyze(part["phrase"] or part["word"] or ""))
                 if len(words) == 1 or (part["slop"] and int(part["slop"])):  # a sloppy phrase: its words
                     terms.update(words)
@@ -338,9 +439,10 @@ class Fulltext:
         ranges in text order: Tantivy's snippet generator over the whole text."""
         t = tantivy()
         encoded = text.encode("utf-8", errors="surrogatepass")
-        generator = t.SnippetGenerator.create(self.index.searcher(), query, self.schema, "text")
+        field = CJK_FIELD if self.tokenizer == "cjk" and has_cjk(text) else "text"  # the field the text went to
+        generator = t.SnippetGenerator.create(self.index.searcher(), query, self.schema, field)
         generator.set_max_num_chars(max(1, len(encoded)))
-        snippet = generator.snippet_from_doc(t.Document(text=text))
+        snippet = generator.snippet_from_doc(t.Document(**{field: text}))
         span = snippet.fragment_range()
         data = np.frombuffer(encoded, dtype=np.uint8)
         # characters before each byte offset, counted once for the whole text (not per offset: that was quadratic)

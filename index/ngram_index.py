@@ -191,10 +191,15 @@ class NgramIndex:
         local = int(part.document_of(np.array([position]))[0])
         return Occurrence(int(self.doc_lo[shard]) + local, position - int(part.doc_starts[local]))
 
-    def occurrences_many(self, queries, lengths=None, cap: int = 1_000_000) -> Occurrences:
+    def occurrences_many(self, queries, lengths=None, cap: int = 1_000_000,
+                         budget: int | None = None) -> Occurrences:
         """Every occurrence of each row of `queries` (as in `find_many`) as flat arrays: row, global document,
-        token offset inside it. Beyond `cap` occurrences of a row in a shard, an even sample of them (`approx`)."""
+        token offset inside it. Beyond `cap` occurrences of a row in a shard, an even sample of them (`approx`).
+        With a `budget`, at most that many occurrences in all: the cap is lowered, for every row alike, to the
+        largest that fits (so memory is bounded whatever the rows' counts)."""
         lo, hi = self.find_many(queries, lengths)
+        if budget is not None:
+            cap = _fitting_cap(hi - lo, cap, budget)
         rows, docs, offsets, approx = [], [], [], False
         for number, shard in enumerate(self.shards):
             found = np.nonzero(hi[number] > lo[number])[0]
@@ -445,3 +450,18 @@ class NgramIndex:
                 starts = starts[tokens[starts + j] == q[j]]
             spans.update((int(a), int(a) + n) for a in starts[:limit])
         return sorted(spans)[:limit]
+
+
+def _fitting_cap(counts: np.ndarray, cap: int, budget: int) -> int:
+    """The largest cap <= `cap` such that the counts capped by it sum to at most `budget` (0 when none fits)."""
+    counts = counts[counts > 0]
+    if int(np.minimum(counts, cap).sum()) <= budget:
+        return cap
+    low, high = 0, cap  # sum(min(counts, low)) fits, high does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if int(np.minimum(counts, middle).sum()) <= budget:
+            low = middle
+        else:
+            high = middle
+    return low

@@ -15,11 +15,14 @@ rebuilds, and a later build removes it once it is free.
 
 What is verified, and when:
 - The manifest, on every open: `CURRENT` holds its SHA-256 beside the build's name (a damaged manifest, or one
-  edited by hand, fails it), and its shape is checked field by field before anything reads it.
+  edited by hand, fails it), and its shape, each field's domain and its totals against its shards are checked
+  before anything reads it.
 - Every file, on every open, by one `stat`: its size, and its change time (st_ctime). Any write changes the change
   time, even one that sets the modification time back, and nothing can set it back; so a file that was written
   after the build is read against its CRC-32 before it is used. A pass is remembered in `.verified` (a copied index
-  is checked once, not on every open). A file whose change time is the recorded one is not read.
+  is checked once, not on every open) with the facts any write changes (size, times, inode), signed with a key of
+  this user's: a stale or hand-written record passes no changed file. A file whose change time is the recorded one
+  is not read. No file or folder of a build may be a link (one could serve a file from outside an app's roots).
 - What no time shows (a disk returning bad bytes): `verify=True` (`inspector info --verify`, and the app in a
   background thread on every build it opens) reads every file against its CRC.
 - The source Parquet shards are not part of the build: see `inspector.documents` (each document's text is checked
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -38,8 +42,10 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 
 from .errors import BuildLocked, IndexCorrupt, IndexMissing, InspectorError
+from .suffix_array import SHARD_FILES, shard_sizes, width_for
 
 FORMAT = "corpus-inspector"
 FORMAT_VERSION = 4
@@ -147,7 +153,8 @@ def commit(tmp: Path, manifest: dict, known: dict[str, dict] | None = None) -> P
     _fsync_dir(out)
     remove_unused_builds(out)
     if known:
-        _remember_verified(final, {rel: (final / rel).stat().st_ctime_ns for rel in known if rel in files})
+        _remember_verified(final, hashlib.sha256(text).hexdigest(),
+                           {rel: _stat_facts((final / rel).stat()) for rel in known if rel in files})
     return final
 
 
@@ -270,6 +277,7 @@ def read_manifest(build: Path, digest: str, verify: bool | None) -> dict:
     its size, and its CRC when `verify` is True or (None) when its change time is not the one recorded."""
     corrupt = f"index at {build.parent} is corrupt or incomplete"
     try:
+        _own_stat(build, MANIFEST, corrupt, set())
         text = (build / MANIFEST).read_bytes()
     except OSError as exc:
         raise IndexCorrupt(f"{corrupt} (manifest unreadable: {exc.strerror}): rebuild it") from None
@@ -285,41 +293,100 @@ def read_manifest(build: Path, digest: str, verify: bool | None) -> dict:
             f"{FORMAT_VERSION}: rebuild it"
         )
     check_manifest(manifest, build.parent)
-    verified = _read_verified(build)
-    passed = {}
+    verified = _read_verified(build, digest)
+    passed, folders = {}, set()
     for rel, facts in manifest["files"].items():
         try:
-            stat = (build / rel).stat()
+            stat = _own_stat(build, rel, corrupt, folders)
         except FileNotFoundError:
             raise IndexCorrupt(f"{corrupt} ({rel} is missing): rebuild it") from None
         if stat.st_size != facts["size"]:
             raise IndexCorrupt(f"{corrupt} ({rel} has {stat.st_size} bytes, expected {facts['size']}): rebuild it")
-        unchanged = stat.st_ctime_ns in (facts["ctime_ns"], verified.get(rel))
+        unchanged = stat.st_ctime_ns == facts["ctime_ns"] or verified.get(rel) == _stat_facts(stat)
         if verify or (verify is None and not unchanged):
             if crc32_file(build / rel) != facts["crc32"]:
                 raise IndexCorrupt(f"{corrupt} ({rel} fails its checksum): rebuild it")
             if not unchanged:
-                passed[rel] = stat.st_ctime_ns
+                passed[rel] = _stat_facts(stat)  # taken before the read: a write during it leaves a record that fails
     if passed:
-        _remember_verified(build, {**verified, **passed})
+        _remember_verified(build, digest, {**verified, **passed})
     return manifest
 
 
-def _read_verified(build: Path) -> dict[str, int]:
-    """Change times of files whose CRC passed after the build (a copied index), so they are read once, not always."""
+def _own_stat(build: Path, rel: str, corrupt: str, folders: set[str]) -> os.stat_result:
+    """`lstat` of a file of the build, and of its folders (each once per open; `folders` holds those seen): a link
+    is refused, never followed. A build's files are its own: a link could serve one from outside the folders the
+    app is confined to."""
+    parts = rel.split("/")
+    for depth in range(1, len(parts)):
+        folder = "/".join(parts[:depth])
+        if folder not in folders:
+            if not S_ISDIR(os.lstat(os.path.join(build, folder)).st_mode):
+                raise IndexCorrupt(f"{corrupt} ({folder} is a link or not a folder): rebuild it")
+            folders.add(folder)
+    stat = os.lstat(os.path.join(build, rel))
+    if not S_ISREG(stat.st_mode):
+        raise IndexCorrupt(f"{corrupt} ({rel} is a link or not a plain file): rebuild it")
+    return stat
+
+
+# -- .verified: files whose CRC passed after the build (a copied index), so they are read once, not on every open --
+
+def _stat_facts(stat: os.stat_result) -> list[int]:
+    """What a `.verified` record holds of a file: any write moves the change time, a replaced file has another
+    inode, so a file whose content changed after its pass never matches its record."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+
+
+def _verified_key(create: bool) -> bytes | None:
+    """This user's secret for signing `.verified` records (made once, readable by this user only): a record written
+    by hand or by anyone else is ignored. None where there is no such place; then nothing is remembered."""
+    try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "corpus-inspector"
+        key = folder / "verified.key"
+        if create and not key.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f"verified.key.{os.getpid()}-{time.time_ns()}"
+            try:
+                with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+                    f.write(os.urandom(32))
+                os.link(tmp, key)  # never replaces a key another process made meanwhile
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
+        secret = key.read_bytes()
+    except (OSError, RuntimeError):  # no home folder, a read-only one
+        return None
+    return secret if len(secret) == 32 else None
+
+
+def _verified_mac(key: bytes, digest: str, records: dict) -> str:
+    """The records' signature, tied to the build's manifest (by its SHA-256, from CURRENT)."""
+    return hmac.new(key, json.dumps([digest, records], sort_keys=True).encode(), hashlib.sha256).hexdigest()
+
+
+def _read_verified(build: Path, digest: str) -> dict[str, list[int]]:
+    """The records of `.verified` when this user signed them for this manifest; none otherwise."""
     try:
         verified = json.loads((build / VERIFIED).read_text())
-    except (OSError, ValueError):
+        records, mac = verified["files"], verified["mac"]
+    except (OSError, ValueError, TypeError, KeyError):
         return {}
-    ok = isinstance(verified, dict) and all(isinstance(v, int) for v in verified.values())
-    return verified if ok else {}
+    key = _verified_key(create=False)
+    if key is None or not isinstance(records, dict) or not isinstance(mac, str):
+        return {}
+    return records if hmac.compare_digest(mac, _verified_mac(key, digest, records)) else {}
 
 
-def _remember_verified(build: Path, verified: dict[str, int]) -> None:
-    """Best effort: a reader without write permission simply checks again next time."""
+def _remember_verified(build: Path, digest: str, records: dict[str, list[int]]) -> None:
+    """Best effort: a reader without write permission (or without a key) simply checks again next time."""
+    key = _verified_key(create=True)
+    if key is None:
+        return
     tmp = build / f"{VERIFIED}.{os.getpid()}-{time.time_ns()}"
     try:
-        tmp.write_text(json.dumps(verified))
+        tmp.write_text(json.dumps({"files": records, "mac": _verified_mac(key, digest, records)}))
         os.replace(tmp, build / VERIFIED)
     except OSError:
         tmp.unlink(missing_ok=True)
@@ -390,22 +457,58 @@ def _shards_error(shards: list[dict], documents: int) -> str | None:
     return None
 
 
+def _shard_files_error(shards: list[dict], files: dict[str, dict], width: int) -> str | None:
+    """Each shard's files are listed (so checked), and its raw files' sizes follow from its counts and the width."""
+    for shard in shards:
+        if shard["documents"] > shard["tokens"]:
+            return f"shard {shard['name']} has {shard['documents']} documents but {shard['tokens']} tokens"
+        sizes = shard_sizes(width, shard["tokens"], shard["documents"])
+        for file in SHARD_FILES:
+            rel = f"{shard['name']}/{file}"
+            if rel not in files:
+                return f"files.{rel} is missing"
+            if file in sizes and files[rel]["size"] != sizes[file]:
+                return f"files.{rel}.size is {files[rel]['size']}, its shard's tokens and the width make {sizes[file]}"
+    return None
+
+
+def _totals_error(manifest: dict) -> str | None:
+    """The manifest's totals are those of its parts: a hand edit of one number is refused, not shown."""
+    try:
+        width = width_for(manifest["tokenizer"]["max_id"])
+    except ValueError:
+        return "manifest.tokenizer.max_id does not fit in 32 bits"
+    if manifest["width"] != width:
+        return f"manifest.width is {manifest['width']}, the tokenizer's ids take {width}"
+    shard_tokens = sum(s["tokens"] for s in manifest["shards"])
+    if manifest["tokens"] + manifest["documents"] != shard_tokens:
+        return f"manifest.tokens is {manifest['tokens']}, its shards hold {shard_tokens - manifest['documents']}"
+    rows = sum(s["rows"] for s in manifest["sources"])
+    if manifest["documents"] + manifest["empty_skipped"] != rows:
+        return (f"manifest.documents ({manifest['documents']}) and manifest.empty_skipped "
+                f"({manifest['empty_skipped']}) do not add up to the sources' {rows} rows")
+    return None
+
+
 def check_manifest(manifest, out: Path) -> None:
     """Every field this program reads, with its type, and the facts that tie fields together; IndexCorrupt if not."""
     error = _shape_error(manifest, _SCHEMA, "manifest")
     if error is None:
+        normalized = (manifest["normalized"] or {}).get("shards", [])
         if manifest["format"] != FORMAT:
             error = "not a corpus-inspector manifest"
         elif any(not re.fullmatch(r"[\w.-]+(/[\w.-]+)*", rel) or ".." in rel.split("/") for rel in manifest["files"]):
             error = "a file path leaves the build folder"
         elif any(not re.fullmatch(r"shard-\d{4}", s["name"]) for s in manifest["shards"]) or any(
-            not re.fullmatch(r"normalized/shard-\d{4}", s["name"])
-            for s in (manifest["normalized"] or {}).get("shards", [])
+            not re.fullmatch(r"normalized/shard-\d{4}", s["name"]) for s in normalized
         ):
             error = "a shard name is not shard-NNNN"
         else:
-            error = _shards_error(manifest["shards"], manifest["documents"])
-            if error is None and manifest["normalized"]:
-                error = _shards_error(manifest["normalized"]["shards"], manifest["documents"])
+            error = (
+                _shards_error(manifest["shards"], manifest["documents"])
+                or (_shards_error(normalized, manifest["documents"]) if manifest["normalized"] else None)
+                or _totals_error(manifest)
+                or _shard_files_error([*manifest["shards"], *normalized], manifest["files"], manifest["width"])
+            )
     if error:
         raise IndexCorrupt(f"index at {out} is corrupt or incomplete ({error}): rebuild it")

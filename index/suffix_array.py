@@ -69,6 +69,16 @@ def separator(width: int) -> int:
     return (1 << (8 * width)) - 1
 
 
+#: the files of a shard folder (see the module docstring)
+SHARD_FILES = ("tokens.bin", "sa.bin", "first.npy", "keys.npy", "doc_starts.npy")
+
+
+def shard_sizes(width: int, n_tokens: int, n_documents: int) -> dict[str, int]:
+    """Sizes of a shard's raw files from its counts (tokens with separators, documents): what a manifest's numbers
+    and the mapped files must agree with."""
+    return {"tokens.bin": n_tokens * width + PAD, "sa.bin": 4 * (n_tokens - n_documents)}
+
+
 class ShardWriter:
     """Appends documents' tokens to a shard folder; `close` writes the document offsets."""
 
@@ -204,9 +214,10 @@ class Shard:
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(f"index shard {folder} is corrupt or incomplete ({exc}): rebuild it") from None
         self.searchable = n_tokens - (len(self.doc_starts) - 1)
+        sizes = shard_sizes(width, n_tokens, len(self.doc_starts) - 1)
         if (
-            len(self._tok_map) != n_tokens * width + PAD
-            or len(self._sa_map) != 4 * self.searchable
+            len(self._tok_map) != sizes["tokens.bin"]
+            or len(self._sa_map) != sizes["sa.bin"]
             or len(self.first) != n_symbols + 2
             or self.first[-1] != self.searchable
             or self.doc_starts[-1] != n_tokens

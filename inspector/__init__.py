@@ -25,6 +25,7 @@ from .benchmarks import (
     open_benchmarks,
 )
 from .build import Progress, build_index
+from .check_worker import CheckWorker
 from .compact import compact
 from .contamination import (
     VERDICTS,
@@ -161,6 +162,7 @@ __all__ = [
     "BenchmarkSummary",
     "ContaminationParams",
     "ContaminationReport",
+    "CheckWorker",
     "DecontaminationReport",
     "Evidence",
     "FlaggedDocument",

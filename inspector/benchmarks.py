@@ -27,6 +27,8 @@ from .results import _Result
 MAX_JSON_BYTES = 512 * 1024 * 1024
 #: one JSONL or CSV line longer than this is reported as a problem and skipped, never read into memory whole
 MAX_LINE_BYTES = 64 * 1024 * 1024
+#: said of JSON nested deeper than Python's parser goes (about a thousand levels: a RecursionError, not a ValueError)
+TOO_DEEP = "JSON nested too deep to read (over about a thousand levels); no benchmark record nests so"
 #: Parquet rows decoded at a time
 PARQUET_BATCH_ROWS = 1024
 #: field names taken as a record's id when the preset names none (or there is no preset), first present wins
@@ -349,7 +351,7 @@ def _json_or_jsonl(f: IO[bytes], max_line_bytes: int) -> str:
             return "json"
     try:
         value = json.loads(first)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return "json"
     if not isinstance(value, dict):
         return "json"
@@ -425,6 +427,8 @@ class _Reader:
                         value = json.loads(text)  # type: ignore[arg-type]
                     except ValueError as exc:
                         reason = f"not valid JSON ({exc})"
+                    except RecursionError:
+                        reason = TOO_DEEP
                     else:
                         reason = None if isinstance(value, dict) else f"not a JSON object (a {_kind(value)})"
                 yield self._problem(number, index, reason) if reason else (index, number, value)
@@ -462,6 +466,8 @@ class _Reader:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise BenchmarkError(f"{self.path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from exc
+        except RecursionError:
+            raise BenchmarkError(f"{self.path}: {TOO_DEEP}") from None
 
     def _too_big(self, size: int | None) -> str:
         what = f"{size:,} bytes" if size is not None else "over the limit once decompressed"
@@ -569,19 +575,18 @@ def _resolve(value: Any, path: str) -> Any:
 
 def _strings(value: Any) -> Iterator[str]:
     """A field's texts: strings as they are, numbers and booleans by str(), lists and dicts flattened in order,
-    null as nothing."""
-    if value is None:
-        return
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _strings(v)
-    else:
-        yield str(value)
+    null as nothing. A stack, not recursion: a value may nest as deep as the JSON parser allows."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            stack.extend(reversed(list(value.values())))
+        elif isinstance(value, (list, tuple)):
+            stack.extend(reversed(value))
+        elif value is not None:
+            yield str(value)
 
 
 def _join(parts: list[str]) -> str:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,13 +31,13 @@ from pyarrow import feather
 from index import storage
 from index.catalog import build_catalog
 from index.errors import CorpusError, InspectorError
-from index.fulltext import FieldSpec, field_specs, join_indexes
+from index.fulltext import DEFAULT_TOKENIZER, FieldSpec, check_tokenizer, field_specs, join_indexes, skipped_fields
 from index.shard_merge import Run, assemble
 from index.suffix_array import MAX_SHARD_TOKENS, cpu_count, width_for
 
 from .build_part import PartJob, Rows, build_part, write_table
 from .compact import compact, needs_compaction
-from .corpus import SourceFile, find_parquet_files, inspect_source, metadata_schema, text_sizes
+from .corpus import SourceFile, find_parquet_files, has_words, inspect_source, metadata_schema, text_sizes
 from .quality import signals_table
 from .results import BuildReport
 from .settings import DEFAULT, Settings
@@ -88,10 +88,14 @@ class _Plan:
     id_column: str | None
     stem: bool
     fulltext: bool
+    #: how the full-text index cuts text into terms (index.fulltext.TOKENIZERS); None until an append takes the base's
+    fulltext_tokenizer: str | None
     #: also index the normalised text (`inspector.normalize`) for `contam --normalize`
     normalized: bool
     #: compute the heuristic quality signals (`inspector.quality`) into the catalog
     signals: bool
+    #: metadata columns no filter can take, each as `name (type): why` (index.fulltext.skipped_fields)
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +117,7 @@ def build_index(
     shard_tokens: int | None = None,
     fulltext: bool = True,
     stem: bool = False,
+    fulltext_tokenizer: str | None = None,
     settings: Settings = DEFAULT,
     progress: Progress | None = None,
     allow_empty: bool = False,
@@ -133,9 +138,11 @@ def build_index(
     "" for a local Ray) instead.
     `append` adds the files as new shards of the live index (every option must match how it was built) and refuses
     a file it already holds, by path or by footer checksum, unless `force`.
-    A corpus without a single non-empty text is refused (it would replace a live index with an empty one) unless
-    `allow_empty`; a failed write (disk full, no permission) is one InspectorError naming the path.
+    A corpus without a single text that holds more than whitespace is refused (it would replace a live index with
+    an empty one) unless `allow_empty`; a failed write (disk full, no permission) is one InspectorError naming the path.
     `signals` (on unless turned off) adds the heuristic quality signals of `inspector.quality` to the catalog.
+    `fulltext_tokenizer`: "cjk" (the default: CJK words found inside unsegmented text) or "words" (see
+    `index.fulltext.TOKENIZERS`); an append takes the index's own unless told.
     """
     started = time.perf_counter()
     progress = progress or _no_progress
@@ -146,7 +153,8 @@ def build_index(
                                    or not 0 < memory_gib < 1 << 20):
         raise InspectorError(f"--memory-gib must be a positive number of GiB, not {memory_gib!r}")
     shard_tokens = settings.shard_tokens if shard_tokens is None else shard_tokens
-    plan = _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, normalized, signals)
+    plan = _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, fulltext_tokenizer,
+                 normalized, signals)
     base = None
     if append:
         storage.live_build(Path(out))  # there is an index to append to (checked before the folder is locked)
@@ -154,6 +162,7 @@ def build_index(
         with storage.build_area(Path(out)) as tmp:
             if append:
                 base = _open_base(Path(out), plan, force)
+            plan.fulltext_tokenizer = plan.fulltext_tokenizer or DEFAULT_TOKENIZER
             jobs, cores = _cut(plan, base, tmp, settings, progress, workers, memory_gib, ray, allow_empty)
             parts = _run(jobs, cores, ray, progress)
             final, shards = publish(tmp, plan, base, jobs, parts, progress)
@@ -169,19 +178,25 @@ def build_index(
     return _report(final, plan, base, parts, cores, shard_count, compacted, time.perf_counter() - started)
 
 
-def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, normalized, signals) -> _Plan:
+def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, fulltext_tokenizer, normalized,
+          signals) -> _Plan:
     """Find and check the input files and the tokenizer; choose the token width."""
     files = find_parquet_files(corpus)
     sources = [inspect_source(path, text_column) for path in files]
-    specs = field_specs(metadata_schema(sources, text_column)) if fulltext else []
+    schema = metadata_schema(sources, text_column) if fulltext else None
+    specs = field_specs(schema) if schema is not None else []
     tok = make_tokenizer(tokenizer)
     width = width_for(tok.max_id)
     integer = isinstance(shard_tokens, numbers.Integral) and not isinstance(shard_tokens, bool)
     if not integer or not 1 <= shard_tokens <= MAX_SHARD_TOKENS:
         raise InspectorError(f"--shard-tokens must be between 1 and {MAX_SHARD_TOKENS:,}, not {shard_tokens!r}")
     spec = str(tok.path) if tok.kind == "hf" else tok.kind
-    return _Plan(sources, specs, tok, spec, width, int(shard_tokens), text_column, id_column, stem, fulltext,
-                 normalized, signals)
+    if fulltext_tokenizer is not None:
+        check_tokenizer(fulltext_tokenizer)
+    plan = _Plan(sources, specs, tok, spec, width, int(shard_tokens), text_column, id_column, stem, fulltext,
+                 fulltext_tokenizer, normalized, signals)
+    plan.skipped = skipped_fields(schema) if schema is not None else []
+    return plan
 
 
 def _open_base(out: Path, plan: _Plan, force: bool) -> _Base:
@@ -193,12 +208,15 @@ def _open_base(out: Path, plan: _Plan, force: bool) -> _Base:
         tokenizer = load_tokenizer(manifest["tokenizer"], build.folder)
         has_signals = "signals.arrow" in manifest["files"]
         fulltext = manifest["fulltext"]
+        # not told: the index's own (an index from before the choice: words)
+        theirs = fulltext.get("tokenizer", "words") if fulltext else plan.fulltext_tokenizer
         wanted = {
             "--text-column": (plan.text_column, manifest["text_column"]),
             "--id-column": (plan.id_column, manifest["id_column"]),
             "--tokenizer": (plan.tokenizer.identity(), tokenizer.identity()),
             "--no-fulltext": (not plan.fulltext, fulltext is None),
             "--stem": (plan.stem, bool(fulltext and fulltext["stem"])),
+            "--fulltext-tokenizer": (plan.fulltext_tokenizer or theirs, theirs),
             "--normalized": (plan.normalized, manifest["normalized"] is not None),
             "--no-signals": (not plan.signals, not has_signals),
         }
@@ -206,6 +224,7 @@ def _open_base(out: Path, plan: _Plan, force: bool) -> _Base:
                   if ours != theirs]
         if differ:
             raise InspectorError(f"--append: {out} was built with other options; give the same: {'; '.join(differ)}")
+        plan.fulltext_tokenizer = theirs
         if fulltext is not None:  # the full-text index's fields are fixed: new files may lack some, not add any
             fields = {f["column"]: f for f in fulltext["fields"]}
             extra = [s.column for s in plan.specs if s.column not in fields]
@@ -246,13 +265,13 @@ def _cut(plan: _Plan, base: _Base | None, tmp: Path, settings: Settings, progres
         for done, counted in enumerate(pool.map(lambda s: text_sizes(s, plan.text_column), plan.sources), 1):
             sizes.append(counted)
             progress("count texts", done, len(plan.sources))
-    nonempty = sum(int(np.count_nonzero(s)) for s in sizes)
-    if not nonempty and not allow_empty:
+    written = [source for source, s in zip(plan.sources, sizes) if s.any()]
+    if not allow_empty and not has_words(written, plan.text_column):
         what = "to append" if base is not None else "to index"
         rows = sum(s.rows for s in plan.sources)
         raise CorpusError(
-            f"no documents {what}: {rows:,} rows in {len(plan.sources)} file(s), all of them empty texts; nothing "
-            f"was written to {tmp.parent} (pass --allow-empty to build an empty index)"
+            f"no documents {what}: {rows:,} rows in {len(plan.sources)} file(s), all of them empty or whitespace "
+            f"texts; nothing was written to {tmp.parent} (pass --allow-empty to build an empty index)"
         )
     text_bytes = sum(int(s.sum()) for s in sizes)
     estimate = text_bytes if plan.tokenizer.kind == "bytes" else text_bytes // 2  # tokens, on the safe side
@@ -276,6 +295,7 @@ def _cut(plan: _Plan, base: _Base | None, tmp: Path, settings: Settings, progres
             rows=tuple(Rows(first_file + f, plan.sources[f], lo, hi) for f, lo, hi in rows),
             doc_lo=doc_lo, text_column=plan.text_column, id_column=plan.id_column, tokenizer=plan.tokenizer_spec,
             width=plan.width, shard_tokens=plan.shard_tokens, specs=tuple(plan.specs), stem=plan.stem,
+            fulltext_tokenizer=plan.fulltext_tokenizer,
             fulltext=plan.fulltext, normalized=plan.normalized, signals=plan.signals, batch_rows=settings.batch_rows,
             threads=cores if len(cuts) == 1 else 1,
         ))
@@ -447,7 +467,8 @@ def publish(tmp: Path, plan: _Plan, base: _Base | None, jobs: list[PartJob], par
         "empty_skipped": base_manifest.get("empty_skipped", 0) + sum(p["empty"] for p in parts),
         "sources": sources,
         "shards": shards,
-        "fulltext": {"stem": plan.stem, "fields": [asdict(s) for s in plan.specs]} if plan.fulltext else None,
+        "fulltext": {"stem": plan.stem, "tokenizer": plan.fulltext_tokenizer,
+                     "fields": [asdict(s) for s in plan.specs]} if plan.fulltext else None,
         "normalized": {"shards": normalized} if plan.normalized else None,
     }
     final = storage.commit(tmp, manifest, known)
@@ -532,4 +553,5 @@ def _report(final: Path, plan: _Plan, base: _Base | None, parts: list[dict], wor
         index_tokens=old_tokens + tokens,
         appended=base is not None,
         compacted=compacted,
+        skipped_columns=tuple(plan.skipped),
     )

@@ -55,6 +55,8 @@ class PartJob:
     shard_tokens: int
     specs: tuple[FieldSpec, ...]
     stem: bool
+    #: how the full-text index cuts text into terms: index.fulltext.TOKENIZERS
+    fulltext_tokenizer: str
     fulltext: bool
     normalized: bool
     signals: bool
@@ -77,7 +79,8 @@ def build_part(job: PartJob, progress=None) -> dict:
     seconds = {"tokenize": 0.0, "fulltext": 0.0, "suffix_array": 0.0, "signals": 0.0}
     runs = _Runs(folder / "runs", job, seconds)
     normalized = _Runs(folder / "normalized", job, seconds) if job.normalized else None
-    text_index = FulltextWriter(folder / "fulltext", job.specs, job.stem, job.threads) if job.fulltext else None
+    text_index = (FulltextWriter(folder / "fulltext", job.specs, job.stem, job.threads, job.fulltext_tokenizer)
+                  if job.fulltext else None)
     docs = {k: [] for k in DOCUMENT_FACTS}
     signals, empty, rows_done = [], 0, 0
     metadata = [spec.column for spec in job.specs]

@@ -119,8 +119,12 @@ def main():
 @click.option("--shard-tokens", type=int, default=None, help="Most tokens of one index shard (default 512Mi).")
 @click.option("--no-fulltext", is_flag=True, help="Skip the Tantivy full-text index.")
 @click.option("--stem", is_flag=True, help="Full-text: match English word forms (models ~ model).")
+@click.option("--fulltext-tokenizer", type=click.Choice(["cjk", "words"]), default=None,
+              help="Full-text terms. cjk (default): words, and each Chinese/Japanese/Korean character a term, so a "
+                   "CJK word is found inside unsegmented text; words: runs of letters and digits only. --append "
+                   "takes the index's own.")
 @click.option(
-    "--allow-empty", is_flag=True, help="Build even from a corpus without one non-empty text (an empty index)."
+    "--allow-empty", is_flag=True, help="Build even from a corpus without one text beyond whitespace."
 )
 @click.option("--normalized", is_flag=True, help="Also index normalised text, for `contam --normalize`.")
 @click.option("--signals/--no-signals", default=True, show_default=True,
@@ -135,8 +139,8 @@ def main():
 @click.option("--ray", "ray", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Run the parts as tasks on a Ray cluster (ADDRESS, or 'auto'; alone: a local Ray).")
 @JSON
-def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fulltext, stem, allow_empty, normalized,
-          signals, append, force, workers, memory_gib, ray, as_json):
+def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fulltext, stem, fulltext_tokenizer,
+          allow_empty, normalized, signals, append, force, workers, memory_gib, ray, as_json):
     """Index Parquet files, folders or globs (CORPUS...) into --out (or add them to it, with --append)."""
     bar = _Bar()
     try:
@@ -149,6 +153,7 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
             shard_tokens=shard_tokens,
             fulltext=not no_fulltext,
             stem=stem,
+            fulltext_tokenizer=fulltext_tokenizer,
             progress=bar,
             allow_empty=allow_empty,
             normalized=normalized,
@@ -173,6 +178,8 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
             click.echo(f"the index now holds {r.index_documents:,} documents, {r.index_tokens:,} tokens")
         if r.compacted:
             click.echo(f"compacted: {r.compacted} small shard(s) merged into the others (`inspector compact`)")
+        for column in r.skipped_columns:
+            click.echo(f"not filterable: {column}")
 
     _emit(report, as_json, human)
 
@@ -395,7 +402,11 @@ def stats(index_dir, as_json):
         for column, d in r.distributions.items():
             q = d.quantiles
             if d.count:
-                click.echo(f"{column}: mean {d.mean:.4g}, median {q['0.5']:.4g}, p10 {q['0.1']:.4g}, p90 {q['0.9']:.4g}")
+                click.echo(f"{column}: mean {d.mean:.4g}, median {q['0.5']:.4g}, p10 {q['0.1']:.4g}, p90 {q['0.9']:.4g}"
+                           f", min {d.min:.4g}, max {d.max:.4g}"
+                           + (f" ({d.non_finite:,} NaN or infinite left out)" if d.non_finite else ""))
+        for column, why in r.skipped.items():
+            click.echo(f"no statistics for {column}: {why}")
 
     _emit(result, as_json, human)
 
@@ -491,14 +502,19 @@ def _results(specs, benchmarks) -> dict | None:
 @click.option("--score-field", help="A field of the benchmark rows holding each item's score.")
 @click.option("--results", "results_specs", multiple=True, help="Per-item scores: FILE or NAME=FILE (repeatable).")
 @click.option("--out", type=click.Path(path_type=Path), help="Save the report (.json, .jsonl, .csv or .parquet).")
+@click.option("--max-items", type=int, default=ContaminationParams().max_items, show_default=True,
+              help="The check's budget: most items (every result is held in memory).")
+@click.option("--max-chars", type=int, default=ContaminationParams().max_text_chars, show_default=True,
+              help="The check's budget: most characters of item text.")
 @JSON
 def contam(index_dir, benchmarks, fields, preset, n, min_match, clean_below, dirty_from, normalize, count_whitespace,
-           score_field, results_specs, out, as_json):
+           score_field, results_specs, out, max_items, max_chars, as_json):
     """Check benchmark files (or `humaneval`, bundled) for contamination: per benchmark and per item."""
     opened = open_benchmarks(list(benchmarks), fields=fields.split(",") if fields else None, preset=preset,
                              score_field=score_field)
     params = ContaminationParams(n=n, min_match=min_match, clean_below=clean_below, dirty_from=dirty_from,
-                                 normalize=normalize, count_whitespace=count_whitespace)
+                                 normalize=normalize, count_whitespace=count_whitespace, max_items=max_items,
+                                 max_text_chars=max_chars)
     scores = _results(results_specs, opened)  # a bad results file fails before the check, not after
     index = _open(index_dir)
     bar = _Bar()
@@ -552,7 +568,7 @@ def contam(index_dir, benchmarks, fields, preset, n, min_match, clean_below, dir
 def decontaminate(index_dir, report_path, out, mask, as_json):
     """Write the corpus again without the documents a `contam --out REPORT.json` flags (or with spans masked)."""
     report = load_report(report_path)
-    index = _open(index_dir)
+    index = open_index(index_dir)  # a changed source is checked row by row below: stopped, or said after the copy
     if report["build"] != index.build.name:
         raise InvalidQuery(
             f"{report_path} was made on build {report['build']}; {index_dir} now serves {index.build.name}: "
@@ -560,6 +576,9 @@ def decontaminate(index_dir, report_path, out, mask, as_json):
         )
     if report.get("mode") == "normalized" and mask:
         raise InvalidQuery(f"{report_path} matched normalised text: its spans cannot be masked; remove the documents")
+    if report.get("documents_approx"):
+        click.echo(f"warning: {report_path} lists an even sample of the documents holding its matches (some spans "
+                   "occur too often to list them all): the copy keeps the others", err=True)
     bar = _Bar()
     try:
         result = write_decontaminated(index, report["documents"], out, mask=mask, progress=bar)
@@ -569,6 +588,10 @@ def decontaminate(index_dir, report_path, out, mask, as_json):
         f"{r.files} files, {r.rows_in:,} rows -> {r.rows_out:,} rows in {r.out} "
         f"({r.documents_removed:,} documents removed, {r.documents_masked:,} masked)"
     ))
+    for path in index.changed_sources[:3]:
+        click.echo(f"note: source shard {path} was modified after this index was built; each flagged row still holds "
+                   "the text that was indexed (checked by its checksum), and other rows are copied as they are now",
+                   err=True)
 
 
 @main.command()
@@ -589,7 +612,7 @@ def sample(index_dir, score, bins, binning, per_bin, seed, where, query, task, a
     from . import sample as draw
 
     index = _open(index_dir)
-    labelled = labelled_docs(index, task) if task else ()
+    labelled = labelled_docs(index, task) if task is not None else ()
     result = draw(index, score, bins=bins, binning=binning, per_bin=per_bin, seed=seed, where=where, query=query,
                   exclude_docs=labelled)
 
@@ -651,16 +674,21 @@ def task_create(index_dir, name, docs, scores, sample_json, scheme, guideline, g
                 as_json):
     """Create task --name over --docs or --sample-json."""
     from . import create_task
+    from .benchmarks import MAX_JSON_BYTES
+    from .bounded_read import read_text
+    from .labels import MAX_GUIDELINE
 
     if (docs is None) == (sample_json is None):
         raise InvalidQuery("give the documents with either --docs or --sample-json")
     if sample_json is not None:
         if scores:
             raise InvalidQuery("--scores goes with --docs; a --sample-json holds its own scores")
+        text = read_text(sample_json, MAX_JSON_BYTES, "--sample-json")
         try:
-            chosen = json.loads(sample_json.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InvalidQuery(f"--sample-json {sample_json}: not readable JSON ({exc})") from None
+            chosen = json.loads(text)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
+            said = "nested too deep" if isinstance(exc, RecursionError) else exc
+            raise InvalidQuery(f"--sample-json {sample_json}: not readable JSON ({said})") from None
         if not isinstance(chosen, (list, dict)):
             raise InvalidQuery(f"--sample-json {sample_json}: expected a sample object or a list of document numbers")
         score_list = None
@@ -668,7 +696,7 @@ def task_create(index_dir, name, docs, scores, sample_json, scheme, guideline, g
         chosen = _numbers(docs, "--docs")
         score_list = _numbers(scores, "--scores", float) if scores else None
     if guideline_file is not None:
-        guideline = guideline_file.read_text(encoding="utf-8")
+        guideline = read_text(guideline_file, MAX_GUIDELINE, "--guideline-file")
     result = create_task(_open(index_dir), name, chosen, score_list, scheme=scheme, guideline=guideline,
                          second_pass=second_pass, score_name=score_name)
     _emit(result, as_json, lambda t: click.echo(

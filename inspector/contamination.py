@@ -18,6 +18,7 @@ batched engine at once.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,7 +28,8 @@ import numpy as np
 
 from index.errors import InvalidQuery
 
-from .benchmarks import Problem
+from .benchmarks import MAX_JSON_BYTES, BenchmarkError, Problem
+from .bounded_read import read_text
 from .normalize import normalize_with_offsets, original_span
 from .results import Snippet, _Result
 
@@ -48,6 +50,12 @@ class ContaminationParams(_Result):
     max_span_occurrences: int = 10_000
     #: longest item checked, in tokens; a longer one is reported, not checked
     max_item_tokens: int = 200_000
+    #: the check's memory budget: most items, and characters of item text, in one check (every result is held; a
+    #: file beyond is refused, naming it), and most corpus occurrences read for the decontamination list (beyond,
+    #: it is an even sample: `documents_approx`)
+    max_items: int = 200_000
+    max_text_chars: int = 100_000_000
+    max_listed_occurrences: int = 2_000_000
     #: compare normalised text (lower case, NFKC, no punctuation, whitespace collapsed) on the normalised index
     normalize: bool = False
     #: count whitespace tokens toward n and L too (infini-gram mini's 50 characters include spaces)
@@ -60,6 +68,8 @@ class ContaminationParams(_Result):
             raise InvalidQuery(
                 f"thresholds must satisfy 0 <= clean ({self.clean_below}) <= dirty ({self.dirty_from}) <= 1"
             )
+        if self.max_items < 1 or self.max_text_chars < 1 or self.max_listed_occurrences < 0:
+            raise InvalidQuery("the check's budget (items, characters, listed occurrences) must be positive")
         if not 0 <= self.evidence_documents <= 100:
             raise InvalidQuery(f"evidence documents must be between 0 and 100, not {self.evidence_documents}")
 
@@ -246,6 +256,7 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 # -- checking benchmarks ----------------------------------------------------------------------------------------
 
 _BATCH = 8192  # items per engine pass: long passes keep match_lengths_many's segments long
+_BATCH_CHARS = 4_000_000  # and characters: about a second of the search threads, shared with the app's other users
 
 
 class _Flagged:
@@ -254,12 +265,21 @@ class _Flagged:
 
     A document holds such a match iff it holds one of the item's L-grams that occur (m[j] >= L): every longer match
     contains one, and each is one. So the list is exactly the occurrences of those L-grams, found with one batched
-    search per batch of items, and kept as arrays until the end."""
+    search per batch of items.
+
+    Memory is bounded whatever the items' corpus counts: a batch's grams are searched once each however many items
+    share them; at most `max_span_occurrences` occurrences of a gram and `max_listed_occurrences` in the whole check
+    are read (beyond, the list is an even sample: `approx`); what a batch read is folded at once into merged spans
+    per document and distinct (document, gram) pairs; a document lists at most `LISTED_ITEMS` items."""
 
     def __init__(self, engine, params: ContaminationParams):
         self.engine, self.params = engine, params
-        self.keys: list[str] = []
-        self.found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # doc, start, end, key
+        self.keys: list[str] = []  # item keys, by item number
+        self.grams = 0  # grams numbered so far (numbers are global; a batch's are new)
+        self.gram_items: list[np.ndarray] = []  # per batch: distinct (gram, item) pairs, 2 x N
+        self.doc_grams: list[np.ndarray] = []  # per batch: distinct (document, gram) pairs, 2 x N
+        self.runs = np.zeros((3, 0), dtype=np.int64)  # merged spans: document, start, end
+        self.left = params.max_listed_occurrences
         self.approx = False
 
     def add(self, contaminated: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> None:
@@ -273,49 +293,47 @@ class _Flagged:
             starts, ends = _gram_starts(words, least)[hit], words[least - 1 :][hit] + 1
             if len(starts):
                 width = int((ends - starts).max())
-                at = np.minimum(starts[:, None] + np.arange(width), len(seq) - 1)  # beyond a gram's length: masked
-                rows.append(seq[at])
+                at = starts[:, None] + np.arange(width)
+                rows.append(np.where(at < ends[:, None], seq[np.minimum(at, len(seq) - 1)], -1))  # -1 past the end
                 lengths.append(ends - starts)
                 owners.append(np.full(len(starts), len(self.keys)))
                 self.keys.append(key)
         if not rows:
             return
         width = max(r.shape[1] for r in rows)
-        table = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
-        lengths, owners = np.concatenate(lengths), np.concatenate(owners)
-        found = self.engine.occurrences_many(table, lengths, self.params.max_span_occurrences)
+        table = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=-1) for r in rows])
+        grams, gram_of_row = np.unique(table, axis=0, return_inverse=True)  # each gram searched once
+        gram_of_row = gram_of_row.reshape(-1) + self.grams
+        self.gram_items.append(np.unique(np.stack([gram_of_row, np.concatenate(owners)]), axis=1))
+        gram_lengths = (grams >= 0).sum(axis=1)
+        found = self.engine.occurrences_many(np.maximum(grams, 0), gram_lengths, self.params.max_span_occurrences,
+                                             budget=self.left)
+        self.left -= len(found.rows)
         self.approx |= found.approx
-        self.found.append((found.docs, found.offsets, found.offsets + lengths[found.rows], owners[found.rows]))
+        self.doc_grams.append(np.unique(np.stack([found.docs, found.rows + self.grams]), axis=1))
+        spans = np.stack([found.docs, found.offsets, found.offsets + gram_lengths[found.rows]])
+        self.runs = _merge_spans(np.concatenate([self.runs, spans], axis=1))
+        self.grams += len(grams)
 
     def documents(self, documents) -> tuple[FlaggedDocument, ...]:
-        if not self.found:
+        if not self.runs.shape[1]:
             return ()
-        docs, starts, ends, owners = (np.concatenate(parts) for parts in zip(*self.found))
-        order = np.lexsort((starts, docs))
-        docs, starts, ends, owners = docs[order], starts[order], ends[order], owners[order]
-        # merge overlapping spans within each document: offsets are shifted by document so one running max serves
-        shift = docs * (int(ends.max()) + 1)
-        reach = np.maximum.accumulate(ends + shift)
-        new = np.ones(len(docs), dtype=bool)
-        new[1:] = starts[1:] + shift[1:] > reach[:-1]
-        first = np.nonzero(new)[0]
-        run_doc, run_start = docs[first], starts[first]
-        run_end = np.maximum.reduceat(ends + shift, first) - shift[first]
-        pair_doc, pair_owner = np.unique(np.stack([docs, owners]), axis=1)  # sorted by document
+        run_doc, run_start, run_end = self.runs
         flagged, run_at = np.unique(run_doc, return_index=True)
-        owner_at = np.searchsorted(pair_doc, flagged)
+        run_at = np.append(run_at, len(run_doc))
+        items = _items_by_document(np.concatenate(self.doc_grams, axis=1),
+                                   np.concatenate(self.gram_items, axis=1), self.grams)
         out = []
         for i, doc in enumerate(flagged.tolist()):
-            runs = slice(run_at[i], run_at[i + 1] if i + 1 < len(flagged) else len(run_doc))
+            runs = slice(run_at[i], run_at[i + 1])
             spans = tuple(zip(run_start[runs].tolist(), run_end[runs].tolist()))
-            owned = pair_owner[owner_at[i] : owner_at[i + 1] if i + 1 < len(flagged) else len(pair_doc)]
             out.append(
                 FlaggedDocument(
                     doc=doc,
                     id=documents.id(doc),
                     file=documents.file(doc),
                     row=documents.row(doc),
-                    items=tuple(sorted(self.keys[k] for k in owned.tolist())),
+                    items=tuple(sorted(self.keys[k] for k in items.get(doc, ()))),
                     tokens_matched=sum(b - a for a, b in spans),
                     spans=spans,
                 )
@@ -323,15 +341,80 @@ class _Flagged:
         return tuple(out)
 
 
-def _batches(records: Iterable, size: int) -> Iterable[list]:
-    batch = []
+#: items listed per flagged document (a span shared by thousands of items would otherwise list them all, everywhere)
+LISTED_ITEMS = 100
+
+
+def _merge_spans(spans: np.ndarray) -> np.ndarray:
+    """(document, start, end) columns -> the same spans merged where they overlap or touch within a document,
+    sorted by document and start."""
+    docs, starts, ends = spans[:, np.lexsort((spans[1], spans[0]))]
+    if not len(docs):
+        return spans
+    # offsets are shifted by document so one running max serves every document
+    shift = docs * (int(ends.max()) + 1)
+    reach = np.maximum.accumulate(ends + shift)
+    new = np.ones(len(docs), dtype=bool)
+    new[1:] = starts[1:] + shift[1:] > reach[:-1]
+    first = np.nonzero(new)[0]
+    return np.stack([docs[first], starts[first], np.maximum.reduceat(ends + shift, first) - shift[first]])
+
+
+def _items_by_document(doc_grams: np.ndarray, gram_items: np.ndarray, grams: int,
+                       chunk: int = 1 << 20) -> dict[int, np.ndarray]:
+    """{document: the first LISTED_ITEMS item numbers whose grams it holds}, from (document, gram) and (gram, item)
+    pairs; the pairs are joined a bounded chunk at a time."""
+    gram_items = gram_items[:, np.lexsort((gram_items[1], gram_items[0]))]
+    at = np.searchsorted(gram_items[0], np.arange(grams + 1))  # a gram's items: gram_items[1, at[g]:at[g+1]]
+    doc_grams = doc_grams[:, np.lexsort((doc_grams[1], doc_grams[0]))]
+    docs, pair_grams = doc_grams
+    sizes = np.minimum(at[pair_grams + 1] - at[pair_grams], LISTED_ITEMS)  # a document lists at most that many
+    bounds = np.append(np.flatnonzero(np.diff(docs, prepend=-1)), len(docs))  # where each document's pairs start
+    total = np.concatenate([[0], np.cumsum(sizes)])
+    out: dict[int, np.ndarray] = {}
+    begin = 0
+    while begin < len(docs):  # whole documents, about `chunk` expanded pairs at a time (at least one document)
+        fits = bounds[np.searchsorted(total[bounds], total[begin] + chunk, "right") - 1]
+        end = int(fits if fits > begin else bounds[np.searchsorted(bounds, begin, "right")])
+        size = sizes[begin:end]
+        offset = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+        items = gram_items[1, np.repeat(at[pair_grams[begin:end]], size) + offset]
+        pairs = np.unique(np.stack([np.repeat(docs[begin:end], size), items]), axis=1)
+        firsts = np.unique(pairs[0], return_index=True)[1]
+        for doc, group in zip(pairs[0, firsts].tolist(), np.split(pairs[1], firsts[1:])):
+            out[doc] = group[:LISTED_ITEMS]
+        begin = end
+    return out
+
+
+def _batches(records: Iterable, size: int, chars: int) -> Iterable[list]:
+    """Records in batches of at most `size` records and about `chars` characters of text: a batch's work, and what
+    it holds, is bounded however short or long the items are."""
+    batch, held = [], 0
     for record in records:
         batch.append(record)
-        if len(batch) == size:
+        held += len(getattr(record, "text", ""))
+        if len(batch) == size or held >= chars:
             yield batch
-            batch = []
+            batch, held = [], 0
     if batch:
         yield batch
+
+
+def _within_budget(benchmarks: Sequence, params: ContaminationParams) -> None:
+    """Refuse, naming the file, a check that would hold more items or characters of item text than its budget,
+    before any is checked: the records are streamed once to count them (a fraction of the check's time)."""
+    items = chars = 0
+    for bench in benchmarks:
+        for record in bench.records():
+            items += 1
+            chars += len(getattr(record, "text", ""))
+            if items > params.max_items or chars > params.max_text_chars:
+                raise BenchmarkError(
+                    f"{bench.path}: this check would hold more than {params.max_items:,} items or "
+                    f"{params.max_text_chars:,} characters of item text, its budget: check fewer or smaller files "
+                    "at a time (the CLI's --max-items and --max-chars raise it)"
+                )
 
 
 def check_contamination(index, benchmarks: Sequence, params: ContaminationParams | None = None,
@@ -347,13 +430,15 @@ def check_contamination(index, benchmarks: Sequence, params: ContaminationParams
     progress = progress or _no_progress
     engine = index.normalized_engine if params.normalize else index.engine
     flagged = _Flagged(engine, params)
+    _within_budget(benchmarks, params)
+    evidence: dict = {}
     summaries, items = [], []
     done = 0
     for bench in benchmarks:
         results: list[ItemResult] = []
         problems: list[str] = []
-        for batch in _batches(bench.records(), _BATCH):
-            results += _check_batch(index, engine, bench, batch, params, flagged, problems)
+        for batch in _batches(bench.records(), _BATCH, _BATCH_CHARS):
+            results += _check_batch(index, engine, bench, batch, params, flagged, problems, evidence)
             done += len(batch)
             progress(f"check {bench.name}", done, 0)
         summaries.append(_summary(bench, results, problems))
@@ -382,7 +467,8 @@ class _Prepared:
     origin: np.ndarray | None
 
 
-def _check_batch(index, engine, bench, batch, params, flagged: _Flagged, problems: list[str]) -> list[ItemResult]:
+def _check_batch(index, engine, bench, batch, params, flagged: _Flagged, problems: list[str],
+                 evidence: dict) -> list[ItemResult]:
     tokenizer = index.tokenizer
     records = []
     for record in batch:
@@ -404,7 +490,8 @@ def _check_batch(index, engine, bench, batch, params, flagged: _Flagged, problem
     lengths = engine.match_lengths_many([p.ids for p in prepared])
     whitespace = _whitespace_tokens(tokenizer)
     blanks = [np.zeros(len(p.ids), bool) if params.count_whitespace else whitespace[p.ids] for p in prepared]
-    results = [_item_result(index, engine, p, m, blank, params) for p, m, blank in zip(prepared, lengths, blanks)]
+    results = [_item_result(index, engine, p, m, blank, params, evidence)
+               for p, m, blank in zip(prepared, lengths, blanks)]
     flagged.add([
         (f"{r.benchmark}:{r.index}", p.ids, m, blank)
         for r, p, m, blank in zip(results, prepared, lengths, blanks)
@@ -428,7 +515,9 @@ def _whitespace_tokens(tokenizer) -> np.ndarray:
 
 
 def _item_result(index, engine, item: _Prepared, m: np.ndarray, blank: np.ndarray,
-                 params: ContaminationParams) -> ItemResult:
+                 params: ContaminationParams, evidence_of: dict) -> ItemResult:
+    """`evidence_of`: what `_evidence` found per longest match already seen in this check (items that share their
+    longest match, as thousands of copies of one short item do, read its occurrences once)."""
     record, seq = item.record, item.ids
     measures = measure(m, params.n, params.min_match, blank)
     base = dict(benchmark=record.benchmark, index=record.index, id=record.id, text=record.text, tokens=len(seq),
@@ -444,9 +533,14 @@ def _item_result(index, engine, item: _Prepared, m: np.ndarray, blank: np.ndarra
 
     start, end = measures.longest_start, measures.longest_start + measures.longest
     span = seq[start:end]
-    evidence, documents, approx = (), 0, False
-    if measures.covered:  # a match of >= L counting tokens: its documents are the evidence
-        documents, approx, evidence = _evidence(index, engine, span, params)
+    evidence, documents, approx, count = (), 0, False, 0
+    if len(span):
+        key = (span.tobytes(), bool(measures.covered))
+        if key not in evidence_of:
+            # a match of >= L counting tokens: its documents are the evidence
+            found = _evidence(index, engine, span, params) if measures.covered else (0, False, ())
+            evidence_of[key] = (engine.count(span), *found)
+        count, documents, approx, evidence = evidence_of[key]
     return ItemResult(
         **base,
         overlap=measures.overlap,
@@ -454,7 +548,7 @@ def _item_result(index, engine, item: _Prepared, m: np.ndarray, blank: np.ndarra
         ngrams_found=measures.ngrams_found,
         longest_match=measures.longest,
         longest_span=in_text(start, end),
-        longest_count=engine.count(span) if len(span) else 0,
+        longest_count=count,
         coverage=measures.coverage,
         verdict=verdict(measures.coverage, params),
         spans=tuple(in_text(a, b) for a, b in measures.covered),
@@ -583,25 +677,26 @@ def item_rows(report: dict, text_chars: int | None = None) -> list[dict]:
     return rows
 
 
-def save_report(report: ContaminationReport, path: str | Path) -> Path:
-    """The whole report as JSON (what `decontaminate` and the app read back), or its items as JSONL, CSV or
-    Parquet, by the file's extension; written beside and renamed, so a reader never sees half a report."""
-    import json
-
+def save_report(report: ContaminationReport | dict, path: str | Path) -> Path:
+    """The whole report (or its `as_dict()` form) as JSON (what `decontaminate` and the app read back), or its items
+    as JSONL, CSV or Parquet, by the file's extension; written beside and renamed, so a reader never sees half a
+    report."""
     import pyarrow as pa
 
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in REPORT_FORMATS:
         raise InvalidQuery(f"report {path}: the name must end in one of {', '.join(REPORT_FORMATS)}")
+    data = report if isinstance(report, dict) else report.as_dict()
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         if suffix == ".json":
-            tmp.write_text(json.dumps(report.as_dict(), ensure_ascii=False))
+            with open(tmp, "w", encoding="utf-8") as f:
+                _dump_json(data, f)
         elif suffix == ".jsonl":
-            tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in item_rows(report.as_dict())))
+            tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in item_rows(data)))
         else:
-            table = pa.Table.from_pylist(item_rows(report.as_dict()))
+            table = pa.Table.from_pylist(item_rows(data))
             if suffix == ".csv":
                 import pyarrow.csv as csv
 
@@ -617,14 +712,31 @@ def save_report(report: ContaminationReport, path: str | Path) -> Path:
     return path
 
 
+def _dump_json(data: dict, f) -> None:
+    """`json.dump(data, f)`, its lists encoded an element at a time by the C encoder: as fast as `json.dumps`
+    (json.dump encodes in Python, 5x slower), yet never holding the interpreter for the whole report, so a shared
+    server's other requests run meanwhile."""
+    f.write("{")
+    for i, (key, value) in enumerate(data.items()):
+        f.write((", " if i else "") + json.dumps(key) + ": ")
+        if isinstance(value, (list, tuple)):
+            f.write("[")
+            for j, element in enumerate(value):
+                f.write((", " if j else "") + json.dumps(element, ensure_ascii=False))
+            f.write("]")
+        else:
+            f.write(json.dumps(value, ensure_ascii=False))
+    f.write("}")
+
+
 def load_report(path: str | Path) -> dict:
     """A JSON report as saved by `save_report` (plain dicts), checked to be one."""
-    import json
-
     path = Path(path)
     try:
-        report = json.loads(path.read_text())
-    except (OSError, ValueError):
+        report = json.loads(read_text(path, MAX_JSON_BYTES, "report"))
+    except InvalidQuery as exc:  # unreadable, not UTF-8 (a .parquet report), or over the bound
+        raise InvalidQuery(f"{exc}: give the .json report") from None
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise InvalidQuery(f"report {path} cannot be read as JSON: give the .json report") from None
     if not isinstance(report, dict) or not {"build", "documents", "params", "benchmarks"} <= set(report):
         raise InvalidQuery(f"{path} is not a contamination report saved as .json by `inspector contam --out`")
@@ -679,32 +791,47 @@ class SavedReport(_Result):
     dirty: int
 
 
-def keep_report(index, report: ContaminationReport) -> Path:
-    """Save a report as JSON in the index folder's `reports/`, so the corpus's checks are listed later."""
+def keep_report(index, report: ContaminationReport | dict) -> Path:
+    """Save a report (or its `as_dict()` form) as JSON in the index folder's `reports/`, so the corpus's checks are
+    listed later."""
+    data = report if isinstance(report, dict) else report.as_dict()
     folder = Path(index.path) / BULLETIN
     folder.mkdir(exist_ok=True)
-    stamp = report.created.replace(":", "").replace("-", "").replace("+0000", "Z")
-    names = "-".join(b.name for b in report.benchmarks)[:80]
+    stamp = data["created"].replace(":", "").replace("-", "").replace("+0000", "Z")
+    names = "-".join(b["name"] for b in data["benchmarks"])[:80]
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in names) or "report"
-    path, number = folder / f"{stamp}-{report.mode}-{safe}.json", 1
+    path, number = folder / f"{stamp}-{data['mode']}-{safe}.json", 1
     while path.exists():  # two checks in the same second keep both
         number += 1
-        path = folder / f"{stamp}-{report.mode}-{safe}-{number}.json"
-    return save_report(report, path)
+        path = folder / f"{stamp}-{data['mode']}-{safe}-{number}.json"
+    save_report(data, path)
+    summary = SavedReport(str(path), data["created"], data["mode"], data["build"],
+                          tuple(b["name"] for b in data["benchmarks"]), sum(b["items"] for b in data["benchmarks"]),
+                          sum(b["dirty"] for b in data["benchmarks"]))
+    _summary_path(path).write_text(json.dumps(summary.as_dict()), encoding="utf-8")
+    return path
+
+
+def _summary_path(report: Path) -> Path:
+    """The kept report's summary beside it: the bulletin lists reports without parsing each whole."""
+    return report.with_name(report.name + ".summary")
 
 
 def kept_reports(index) -> list[SavedReport]:
     """The reports kept beside this index, newest first (unreadable ones are left out)."""
-    import json
-
     out = []
     for path in sorted((Path(index.path) / BULLETIN).glob("*.json"), reverse=True):
         try:
-            data = json.loads(path.read_text())
+            summary = _summary_path(path)
+            if summary.is_file():
+                data = json.loads(read_text(summary, 1 << 20, "report summary"))
+                out.append(SavedReport(**{**data, "path": str(path), "benchmarks": tuple(data["benchmarks"])}))
+                continue
+            data = json.loads(read_text(path, MAX_JSON_BYTES, "report"))  # kept before summaries were
             benchmarks = data["benchmarks"]
             out.append(SavedReport(str(path), data["created"], data["mode"], data["build"],
                                    tuple(b["name"] for b in benchmarks), sum(b["items"] for b in benchmarks),
                                    sum(b["dirty"] for b in benchmarks)))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (InvalidQuery, ValueError, RecursionError, KeyError, TypeError):
             continue
     return out

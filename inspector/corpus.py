@@ -178,6 +178,24 @@ def text_sizes(source: SourceFile, text_column: str, batch_rows: int = 65536) ->
     return np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
 
 
+def has_words(sources: Sequence[SourceFile], text_column: str, batch_rows: int = 4096) -> bool:
+    """Whether any text holds more than whitespace: a corpus of blank texts would build an index of nothing. Stops
+    at the first such text (in a usual corpus, the first batch)."""
+    row, source = 0, None
+    try:
+        for source in sources:
+            row = 0
+            for record in pq.ParquetFile(source.path).iter_batches(batch_size=batch_rows, columns=[text_column]):
+                texts = record.column(0)
+                words = pc.and_(pc.greater(pc.binary_length(texts), 0), pc.invert(pc.utf8_is_space(texts)))
+                if pc.any(words).as_py():
+                    return True
+                row += record.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise CorpusError(f"{source.path}: unreadable near row {row} ({_first_line(exc)})") from None
+    return False
+
+
 class RowReader:
     """Fetches whole rows back from the source shards by (file, row), keeping a few decoded row groups."""
 

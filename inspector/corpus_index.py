@@ -8,6 +8,7 @@ longest suffix that occurs. Every answer is exact unless it says `approx`.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -413,7 +414,8 @@ class CorpusIndex:
         spec = self.manifest.get("fulltext")
         if not spec:
             raise InspectorError(f"index at {self.path} was built with --no-fulltext: rebuild it without that flag")
-        return Fulltext(self.build / "fulltext", [FieldSpec(**f) for f in spec["fields"]], spec["stem"])
+        return Fulltext(self.build / "fulltext", [FieldSpec(**f) for f in spec["fields"]], spec["stem"],
+                        spec.get("tokenizer", "words"))  # an index from before the choice: words
 
     def filter_columns(self) -> dict[str, str]:
         """Columns usable in `where` filters, with their kind (int, float or str; u64 columns say int)."""
@@ -494,13 +496,16 @@ class CorpusIndex:
         return Catalog(self.build / "catalog.duckdb")
 
     def stats(self, bins: int = 30, max_facet_values: int = 50) -> CorpusStats:
-        """Documents and tokens per file and per value of each low-cardinality text column; distributions of
-        document length and of every numeric metadata column."""
+        """Documents and tokens per file, per value of each low-cardinality text column and of each true/false
+        column; distributions of document length and of every numeric metadata column; the metadata columns left
+        out (nested, binary, ...) and why."""
         catalog = self.catalog
         facets = {}
         for column in catalog.text_columns():
             if catalog.distinct_count(column) <= min(max_facet_values, max(1, self.n_documents - 1)):
                 facets[column] = tuple(GroupCount(v, n, t) for v, n, t in catalog.group_counts(column))
+        for column in catalog.boolean_columns():
+            facets[column] = tuple(GroupCount(v, n, t) for v, n, t in catalog.group_counts(column))
         distributions = {
             column: _distribution(column, catalog.values(column), bins)
             for column in ["tokens", "chars", *catalog.numeric_columns()]
@@ -512,6 +517,7 @@ class CorpusIndex:
             per_file=tuple(GroupCount(p, n, t) for p, n, t in catalog.per_file()),
             facets=facets,
             distributions=distributions,
+            skipped=catalog.skipped_columns(),
         )
 
     # -- facts --------------------------------------------------------------------------------------------------
@@ -571,22 +577,42 @@ def _inside(data: bytes, i: int) -> bool:
 
 
 def _distribution(column: str, values: np.ndarray, bins: int) -> Distribution:
+    """Of the finite values (NaN and ±inf counted apart). Where max - min overflows (values near ±1.8e308) the bins
+    and quantiles are taken of the halved values (exact, for any normal float) and doubled back."""
     values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
+    finite = np.isfinite(values)
+    non_finite = int(len(values) - finite.sum())
+    values = values[finite]
     if not len(values):
-        return Distribution(column, 0, None, None, None, {}, (), ())
-    counts, edges = np.histogram(values, bins=bins)
-    quantiles = {str(q): float(np.quantile(values, q)) for q in (0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99)}
+        return Distribution(column, 0, None, None, None, {}, (), (), non_finite)
+    lo, hi = float(values.min()), float(values.max())
+    with np.errstate(over="ignore"):
+        scale = 1.0 if math.isfinite(hi - lo) else 2.0
+    counts, edges = np.histogram(values / scale, bins=bins)
+    quantiles = {str(q): float(np.quantile(values / scale, q)) * scale for q in (0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99)}
     return Distribution(
         column=column,
         count=len(values),
-        min=float(values.min()),
-        max=float(values.max()),
-        mean=float(values.mean()),
+        min=lo,
+        max=hi,
+        mean=_mean(values),
         quantiles=quantiles,
-        bin_edges=tuple(float(e) for e in edges),
+        bin_edges=tuple(float(e) * scale for e in edges),
         bin_counts=tuple(int(c) for c in counts),
+        non_finite=non_finite,
     )
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean of finite doubles, right where they cancel (1e308, -1e308 and 0.5: NumPy's sum says 0) or their sum
+    overflows: NumPy's pairwise sum where they do not cancel (its error is then within ~1e-11 of the mean), else
+    math.fsum (exact) of the values scaled down by a power of two (exact too) so that no partial sum overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total, mass = float(np.sum(values)), float(np.sum(np.abs(values)))
+    if math.isfinite(mass) and mass <= 1000 * abs(total):
+        return total / len(values)
+    scale = 2.0 ** math.ceil(math.log2(len(values)))
+    return math.fsum(values / scale) / len(values) * scale
 
 
 def open_index(

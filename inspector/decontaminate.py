@@ -2,12 +2,16 @@
 report flags (or with their matched spans blanked), same file names, columns and types, ready to rebuild.
 
 Only the documents' own rows change; every other row, and every column, is copied as it is read (row group by row
-group, so a shard never loads whole). A flagged document whose text differs from what was indexed (its source
-changed since) stops the copy: its spans would point at other text.
+group, so a shard never loads whole). Each flagged row's text is checked against the CRC-32 the index keeps of the
+document: a row whose text differs (its source changed since: rows shuffled, edited, removed) stops the copy, for
+removing or masking it would touch another text. The copy is written in a folder beside `out` and renamed to it at
+the end, so a stopped copy leaves nothing behind.
 """
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,29 +46,43 @@ def decontaminate(index, flagged: Sequence, out: str | Path, *, mask: bool = Fal
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InspectorError(f"{out} exists and is not an empty folder: choose a new --out")
     docs = {int(_get(f, "doc")): [tuple(s) for s in _get(f, "spans")] for f in flagged}
-    by_row: dict[tuple[str, int], int] = {}
-    for doc in docs:
-        by_row[(index.documents.file(doc), index.documents.row(doc))] = doc
+    partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"  # renamed to `out` once whole
+    try:
+        partial.mkdir(parents=True)
+        files, rows_in, rows_out, masked = _write(index, docs, partial, mask, progress)
+        if out.exists():
+            out.rmdir()
+        partial.rename(out)
+    except BaseException as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk, a folder not writable: one line, nothing left behind
+            raise InspectorError(f"cannot write the copy to {out}: {exc.strerror or exc}") from None
+        raise
+    return DecontaminationReport(
+        out=str(out),
+        files=files,
+        rows_in=rows_in,
+        rows_out=rows_out,
+        documents_removed=0 if mask else len(docs),
+        documents_masked=len(docs) if mask else 0,
+        characters_masked=masked,
+    )
+
+
+def _write(index, docs: dict, out: Path, mask: bool, progress: Progress | None) -> tuple[int, int, int, int]:
+    """Every source shard copied under `out`: (files, rows read, rows written, characters masked)."""
+    by_row = {(index.documents.file(doc), index.documents.row(doc)): doc for doc in docs}
     sources = [s["path"] for s in index.sources]
     root = Path(os.path.commonpath([str(Path(p).parent) for p in sources])) if sources else Path(".")
     progress = progress or (lambda stage, done, total: None)
     rows_in = rows_out = masked_chars = 0
-    out.mkdir(parents=True, exist_ok=True)
     for number, source in enumerate(sources):
         target = out / Path(source).relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
         counts = _copy(index, source, target, by_row, docs, mask)
         rows_in, rows_out, masked_chars = rows_in + counts[0], rows_out + counts[1], masked_chars + counts[2]
         progress("decontaminate", number + 1, len(sources))
-    return DecontaminationReport(
-        out=str(out),
-        files=len(sources),
-        rows_in=rows_in,
-        rows_out=rows_out,
-        documents_removed=0 if mask else len(docs),
-        documents_masked=len(docs) if mask else 0,
-        characters_masked=masked_chars,
-    )
+    return len(sources), rows_in, rows_out, masked_chars
 
 
 def _get(item, key):
@@ -82,8 +100,10 @@ def _copy(index, source: str, target: Path, by_row: dict, docs: dict, mask: bool
             first = rows_in
             hits = [(r, by_row[(source, first + r)]) for r in range(table.num_rows) if (source, first + r) in by_row]
             rows_in += table.num_rows
+            texts = table.column(text_column).to_pylist() if hits else []
+            for r, doc in hits:
+                _check_unchanged(index, doc, texts[r])
             if hits and mask:
-                texts = table.column(text_column).to_pylist()
                 for r, doc in hits:
                     texts[r], n = _masked(index, doc, texts[r], docs[doc])
                     masked += n
@@ -96,16 +116,24 @@ def _copy(index, source: str, target: Path, by_row: dict, docs: dict, mask: bool
                 table = table.filter(keep)
             rows_out += table.num_rows
             writer.write_table(table)
+    beyond = sorted(doc for (file, row), doc in by_row.items() if file == source and row >= rows_in)
+    if beyond:
+        raise SourceChanged(f"{source} has {rows_in:,} rows now, fewer than when it was indexed (document "
+                            f"{beyond[0]} was row {index.documents.row(beyond[0]):,}): rebuild the index and check again")
     return rows_in, rows_out, masked
 
 
-def _masked(index, doc: int, text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, int]:
-    """The text with each token span replaced by one space; checked to be the text that was indexed."""
-    if zlib.crc32(text.encode()) != index.documents.text_crc(doc):
+def _check_unchanged(index, doc: int, text) -> None:
+    """The row holds the text indexed as `doc` (by its CRC-32), or SourceChanged: nothing else may be removed."""
+    if text is None or zlib.crc32(text.encode()) != index.documents.text_crc(doc):
         raise SourceChanged(
-            f"document {doc} ({index.documents.file(doc)}, row {index.documents.row(doc)}) has changed since the "
-            "index was built: rebuild the index and check again"
+            f"document {doc} ({index.documents.file(doc)}, row {index.documents.row(doc):,}) is not the text that "
+            "was indexed there: its source changed since the index was built; rebuild the index and check again"
         )
+
+
+def _masked(index, doc: int, text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, int]:
+    """The text (checked to be the one indexed) with each token span replaced by one space."""
     chars = index.tokenizer.char_offsets(index.document_tokens(doc))
     pieces, at, masked = [], 0, 0
     for a, b in spans:

@@ -93,17 +93,18 @@ class Scheme(_Result):
 
     def value(self, given) -> int:
         """A label as given (a name such as `keep`, or a number on the scale) as the integer stored."""
+        number = given
         if isinstance(given, str):
             text = given.strip().lower()
             if text in self.names:
                 return self.values[self.names.index(text)]
             try:
-                given = int(text)
+                number = int(text)
             except ValueError:
-                given = None
-        if isinstance(given, bool) or not isinstance(given, int) or given not in self.values:
+                number = None
+        if isinstance(number, bool) or not isinstance(number, int) or number not in self.values:
             raise InvalidQuery(f"label {str(given)[:40]!r} is not on this task's scale: {', '.join(self.names)}")
-        return given
+        return number
 
 
 def parse_scheme(spec: str) -> Scheme:
@@ -571,10 +572,15 @@ def get_task(index, task: str | Task) -> Task:
     if isinstance(task, Task):
         return task
     _check_name("task", task)
+    if not labels_path(index).exists():
+        raise InvalidQuery(f"no task named {task!r} at {index.path}: it has no tasks yet (`inspector task create`)")
     with _store(index).cursor() as cur:
         row = cur.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE name = ?", [task]).fetchone()
+        if row is None:
+            names = [r[0] for r in cur.execute("SELECT name FROM tasks ORDER BY created, name LIMIT 21").fetchall()]
     if row is None:
-        raise InvalidQuery(f"no task named {task!r} at {index.path}: see `inspector task list {index.path}`")
+        there = ", ".join(names[:20]) + (", and more" if len(names) > 20 else "") if names else "none yet"
+        raise InvalidQuery(f"no task named {task!r} at {index.path}; its tasks: {there}")
     return _task_from_row(row)
 
 
@@ -779,8 +785,8 @@ def progress(index, task: str | Task, annotator: str, *, round: int = 1) -> Prog
 
 def labelled_docs(index, task: str | Task | None = None) -> tuple[int, ...]:
     """Documents of `index`'s build with at least one label (in `task`, or in any task), sorted: what a new sample
-    can leave out (`inspector.sampling.sample(..., exclude_docs=...)`)."""
-    if not labels_path(index).exists():
+    can leave out (`inspector.sampling.sample(..., exclude_docs=...)`). A `task` that is not there is an error."""
+    if task is None and not labels_path(index).exists():
         return ()
     chosen = [get_task(index, task)] if task is not None else list(tasks(index))
     docs = set()

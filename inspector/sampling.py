@@ -8,13 +8,14 @@ counted (`missing_scores`).
 Bins (`low <= score < high`; the last bin also holds its `high`) are computed on that population's finite scores:
 
 - `width`: edge i = lo + (hi - lo) * i / bins in IEEE doubles (lo, hi: the least and greatest score), the last
-  edge is hi itself.
+  edge is hi itself; where hi - lo overflows (scores near ±1.8e308), 2 * (lo/2 + (hi/2 - lo/2) * (i / bins)).
 - `quantile`: with the n finite scores sorted ascending as v[0..n-1], edge i = v[(i * n) // bins] (integer
   division) for i < bins, and the last edge is v[n-1]. Without ties, bin i holds exactly the scores of ranks
   (i * n) // bins .. ((i + 1) * n) // bins - 1; every edge is a score of the corpus.
 
 Equal edges merge their bins (a run of ties never straddles two bins; all-equal scores make one bin [v, v]), so a
-sample can have fewer bins than asked for. Scores are compared as 64-bit floats (integers past 2**53 round).
+sample can have fewer bins than asked for. Scores are compared as 64-bit floats (integers past 2**53 round; a
+sampled document's score past 2**63 stays that float).
 
 Which documents: each candidate gets the key `sample_key(seed, identity)` = the first 8 bytes (big-endian) of
 BLAKE2b(seed as 8 big-endian bytes + identity in UTF-8), where identity is the document's id, or
@@ -116,8 +117,8 @@ def document_identity(doc_id: str | None, file: str, row: int) -> str:
 def width_edges(lo: float, hi: float, bins: int) -> list[float]:
     """Equal-width edges: lo + (hi - lo) * i / bins, the last one hi (before equal edges merge)."""
     span = hi - lo
-    if span == float("inf"):  # finite scores whose difference overflows: take the difference in halves
-        edges = [lo + (hi / 2 - lo / 2) * 2 * i / bins for i in range(bins)]
+    if span == float("inf"):  # finite scores whose difference overflows (±1e308): in halves, doubled at the end
+        edges = [2 * (lo / 2 + (hi / 2 - lo / 2) * (i / bins)) for i in range(bins)]
     else:
         edges = [lo + span * i / bins for i in range(bins)]
     return [min(e, hi) for e in edges] + [hi]
@@ -213,7 +214,7 @@ def sample(
             SampledDocument(
                 doc=int(docs[p]),
                 bin=int(candidate_bins[c]),
-                score=int(value) if integer_score and value is not None else value,
+                score=int(value) if integer_score and value is not None and abs(value) < 2**63 else value,
                 id=None if no_id[p] else str(ids[p]),
                 source=sources.get(int(docs[p])),
                 file=paths[int(files[p])],
@@ -309,7 +310,9 @@ def _condition(catalog, column: str, op: str, value: str) -> tuple[str, list]:
     the value bound as a parameter of the column's kind. `!=` keeps documents without a value, as search does."""
     quoted = catalog.column(column)
     kind = catalog.types[column]
-    if kind.startswith(_INTEGER_TYPES) or kind.startswith(_FLOAT_TYPES) or kind.startswith("DECIMAL"):
+    if catalog.kind(column) in ("nested", "binary", "none", "other"):  # as search, which has no field for them
+        raise InvalidQuery(f"column {column!r} holds {kind}: only numbers, text, true/false and dates can be filtered")
+    if catalog.kind(column) == "number":
         number = _number(column, "int" if kind.startswith(_INTEGER_TYPES) else "float", value)
         if op == "!=":
             return f"{quoted} IS DISTINCT FROM ?", [number]

@@ -42,6 +42,10 @@ class Settings:
     max_upload_mb: int = 200
     max_upload_files: int = 20
     max_check_text_chars: int = 100_000
+    #: the app's budget for one benchmark check (items, characters of item text; a file beyond is refused, naming
+    #: it): about 1 KB held per item, so 100,000 items stay near 100 MB; one check runs at a time per server
+    max_check_items: int = 100_000
+    max_check_chars: int = 20_000_000
     #: sampling (`inspector sample --query`): most documents a full-text query may restrict a sample to
     max_sample_query_matches: int = 1_000_000
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.errors import IndexMissing, InvalidQuery
+from index.storage import CURRENT, current_name
 
 from .query import parse_cnf, token_variants
 
@@ -74,19 +75,29 @@ def _quote(value: str) -> str:
 def confined_path(path: str, roots: Sequence[str]) -> str:
     """`path` with symlinks and .. resolved, once it is known to lie under one of `roots` (when there are any).
 
-    Outside the roots the message is the same whether the path exists or not, so it reveals nothing about the disk.
+    Confined, the path must lie under a root as typed (`..` taken by name, before any link is followed), then
+    resolved, and so must its `CURRENT` and the build folder that names: nothing outside the roots is looked up,
+    followed or served. Every refusal is the same message, so an answer reveals nothing about the disk (which
+    accounts, processes or files exist). Confined, `~` is a name like any other; with no roots, `~/` is the home
+    folder.
     """
     url_text(path, "the index folder", MAX_PATH_CHARS)
     if not path.strip():
         raise IndexMissing("no index folder given: type one in the sidebar")
-    real = os.path.realpath(os.path.expanduser(path))
-    if not roots:
-        return real
-    for root in roots:
-        base = os.path.realpath(root)
-        if real == base or real.startswith(base.rstrip(os.sep) + os.sep):
+    if not roots:  # a local app: `~/x` is the user's own home folder, as a shell would take it
+        return os.path.realpath(os.path.expanduser(path) if path == "~" or path.startswith("~/") else path)
+    typed = path  # confined: no `~` is expanded, so no answer depends on whose home folders exist
+    bases = [os.path.realpath(root) for root in roots]
+    real = os.path.realpath(typed) if _under(os.path.abspath(typed), bases) else None
+    if real is not None and _under(real, bases) and _under(os.path.realpath(os.path.join(real, CURRENT)), bases):
+        build = current_name(real)
+        if not build or "\x00" in build or _under(os.path.realpath(os.path.join(real, build)), bases):
             return real
-    raise IndexMissing(f"{path!r} is not under the folders this app may open ({', '.join(roots)})")
+    raise IndexMissing(f"that folder is not under the folders this app may open ({', '.join(roots)})")
+
+
+def _under(path: str, bases: Sequence[str]) -> bool:
+    return any(path == base or path.startswith(base.rstrip(os.sep) + os.sep) for base in bases)
 
 
 def bounded_metadata(value, chars: int = 2000, items: int = 100):
@@ -155,10 +166,16 @@ def _chars_per_token(tokenizer) -> np.ndarray:
 
 
 def _ngram_marks(index, doc: int, query: str, start: int, end: int, chunk: int = 1 << 20) -> list[tuple[int, int]]:
-    """Matches of a CNF query's terms within characters [start, end), relative to `start`: the document's tokens are
-    walked in chunks (bounded memory) to find the window's tokens, and only those are searched."""
+    """Matches of a CNF query's terms within characters [start, end), relative to `start` (a match across an edge
+    cut there): the document's tokens are walked in chunks (bounded memory) to find the window's tokens, and only
+    those, with a margin of the longest query each side, are searched. The margin takes in a match across either
+    edge, and the tokens that end a character split over tokens (they start no character, so a window's character
+    count alone would leave them out)."""
     seqs = [s for clause in parse_cnf(query, index.settings) for t in clause
             for s in token_variants(index.tokenizer, index.settings, t, None)]
+    if not seqs:
+        return []
+    margin = max(len(s) for s in seqs)
     table = _chars_per_token(index.tokenizer)
     tokens = index.document_tokens(doc)
     lo = hi = None
@@ -175,10 +192,13 @@ def _ngram_marks(index, doc: int, query: str, start: int, end: int, chunk: int =
         base = int(ends[-1])
     if lo is None:
         return []
-    window = tokens[lo : len(tokens) if hi is None else hi]
+    before = tokens[max(0, lo - margin) : lo]
+    lo, lo_char = lo - len(before), lo_char - int(table[np.minimum(before, len(table) - 1)].sum())
+    window = tokens[lo : len(tokens) if hi is None else hi + margin]
     offsets = lo_char + np.concatenate([[0], np.cumsum(table[np.minimum(window, len(table) - 1)])])
     spans = index.engine.locate(doc, seqs, index.settings.max_clause_freq, tokens=window)
-    return [(max(0, int(offsets[a]) - start), min(end, int(offsets[b])) - start) for a, b in spans]
+    found = ((int(offsets[a]), int(offsets[b])) for a, b in spans)  # a margin's match may lie outside
+    return [(max(a, start) - start, min(b, end) - start) for a, b in found if a < end and b > start]
 
 
 @dataclass(frozen=True)

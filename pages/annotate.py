@@ -2,8 +2,9 @@
 
 Pick a task (?task=NAME) and give your name (?annotator=NAME); the page offers the first item you have neither
 labelled nor skipped (so it resumes where you left off), its document a window at a time, the guideline, and the
-label buttons (keep = k, drop = d, or the digits of an ordinal scale). The score stays hidden unless you reveal it.
-Every label is committed as it is given. ?doc=N opens that document's item (to relabel or adjudicate); ?round=2 is
+label buttons (keep = k, drop = d, or the digits of an ordinal scale), which take one press at a time and list
+what came of each (pages/_label_keys.py). The score stays hidden unless you reveal it. Every label is committed as
+it is given. ?doc=N opens that document's item (to relabel or adjudicate); ?round=2 is
 a second pass over the first pass's disagreements; ?at=OFFSET is the first character of the window shown.
 """
 import re
@@ -27,6 +28,7 @@ from inspector import (
     url_int,
     url_text,
 )
+from pages._label_keys import action, answer, label_keys
 from pages._shared import PAGES, SETTINGS, current_index, md, show_error, stop_without_tasks
 
 MAX_TASK_CHOICES = 1000
@@ -85,6 +87,9 @@ stop_without_tasks(names)
 saved = st.session_state.pop("annotate_saved", None)  # the confirmation of the label given on the last run
 if saved:
     st.toast(md(saved), icon=":material/check:")  # a toast: the page's layout stays put under the keys
+failed = st.session_state.pop("annotate_failed", None)  # a label the last run could not save
+if failed:
+    st.error(md(failed))
 
 # -- who labels which task -------------------------------------------------------------------------------------------
 left, right = st.columns(2)
@@ -170,12 +175,25 @@ def go(doc: int | None, start: int = 0) -> None:
     st.rerun()
 
 
+def label_actions(scheme) -> list[dict]:
+    """The buttons of the label keys: one per label (keys k and d, or an ordinal scale's digits) unless the scale
+    is too long for buttons (a slider then), and Skip (s)."""
+    buttons = []
+    if len(scheme.values) <= MAX_BUTTONS:
+        for value, name in zip(scheme.values, scheme.names):
+            key = (name if len(name) == 1 else "") if scheme.ordinal else {"keep": "k", "drop": "d"}[name]
+            buttons.append(action("label", value, name, key))
+    return buttons + [action("skip", None, "skip", "s")]
+
+
 position = items.index(item) if item is not None else len(items)
 previous = items[position - 1] if position > 0 else None
+actions = label_actions(task.scheme)
 
 if item is None:
     st.success(f"All {done.items:,} items of this round are done. Thank you!" if not done.skipped else
                f"Every item is labelled or skipped: {done.skipped:,} skipped.")
+    label_keys(task.name, annotator, round_, None, actions)  # the last press's outcome; a press now is refused
     c = st.columns(3)
     if done.skipped and c[0].button("Label the skipped items", key="annotate_skipped"):
         go(next_item(index, task, annotator, round=round_, include_skipped=True).doc)
@@ -218,36 +236,39 @@ note = st.text_input("Note (optional)", key=f"annotate_note_{task.name}_{item.po
                      max_chars=MAX_NOTE)
 scheme = task.scheme
 given = None
-if len(scheme.values) <= MAX_BUTTONS:  # one button per label, each with its key
-    buttons = st.columns(len(scheme.values) + 2)
-    for column, value, name in zip(buttons, scheme.values, scheme.names):
-        if scheme.ordinal:
-            shortcut = name if len(name) == 1 else None  # the digits 0-9
-        else:
-            shortcut = {"keep": "k", "drop": "d"}[name]
-        if column.button(name.capitalize(), key=f"label_{name}", shortcut=shortcut, type="primary",
-                         use_container_width=True):
-            given = value
-else:  # a long scale: a slider and one button
+if len(scheme.values) > MAX_BUTTONS:  # a long scale: a slider and one button
     chosen_value = st.select_slider("Label", scheme.values, key=f"annotate_value_{item.position}_{round_}")
-    buttons = st.columns(3)
-    if buttons[0].button("Save the label", key="label_save", type="primary", use_container_width=True):
+    if st.button("Save the label", key="label_save", type="primary"):
         given = chosen_value
-skipped = buttons[-2].button("Skip", key="annotate_skip", shortcut="s", use_container_width=True)
-went_back = buttons[-1].button("Back", key="annotate_back", shortcut="b", disabled=previous is None,
-                               icon=":material/undo:", use_container_width=True)
+keys, back = st.columns([6, 1], vertical_alignment="top")
+with keys:  # the label buttons and keys, one press at a time (see pages/_label_keys.py)
+    press = label_keys(task.name, annotator, round_, item.doc, actions)
+went_back = back.button("Back", key="annotate_back", shortcut="b", disabled=previous is None, icon=":material/undo:",
+                        use_container_width=True)
 
-try:
-    if given is not None:
+try:  # every press of the label keys is answered (saved, or why not) before the page moves on
+    if given is not None:  # the slider's Save
         label = add_label(index, task, item.doc, annotator, given, note=note or None, round=round_)
         st.session_state.annotate_saved = f"Saved: {label.label} for doc {item.doc} ({task.name})"
+        if press is not None:
+            answer(press.seq, False, f"not saved: the slider's label {label.label} was saved at the same moment")
         go(None)
-    if skipped:
+    if press is not None and press.action == "label":
+        label = add_label(index, task, item.doc, annotator, press.value, note=note or None, round=round_)
+        st.session_state.annotate_saved = f"Saved: {label.label} for doc {item.doc} ({task.name})"
+        answer(press.seq, True, f"saved {label.label} for doc {item.doc}")
+        go(None)
+    if press is not None:
         skip(index, task, item.doc, annotator, note=note or None, round=round_)
         st.session_state.annotate_saved = f"Skipped doc {item.doc}: it is offered again at the end"
+        answer(press.seq, True, f"skipped doc {item.doc}")
         go(None)
 except InspectorError as exc:
-    show_error(exc)
-    st.stop()
+    if press is None:
+        show_error(exc)
+        st.stop()
+    answer(press.seq, False, f"not saved: {exc}")  # shown beside the press, and above the page once it reruns
+    st.session_state.annotate_failed = str(exc)
+    st.rerun()
 if went_back:
     go(previous.doc)

@@ -6,6 +6,7 @@ pasted text can be checked too. ?report=NAME&verdict=V&item=BENCHMARK:N reopens 
 """
 import json
 import tempfile
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -15,13 +16,13 @@ from inspector import (
     PRESETS,
     UPLOAD_TYPES,
     BenchmarkError,
+    CheckWorker,
     ContaminationParams,
     InspectorError,
     InvalidQuery,
     benchmark_layout,
     benchmark_stem,
     bulletin_signature,
-    check_contamination,
     check_text,
     check_upload,
     decontamination_rows,
@@ -34,7 +35,6 @@ from inspector import (
     kept_report_path,
     kept_reports,
     load_report,
-    open_benchmark,
     parse_item_key,
     report_name,
     snippet_html,
@@ -77,6 +77,17 @@ def _bundled_layout(name: str):
     return benchmark_layout(name)
 
 
+@st.cache_resource
+def _check_slot() -> threading.Lock:
+    """One benchmark check at a time in this server: each is bounded, but two would double the memory."""
+    return threading.Lock()
+
+
+@st.cache_resource
+def _worker() -> CheckWorker:
+    return CheckWorker()
+
+
 # -- what the URL says, checked before anything is read --------------------------------------------------------------
 params = st.query_params
 kept = _bulletin(str(index.path), index.build.name, bulletin_signature(index))
@@ -114,7 +125,8 @@ with st.expander("Parameters"):
                                         key="contam_thresholds")
 check_params = ContaminationParams(n=int(n), min_match=int(min_match), clean_below=clean_below,
                                    dirty_from=dirty_from, evidence_documents=int(evidence),
-                                   normalize=bool(normalize and normalized_index))
+                                   normalize=bool(normalize and normalized_index),
+                                   max_items=SETTINGS.max_check_items, max_text_chars=SETTINGS.max_check_chars)
 
 
 def show_evidence(item: dict) -> None:
@@ -203,39 +215,45 @@ with st.expander("Check benchmarks", expanded=not showing):
         if missing:
             st.error(md(f"Choose the fields or a preset for {', '.join(missing)}."))
             st.stop()
-        bar = st.progress(0.0, text="Opening the benchmarks…")
-        order = [name for name, *_ in sources]
+        slot = _check_slot()
+        if not slot.acquire(blocking=False):
+            st.warning("Another contamination check is running on this server: run this one when it has ended.")
+            st.stop()
+        try:  # released whatever ends the run: an error, a stop, a rerun raised inside a widget call
+            bar = st.progress(0.0, text="Opening the benchmarks…")
+            order = [name for name, *_ in sources]
 
-        def progress(stage: str, done: int, total: int) -> None:
-            name = stage.removeprefix("check ")
-            at = order.index(name) if name in order else 0
-            bar.progress(at / len(order), text=md(f"{stage}: {done:,} items checked"))
+            def progress(stage: str, done: int, total: int) -> None:
+                name = stage.removeprefix("check ")
+                at = order.index(name) if name in order else 0
+                bar.progress(at / len(order), text=md(f"{stage}: {done:,} items checked"))
 
-        with tempfile.TemporaryDirectory(prefix="inspector-upload-") as tmp:
-            try:
-                benchmarks = []
+            with tempfile.TemporaryDirectory(prefix="inspector-upload-") as tmp:
+                specs = []
                 for name, spec, upload, safe, _ in sources:
                     if upload is not None:
                         path = Path(tmp) / name / safe  # one folder per benchmark: names never collide
                         path.parent.mkdir()
                         path.write_bytes(upload.getbuffer())
                         spec = f"{name}={path}"
-                    try:
-                        benchmarks.append(open_benchmark(spec, **choices[name]))
-                    except InspectorError as exc:
-                        raise BenchmarkError(hide_folder(str(exc), Path(tmp) / name, "")) from None
-                report = check_contamination(index, benchmarks, check_params, progress=progress)
-            except InspectorError as exc:
-                show_error(exc)
-                st.stop()
-        bar.progress(1.0, text=f"Checked {len(report.items):,} items")
+                    specs.append((spec, choices[name]))
+                try:  # in the worker process: this server's other sessions keep the interpreter meanwhile
+                    report = _worker().check(index, specs, check_params, progress=progress)
+                except InspectorError as exc:  # a file is named by its name, not the temporary folder
+                    raise BenchmarkError(hide_folder(str(exc), tmp, "")) from None
+        except InspectorError as exc:
+            show_error(exc)
+            st.stop()
+        finally:
+            slot.release()
+        bar.progress(1.0, text=f"Checked {len(report['items']):,} items")
         try:
             kept_name = report_name(keep_report(index, report))
         except (InspectorError, OSError) as exc:
             st.warning(md(f"The report could not be kept beside the index ({exc}); it is shown for this session "
                           "and can be downloaded."))
             kept_name = None
-        st.session_state.contam_fresh = (kept_name, report.as_dict())
+        st.session_state.contam_fresh = (kept_name, report)
         st.query_params.from_dict({"report": kept_name} if kept_name else {})
         st.rerun()
 

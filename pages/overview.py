@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages._shared import current_index, stats
+from pages._shared import current_index, md, stats
 
 index = current_index()
 info = index.info()
@@ -39,9 +39,12 @@ with right:
         st.bar_chart(bins, x="from", y="documents", sort=False)
         q = dist.quantiles
         st.caption(f"mean {dist.mean:,.4g} · median {q['0.5']:,.4g} · p10 {q['0.1']:,.4g} · p90 {q['0.9']:,.4g} · "
-                   f"min {dist.min:,.4g} · max {dist.max:,.4g} · {dist.count:,} values")
+                   f"min {dist.min:,.4g} · max {dist.max:,.4g} · {dist.count:,} values"
+                   + (f" · {dist.non_finite:,} NaN or infinite left out" if dist.non_finite else ""))
     else:
-        st.info("No values in this column.")
+        st.info("No values in this column." + (f" ({dist.non_finite:,} NaN or infinite)" if dist.non_finite else ""))
+if corpus.skipped:
+    st.caption(md("Columns without statistics: " + "; ".join(f"{c} ({why})" for c, why in corpus.skipped.items())))
 
 st.subheader("Files")
 files = pd.DataFrame([g.as_dict() for g in corpus.per_file]).rename(columns={"value": "file"})

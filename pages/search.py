@@ -3,6 +3,7 @@
 The URL is the state (?q=, &page=, &sort=[-]COLUMN, &f_COLUMN=VALUE for each chosen value of a text column,
 &f_COLUMN=LOW..HIGH for a number range, either side open): widgets write it when changed, and every run reads it, so
 a shared URL shows the same view. A new query, filter or sort goes back to page 1."""
+import math
 import re
 
 import streamlit as st
@@ -12,6 +13,7 @@ from pages._shared import SETTINGS, current_index, document_link, md, show_error
 
 PAGE_SIZE = 10
 MAX_PAGE = SETTINGS.max_search_offset // PAGE_SIZE + 1
+MAX_WHOLE = 2**53 - 1  # the largest whole number a browser's number box holds exactly
 MAX_FILTER_CHARS = 256  # a string value is filtered on its first 256 characters (index.fulltext._MAX_RAW)
 HELP = ('Tantivy syntax: words (a document with any of them matches; those with more rank first), "exact phrases", '
         "AND / OR / NOT or -word, ( ) groups, field:value (e.g. source:web). With a field:value clause, the parts are "
@@ -79,6 +81,10 @@ with st.expander("Filters", expanded=False):
             continue
         cast = int if kind == "int" else float
         lowest, highest = cast(dist.min), cast(dist.max)
+        if kind == "int" and max(-lowest, highest) > MAX_WHOLE:
+            st.caption(md(f"{column}: whole numbers from {dist.min:.3g} to {dist.max:.3g}, too large for a browser's "
+                          f"number box; filter it in the query: {column}:[LOW TO HIGH]"))
+            continue
         low, high = ranges.get(column, (None, None))
         keys = f"filter_{column}", f"filter_{column}_min", f"filter_{column}_max"
         st.session_state[keys[0]] = (min(max(low, lowest), highest) if low is not None else lowest,
@@ -93,7 +99,8 @@ with st.expander("Filters", expanded=False):
             a, b = st.session_state[k[1]], st.session_state[k[2]]
             set_url(**{f"f_{c}": "" if a is None and b is None else f"{'' if a is None else a}..{'' if b is None else b}"})
 
-        st.slider(md(column), lowest, highest, key=keys[0], on_change=from_slider)
+        if math.isfinite(highest - lowest):  # a browser draws a slider over ±1e308 as one dot, both ends at the left
+            st.slider(md(column), lowest, highest, key=keys[0], on_change=from_slider)
         left, right = st.columns(2)
         step, shown = (1, "%d") if kind == "int" else (0.001, "%.3f")
         left.number_input(f"{md(column)}: at least", key=keys[1], step=step, format=shown, on_change=from_inputs)

@@ -114,3 +114,59 @@ def test_the_sample_page_draws_and_creates_a_task(page, annotation_server, annot
     screenshot(page, "sample")
     with open_index(annotation_index_dir) as index:
         assert "from-the-browser" in {t.name for t in tasks(index)}
+
+
+FAST_DOCS = list(range(20, 30))
+
+
+def press_log(p) -> list[dict]:
+    """Every press the page lists (oldest first): its key, whether it counted, and the document it was given on."""
+    rows = p.locator(".label-keys .presses li").evaluate_all(
+        "items => items.map(li => ({n: +li.dataset.n, key: li.dataset.key, state: li.dataset.state, "
+        "doc: li.dataset.doc === undefined ? null : +li.dataset.doc, text: li.textContent}))")
+    return sorted(rows, key=lambda r: r["n"])
+
+
+def test_keys_pressed_50_ms_apart_are_each_saved_in_order_or_shown_as_not_counted(
+        page, annotation_server, annotation_index_dir):  # noqa: F811
+    """Label keys pressed every 50 ms, faster than the page saves: every press the page lists as saved is in the
+    labels, in the order pressed and on the document it was pressed on; every other one is listed as not counted."""
+    import random
+
+    from playwright.sync_api import expect
+
+    from inspector import current_labels
+
+    with open_index(annotation_index_dir) as index:
+        create_task(index, "fast", FAST_DOCS)
+    page.goto(f"{annotation_server}/annotate?task=fast&annotator=quick")
+    expect(bar(page, "0 of 10 labelled")).to_be_visible(timeout=30_000)
+    expect(page.locator('.label-keys[data-busy="false"]')).to_be_visible(timeout=20_000)
+    rng = random.Random(19)
+    pressed = []
+    while len(pressed) < 400 and not page.get_by_text("are done").count():
+        pressed.append(rng.choice("kd"))
+        page.keyboard.press(pressed[-1])
+        page.wait_for_timeout(50)
+    for key in "kd":  # a press once every item is done: refused, and listed so
+        pressed.append(key)
+        page.keyboard.press(key)
+        page.wait_for_timeout(50)
+    expect(bar(page, "10 of 10 labelled")).to_be_visible(timeout=20_000)
+    expect(page.locator(".label-keys")).to_have_count(1, timeout=20_000)  # the page has settled
+    expect(page.locator('.label-keys[data-busy="false"]')).to_be_visible(timeout=20_000)
+    log = press_log(page)
+    assert [r["key"] for r in log] == pressed  # every press is listed, in order
+    assert {r["state"] for r in log} <= {"saved", "refused"}, log  # each one either counted or was refused
+    saved = [(r["doc"], r["key"]) for r in log if r["state"] == "saved"]
+    refused = [r for r in log if r["state"] == "refused"]
+    assert refused and all(r["text"].startswith(f"{r['key']}: not counted") for r in refused)
+    assert log[-1]["state"] == log[-2]["state"] == "refused"
+    summary = page.locator(".label-keys .presses summary")
+    expect(summary).to_have_text(f"Presses this session: {len(log)} ({len(saved)} saved, {len(refused)} not counted)")
+    with open_index(annotation_index_dir) as index:
+        given = [(e.doc, {"keep": "k", "drop": "d"}[e.label]) for e in current_labels(index, "fast", history=True)
+                 if e.annotator == "quick"]
+    assert given == saved  # the labels hold exactly the presses listed as saved, in order
+    assert [doc for doc, _ in given] == FAST_DOCS  # one each, on the document shown when it was pressed
+    screenshot(page, "annotate-fast-keys")

@@ -29,7 +29,7 @@ from inspector import (
 )
 
 from .conftest import write_parquet
-from .pages import dataframe, no_trouble, open_page
+from .pages import dataframe, label_keys, no_trouble, open_page, press_label
 
 HOSTILE = "<script>alert(1)</script> and <b>bold</b> and [a link](javascript:alert(2)) must show as text."
 WORDS = ["river", "stone", "cloud", "paper", "window", "garden", "lamp", "music", "silver", "table", "orange"]
@@ -104,8 +104,9 @@ def test_sample_page_shows_the_api_bins_and_creates_a_task(annotation_index_dir,
     # an ordinal task is labelled with its digits
     labelling = page(annotation_index_dir, monkeypatch, "annotate", task="spot-check", annotator="dana")
     no_trouble(labelling)
-    assert [b.label for b in labelling.button if b.key.startswith("label_")] == ["1", "2", "3", "4"]
-    labelling.button(key="label_3").click().run()
+    assert [(a["name"], a["key"]) for a in label_keys(labelling)["actions"]] == [
+        ("1", "1"), ("2", "2"), ("3", "3"), ("4", "4"), ("skip", "s")]
+    press_label(labelling, "3")
     no_trouble(labelling)
     with open_index(annotation_index_dir) as index:
         assert [(lab.doc, lab.value) for lab in current_labels(index, "spot-check")] == [(expected.documents[0].doc, 3)]
@@ -140,7 +141,7 @@ def label_all(index_dir, monkeypatch, task: str, annotator: str, keys: list[str]
             no_trouble(at)
         assert progress_bar(at).startswith(f"{n} of {total} labelled")
         assert not at.toggle(key="annotate_show_score").value  # the score is hidden by default
-        at.button(key=key).click().run()
+        press_label(at, key)
         no_trouble(at)
         assert any("Saved" in t.value for t in at.toast)
     assert progress_bar(at).startswith(f"{total} of {total} labelled")
@@ -151,9 +152,9 @@ def test_two_annotators_label_every_item_then_the_agreement_shows_kappa(annotati
                                                                       downloads):
     task, docs = keep_task
     label_all(annotation_index_dir, monkeypatch, task.name, "alice",
-              ["label_keep", "label_keep", "label_drop", "label_keep"])
+              ["keep", "keep", "drop", "keep"])
     label_all(annotation_index_dir, monkeypatch, task.name, "bob",
-              ["label_keep", "label_drop", "label_drop", "label_keep"])
+              ["keep", "drop", "drop", "keep"])
     with open_index(annotation_index_dir) as index:
         labels = {(lab.annotator, lab.doc): lab.label for lab in current_labels(index, task.name)}
         assert labels == {("alice", docs[0]): "keep", ("alice", docs[1]): "keep", ("alice", docs[2]): "drop",
@@ -214,7 +215,8 @@ def test_documents_and_guideline_show_as_text(annotation_index_dir, monkeypatch,
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>" not in text
     guideline = next(m.value for m in at.markdown if "Keep prose" in m.value)
     assert "\\<b\\>" in guideline  # escaped Markdown: shown as the characters typed
-    assert at.button(key="label_keep") and at.button(key="label_drop")
+    assert [(a["name"], a["key"]) for a in label_keys(at)["actions"]] == [("drop", "d"), ("keep", "k"), ("skip", "s")]
+    assert label_keys(at)["doc"] == 7
     at.toggle(key="annotate_show_score").set_value(True).run()
     with open_index(annotation_index_dir) as index:
         score = next(i.score for i in resolve(index, task.name) if i.doc == 7)
@@ -242,6 +244,37 @@ def test_bad_url_values_are_one_error_box(annotation_index_dir, monkeypatch, kee
     assert not at.exception, at.exception
     assert len(at.error) == 1, [e.value for e in at.error]
     assert message in at.error[0].value.replace("\\", "")
+
+
+def test_a_press_is_saved_once_and_only_on_the_document_it_was_pressed_on(annotation_index_dir, monkeypatch,
+                                                                          keep_task):
+    """The server side of the label keys (the browser side: tests/test_annotation_browser.py): a press said twice
+    is saved once; a press that arrives once the page shows another document is answered as not saved."""
+    task, _ = keep_task
+    at = page(annotation_index_dir, monkeypatch, "annotate", task=task.name, annotator="erin")
+    view = label_keys(at)
+    keep = {"seq": view["next"], "session": view["session"], "task": task.name, "annotator": "erin", "round": 1,
+            "doc": view["doc"], "action": "label", "value": 1, "key": "k"}
+    at.session_state["label_keys"] = {"press": {**keep, "session": "before-a-reconnect"}}  # not this session's
+    at.run()
+    assert label_keys(at)["acked"] == 0 and label_keys(at)["doc"] == view["doc"]
+    for _ in range(2):  # the same press twice
+        at.session_state["label_keys"] = {"press": keep}
+        at.run()
+        no_trouble(at)
+    late = {**keep, "seq": keep["seq"] + 1, "value": 0}  # pressed on the first document, arrived on the second
+    at.session_state["label_keys"] = {"press": late}
+    at.run()
+    no_trouble(at)
+    after = label_keys(at)
+    assert after["doc"] != view["doc"] and after["acked"] == late["seq"]
+    refusal = (f"not saved: the page had moved on from the document it was pressed on (doc {view['doc']}) when it "
+               "arrived")
+    assert after["outcomes"][-2:] == [[keep["seq"], True, f"saved keep for doc {view['doc']}"],
+                                      [late["seq"], False, refusal]]
+    with open_index(annotation_index_dir) as index:
+        given = [(e.doc, e.label) for e in current_labels(index, task.name, history=True) if e.annotator == "erin"]
+    assert given == [(view["doc"], "keep")]
 
 
 def test_the_sample_page_leaves_out_what_a_task_has_labelled(annotation_index_dir, monkeypatch, keep_task):
@@ -285,7 +318,7 @@ def test_a_long_document_pages_and_a_long_scale_labels_with_a_slider(tmp_path, m
 
     assert shown() == long_text[:size]
     keys = {b.key for b in at.button}
-    assert "label_save" in keys and not any(k.startswith("label_") and k != "label_save" for k in keys)  # a slider
+    assert "label_save" in keys and [a["name"] for a in label_keys(at)["actions"]] == ["skip"]  # a slider
     at.button(key="annotate_next_piece").click().run()
     no_trouble(at)
     assert param(at, "at") == str(size) and shown() == long_text[size : 2 * size]

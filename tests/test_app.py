@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import html
+import random
+import re
 import shutil
 from pathlib import Path
 
@@ -264,3 +266,87 @@ def test_the_app_is_confined_by_default_only_beyond_localhost(tmp_path):
     assert app_roots("127.0.0.1", (), tmp_path / "idx") == [] and app_roots("localhost", (), "x") == []
     assert app_roots("0.0.0.0", (), tmp_path / "idx") == [str(tmp_path / "idx")]
     assert app_roots("0.0.0.0", (tmp_path / "a", tmp_path / "b/../c"), "x") == [str(tmp_path / "a"), str(tmp_path / "c")]
+
+
+# -- marks in multi-byte text: a character split over tokens, at a window's or the document's end ----------------
+
+LETTER_WORDS = ["東京", "北京", "今日", "עברית", "שלום", "مرحبا", "عربي", "naïve", "data", "ok"]
+EMOJI = ["🎉", "👍🏽", "🚀"]
+
+
+def multibyte_rows(seed: int = 3, n: int = 12) -> list[dict]:
+    """Words from many scripts joined by spaces, an emoji now and then glued to a word's end (GPT-2 then splits
+    every such word the same way wherever it stands); many documents end with a searched word."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        words = [w + (rng.choice(EMOJI) if rng.random() < 0.2 else "")
+                 for w in rng.choices(LETTER_WORDS, k=rng.randint(1, 40))]
+        if i % 2:
+            words.append(rng.choice(["東京", "עברית", "مرحبا"]))
+        rows.append({"id": f"m{i}", "text": " ".join(words)})
+    return rows
+
+
+@pytest.fixture(scope="module", params=["gpt2", "bytes"])
+def multibyte_index(request, tmp_path_factory):
+    from inspector import build_index
+
+    from .conftest import write_parquet
+
+    folder = tmp_path_factory.mktemp(f"multibyte-{request.param}")
+    write_parquet(folder / "c" / "m.parquet", multibyte_rows())
+    build_index([folder / "c"], folder / "idx", tokenizer=request.param, fulltext=False)
+    with open_index(folder / "idx") as index:
+        yield index
+
+
+def expected_matches(text: str, terms: list[str], kind: str) -> list[tuple[int, int]]:
+    """The character spans of a query's terms, by string search: bytes find every occurrence (overlapping too);
+    GPT-2 finds a letter word with the space before it (the n-gram's word form), a glued emoji as it stands."""
+    spans = set()
+    for term in terms:
+        spaced = kind == "gpt2" and term[:1].isalnum()
+        for i in (m.start() for m in re.finditer(f"(?={re.escape(term)})", text)):
+            spans.add((i - 1 if spaced and i else i, i + len(term)))
+    return sorted(spans)
+
+
+@pytest.mark.parametrize("query", ["東京", "עברית", "مرحبا", "🎉", "東京 OR 👍🏽 OR עברית"])
+def test_every_match_is_marked_with_its_characters(multibyte_index, query):
+    """Windows of every size and place, the document's tokens walked in chunks of a few tokens too, mark each match
+    (cut at the window's edges) exactly where plain string search finds it."""
+    from inspector import document_matches, document_window
+    from inspector.web import _ngram_marks
+
+    kind = multibyte_index.manifest["tokenizer"]["kind"]
+    rng = random.Random(kind + query)
+    terms = query.split(" OR ")
+    for doc in range(multibyte_index.n_documents):
+        text = multibyte_index.document(doc).text
+        found = expected_matches(text, terms, kind)
+        edges = {p for span in found for p in span} | {0, len(text)}
+        windows = {(a, b) for a in edges for b in edges if a < b} | {
+            (a, min(len(text), a + rng.randint(1, 12))) for a in rng.sample(range(len(text)), min(len(text), 12))}
+        for start, end in sorted(windows):
+            want = sorted((max(a, start) - start, min(b, end) - start) for a, b in found if a < end and b > start)
+            for chunk in (1, 2, 5, 1 << 20):
+                assert sorted(_ngram_marks(multibyte_index, doc, query, start, end, chunk)) == want, (
+                    doc, start, end, chunk, text)
+        assert document_matches(multibyte_index, doc, ngram=query).spans == tuple(found)  # the page's "of N"
+        assert sorted(document_window(multibyte_index, doc, 0, 100_000, ngram=query).marks) == found
+
+
+def test_the_last_match_of_a_document_is_marked_on_the_page(tmp_path, monkeypatch):
+    """The reported case: the second match, at the document's end, ends in a token that starts no character."""
+    from inspector import build_index
+
+    from .conftest import write_parquet
+
+    write_parquet(tmp_path / "c" / "h.parquet", [{"text": "שלום עברית ועוד עברית"}, {"text": "今日は東京に行きます 東京"}])
+    build_index([tmp_path / "c"], tmp_path / "idx", fulltext=False)
+    for doc, word in (("0", "עברית"), ("1", "東京")):
+        at = open_document(tmp_path / "idx", monkeypatch, doc=doc, ngram=word, match="2")
+        no_trouble(at)
+        assert any(m.value == "match 2 of 2" for m in at.markdown)
+        assert at.html[0].value.endswith(f"<mark> {word}</mark></pre>")

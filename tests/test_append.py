@@ -217,7 +217,7 @@ def test_first_open_after_an_append_reads_no_linked_file(tmp_path):
 
         remembered = json.loads((index.build / ".verified").read_text())
         for path in linked:
-            assert remembered[f"shard-0000/{path.name}"] == path.stat().st_ctime_ns
+            assert remembered["files"][f"shard-0000/{path.name}"][2] == path.stat().st_ctime_ns
 
 
 def _big(folder: Path, docs: int = 6000) -> list[str]:

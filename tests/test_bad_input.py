@@ -139,6 +139,20 @@ def test_a_corpus_without_documents_never_replaces_the_index(live, tmp_path, tex
         assert index.n_documents == 0
 
 
+def test_a_corpus_of_whitespace_texts_never_replaces_the_index(live, tmp_path):
+    blank = tmp_path / "blank"
+    blank.mkdir()
+    pq.write_table(pa.table({"text": [" ", "\n\t ", "\u3000\u00a0", ""]}), blank / "a.parquet")
+    before = _answers(live)
+    assert before[3] > 0  # the old index answers a count
+    message = cli_fails("build", blank, "--out", live, "--tokenizer", "bytes")
+    assert "no documents to index" in message and "empty or whitespace" in message
+    assert _answers(live) == before
+    message = cli_fails("build", blank, "--out", live, "--tokenizer", "bytes", "--append")
+    assert "no documents to append" in message
+    assert _answers(live) == before
+
+
 # -- 2, 3: any column a Parquet file can hold ---------------------------------------------------------------------
 
 WEIRD = ["filename", "file", "row", "doc", "tokens", "chars", "shard", "id", "select", 'a"b', "a'b", "with space",
@@ -311,7 +325,8 @@ def cjk(tmp_path_factory):
     dense = "".join(rng.choice(chars) if rng.random() < 0.9 else " " for _ in range(400))
     texts = [" ".join(words), dense, "plain 東京 text"]
     write_parquet(folder / "corpus" / "a.parquet", [{"id": str(i), "text": t} for i, t in enumerate(texts)])
-    build_index([folder / "corpus"], folder / "idx")
+    # full-text words as they stand (the cjk tokenizer, which finds 東京 inside 東京都, is tested in test_fulltext)
+    build_index([folder / "corpus"], folder / "idx", fulltext_tokenizer="words")
     with open_index(folder / "idx") as index:
         yield index, texts
 

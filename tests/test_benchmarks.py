@@ -26,6 +26,7 @@ from inspector import (
     open_benchmark,
     open_benchmarks,
 )
+from inspector.benchmarks import TOO_DEEP
 
 # --- records shaped like the real datasets (field names and types from their Hub schemas) --------------------------
 
@@ -492,3 +493,34 @@ def test_a_truncated_gzip_yields_what_it_has_then_says_where_it_broke(tmp_path):
     with pytest.raises(BenchmarkError, match=rf"{path}: cannot read it"):
         seen.extend(open_benchmark(path).records())
     assert 0 < len(seen) < 1000 and all(isinstance(r, BenchmarkItem) for r in seen)
+
+
+DEEP = 100_000  # past Python's JSON parser (a RecursionError, which is not a ValueError)
+
+
+def test_json_nested_a_hundred_thousand_deep_is_one_error_or_one_problem(tmp_path, index_dir):
+    """A whole JSON file is one error naming it; a JSONL line is a problem naming its line and the rest are
+    read; a record nested just under the parser's limit still gives its text (flattened without recursion)."""
+    import subprocess
+    import sys
+
+    whole = tmp_path / "deep.json"
+    whole.write_text("[" * DEEP + "]" * DEEP)
+    with pytest.raises(BenchmarkError, match=rf"^{whole}: JSON nested too deep"):
+        open_benchmark(whole)
+    lines = tmp_path / "deep.jsonl"
+    under = '{"question": ' + "[" * 900 + '"deep"' + "]" * 900 + ', "answer": "a"}'
+    lines.write_text("\n".join([json.dumps(GSM8K), '{"question": ' + "[" * DEEP, under, json.dumps(GSM8K)]) + "\n")
+    records = list(open_benchmark(lines).records())
+    assert [r.text for r in records if isinstance(r, BenchmarkItem)] == [items_text(GSM8K), "deep\na",
+                                                                         items_text(GSM8K)]
+    assert [str(r) for r in records if isinstance(r, Problem)] == [f"{lines}:2: {TOO_DEEP}"]
+    for args in (["contam", "IDX", str(whole)], ["task", "create", "IDX", "--name", "t", "--sample-json", str(whole)],
+                 ["decontaminate", "IDX", str(whole), "--out", str(tmp_path / "out")]):
+        args = [str(index_dir) if a == "IDX" else a for a in args]
+        done = subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True, text=True, check=False)
+        assert done.returncode == 2 and done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+
+
+def items_text(record: dict) -> str:
+    return record["question"] + "\n" + record["answer"]

@@ -365,3 +365,168 @@ def test_a_bytes_index_gives_infini_gram_minis_50_character_rule(tmp_path):
     assert hit.ngrams_found >= 1 and hit.longest_match == 50
     assert miss.ngrams_found == 0 and miss.longest_match == 49 and miss.verdict == "clean"
     assert [r.ngrams_found for r in words_only.items] == [0, 0]  # 41 characters that are not spaces
+
+
+def _limited(limit: int):
+    """A preexec_fn capping the child's address space at `limit` bytes (what the kernel's OOM killer would do)."""
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+@pytest.fixture(scope="module")
+def x_index(tmp_path_factory):
+    """A bytes index of 40 documents of 5,000 `x` each: 200,000 occurrences of the one-token item `x`."""
+    from inspector import build_index
+
+    from .conftest import write_parquet
+
+    folder = tmp_path_factory.mktemp("xs")
+    write_parquet(folder / "c" / "a.parquet", [{"text": "x" * 5000, "id": f"d{i}"} for i in range(40)])
+    build_index([folder / "c"], folder / "idx", tokenizer="bytes")
+    return folder / "idx"
+
+
+def test_ten_thousand_short_frequent_items_fit_in_two_gigabytes(x_index, tmp_path):
+    """10,000 lines `{"question": "x"}` (each item occurs 200,000 times: 2e9 occurrences in all, 16 GB as offsets)
+    are checked in a process capped at 2 GiB of address space: every item dirty, every document listed whole."""
+    import gzip
+
+    bench = tmp_path / "xs.jsonl.gz"
+    bench.write_bytes(gzip.compress(b'{"question": "x"}\n' * 10_000))
+    done = subprocess.run([sys.executable, "-m", "inspector", "contam", str(x_index), str(bench), "--fields",
+                           "question", "--out", str(tmp_path / "r.json")],
+                          check=False, capture_output=True, text=True, preexec_fn=_limited(2 << 30), timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["benchmarks"][0]["items"] == 10_000 and report["benchmarks"][0]["dirty"] == 10_000
+    flagged = report["documents"]  # `x` occurs past max_span_occurrences: its documents are an even sample
+    assert report["documents_approx"] and flagged and {d["doc"] for d in flagged} <= set(range(40))
+    assert all(len(d["items"]) == 100 for d in flagged)  # LISTED_ITEMS of the 10,000 that share the span
+
+
+def test_a_check_over_its_budget_is_refused_naming_the_file_or_listed_as_an_even_sample(x_index, tmp_path):
+    """Over the items or characters budget: one error naming the file, before anything is checked. Over the listed
+    occurrences: the list is a sample (`documents_approx`) of the true documents, within the budget."""
+    from inspector import BenchmarkError, open_index
+
+    items = write_items(tmp_path / "b.jsonl", ["x", "xx", "y"])
+    with open_index(x_index) as index:
+        with pytest.raises(BenchmarkError, match=rf"^{tmp_path / 'b.jsonl'}: .*more than 2 items"):
+            check_contamination(index, [open_benchmark(items, fields=["text"])], ContaminationParams(max_items=2))
+        with pytest.raises(BenchmarkError, match="more than 200,000 items or 3 characters of item text"):
+            check_contamination(index, [open_benchmark(items, fields=["text"])],
+                                ContaminationParams(max_text_chars=3))
+        sampled = check_contamination(index, [open_benchmark(items, fields=["text"])],
+                                      ContaminationParams(max_span_occurrences=10**6, max_listed_occurrences=1000))
+        whole = check_contamination(index, [open_benchmark(items, fields=["text"])],
+                                    ContaminationParams(max_span_occurrences=10**6))
+    assert not whole.documents_approx and [d.spans for d in whole.documents] == [((0, 5000),)] * 40
+    assert sampled.documents_approx and {d.doc for d in sampled.documents} <= {d.doc for d in whole.documents}
+    assert sum(d.tokens_matched for d in sampled.documents) <= 500 * 1 + 500 * 2  # x, xx: 500 occurrences each
+
+
+def test_fitting_cap_is_the_largest_cap_within_the_budget():
+    from index.ngram_index import _fitting_cap
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        counts = rng.integers(0, 50, size=rng.integers(0, 8))
+        cap, budget = int(rng.integers(1, 60)), int(rng.integers(0, 200))
+        fits = [c for c in range(cap + 1) if np.minimum(counts, c).sum() <= budget]
+        assert _fitting_cap(counts, cap, budget) == max(fits)
+
+
+@pytest.mark.parametrize("change", ["shuffled", "shortened"])
+def test_decontaminate_after_the_source_changed_stops_and_writes_nothing(tmp_path, change):
+    """Rows of a shard shuffled (or cut) after the report: removing by row would drop innocent documents, so the copy
+    stops with one line naming the document, and no output folder (nor a partial one) is left."""
+    import pyarrow.parquet as pq
+
+    from inspector import build_index
+
+    from .conftest import write_parquet
+
+    rng = random.Random(4)
+    words = [f"w{i}" for i in range(300)]
+    rows = [{"id": f"d{i}", "text": " ".join(rng.choices(words, k=60))} for i in range(12)]
+    write_parquet(tmp_path / "c" / "a.parquet", rows)
+    build_index([tmp_path / "c"], tmp_path / "idx")
+    write_items(tmp_path / "b.jsonl", [rows[3]["text"], rows[9]["text"]])
+    made = _cli("contam", tmp_path / "idx", tmp_path / "b.jsonl", "--fields", "text", "--out", tmp_path / "r.json")
+    assert made.returncode == 0, made.stderr
+    flagged = json.loads((tmp_path / "r.json").read_text())["documents"]
+    assert sorted(d["row"] for d in flagged) == [3, 9]
+    table = pq.read_table(tmp_path / "c" / "a.parquet")
+    order = list(range(12))
+    rng.shuffle(order)
+    pq.write_table(table.take(order) if change == "shuffled" else table.slice(0, 8), tmp_path / "c" / "a.parquet")
+    done = _cli("decontaminate", tmp_path / "idx", tmp_path / "r.json", "--out", tmp_path / "copy")
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
+    assert ("is not the text that was indexed" if change == "shuffled" else "fewer than when") in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.jsonl", "c", "idx", "r.json"]
+
+
+def test_kept_reports_are_listed_from_their_summaries_or_read_whole(planted, tmp_path):
+    """A kept report is written as `json.dumps` would (element by element), with a summary beside it that the
+    bulletin reads; a report kept before summaries existed is read whole, and a broken one is left out."""
+    import dataclasses
+    import shutil
+
+    from inspector import keep_report, kept_reports
+
+    index, bench_path, _ = planted
+    report = check_contamination(index, [open_benchmark(bench_path, fields=["question"])])
+    assert report.as_dict() == dataclasses.asdict(report)
+    copy = tmp_path / "idx"
+    shutil.copytree(index.path, copy, symlinks=True)
+
+    class At:  # keep_report needs only the index's folder
+        path = copy
+
+    first = keep_report(At, report)
+    second = keep_report(At, report.as_dict())
+    assert first.read_text() == json.dumps(report.as_dict(), ensure_ascii=False) == second.read_text()
+    listed = kept_reports(At)
+    assert sorted(r.path for r in listed) == sorted([str(first), str(second)])
+    assert all(r.items == len(report.items) and r.benchmarks == ("planted",) for r in listed)
+    second.with_name(second.name + ".summary").unlink()  # as kept before summaries
+    (first.parent / "broken.json").write_text("{")
+    assert kept_reports(At) == listed
+
+
+def test_a_check_worker_that_dies_is_one_error_and_the_next_check_runs(x_index, tmp_path):
+    """The app's worker process killed mid-check (as the kernel would, out of memory): one InspectorError in the
+    server; the next check starts a new worker and gives the same report as a check in this process."""
+    import gzip
+    import multiprocessing
+    import os
+    import signal
+    import threading
+
+    from inspector import CheckWorker, InspectorError, open_index
+
+    heavy = tmp_path / "xs.jsonl.gz"
+    heavy.write_bytes(gzip.compress(b'{"question": "x"}\n' * 60_000))
+    small = write_items(tmp_path / "b.jsonl", ["x", "xx", "y", "z" * 3])
+    worker, said = CheckWorker(), []
+    with open_index(x_index) as index:
+        started = threading.Event()
+
+        def run():
+            try:
+                worker.check(index, [(str(heavy), {"fields": ["question"]})], ContaminationParams(),
+                             progress=lambda *_: started.set())
+            except InspectorError as exc:
+                said.append(str(exc))
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        assert started.wait(120)
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+        thread.join(60)
+        assert said and "worker process died" in said[0]
+        again = worker.check(index, [(str(small), {"fields": ["text"]})], ContaminationParams())
+        here = check_contamination(index, [open_benchmark(small, fields=["text"])]).as_dict()
+    assert {k: v for k, v in again.items() if k != "created"} == {k: v for k, v in here.items() if k != "created"}

@@ -1,6 +1,7 @@
 """Full-text search and the catalog on real Parquet fixtures: exact hits, filters, safe snippets, friendly errors."""
 from __future__ import annotations
 
+import random
 import re
 
 import pyarrow.parquet as pq
@@ -131,3 +132,107 @@ def test_a_long_hit_gets_its_snippet_from_the_start_of_its_text(tmp_path):
     with open_index(tmp_path / "idx") as index:
         (hit,) = index.search("omega").hits
         assert "omega" in hit.snippet and hit.highlights
+
+
+# -- CJK words inside unsegmented text (`--fulltext-tokenizer`) ----------------------------------------------------
+
+CJK_CHARS = "東京大阪都日本語学生のにはカタ한국"
+
+
+def cjk_rows(seed: int = 5, n: int = 60) -> list[dict]:
+    """Runs of CJK characters from a small alphabet (so short words recur inside them), Latin words, spaces and
+    punctuation, glued or apart at random; every fifth document without CJK (the two go to different fields)."""
+    rng = random.Random(seed)
+
+    def pieces(i: int) -> list[str]:
+        latin = [rng.choice(["data", "Model", "x1"]), rng.choice([" ", "", ", "])]
+        return latin if i % 5 == 0 else latin + ["".join(rng.choices(CJK_CHARS, k=rng.randint(1, 12))), "、", "。"]
+
+    return [{"text": "".join(rng.choice(pieces(i)) for _ in range(rng.randint(1, 30)))} for i in range(n)]
+
+
+def cjk_found(text: str) -> str:
+    """The text as the cjk terms' positions see it: a phrase's characters may stand apart by what is no term
+    (spaces, punctuation), as the words of any phrase may."""
+    return re.sub(r"[\W_]+", "", text)
+
+
+@pytest.fixture(scope="module")
+def cjk_indexes(tmp_path_factory):
+    from .conftest import write_parquet
+
+    folder = tmp_path_factory.mktemp("cjk")
+    rows = cjk_rows()
+    write_parquet(folder / "c" / "a.parquet", rows)
+    build_index([folder / "c"], folder / "cjk", tokenizer="bytes")  # the default full-text tokenizer: cjk
+    run("build", folder / "c", "--out", folder / "words", "--tokenizer", "bytes", "--fulltext-tokenizer", "words")
+    with open_index(folder / "cjk") as cjk, open_index(folder / "words") as plain:
+        yield [r["text"] for r in rows], cjk, plain
+
+
+def test_a_cjk_word_is_found_inside_unsegmented_text(cjk_indexes):
+    """Every document holding the query (string search) is a hit and no other, its marks over the query's
+    characters; the words tokenizer finds only a whole run (the weaker answer that cjk, the default, replaces)."""
+    texts, cjk, plain = cjk_indexes
+    assert cjk.manifest["fulltext"]["tokenizer"] == "cjk" and plain.manifest["fulltext"]["tokenizer"] == "words"
+    rng = random.Random(1)
+    queries = {t[i : i + n] for t in rng.sample([cjk_found(t) for t in texts], 20) for n in (1, 2, 3)
+               for i in [rng.randrange(max(1, len(t) - n))] if re.fullmatch(f"[{CJK_CHARS}]+", t[i : i + n])}
+    queries |= {"東京", "日本語", "学生", "カタ", "한국", "京東大"}
+    weaker = 0
+    for query in sorted(queries):
+        expected = {d for d, t in enumerate(texts) if query in cjk_found(t)}
+        result = cjk.search(query, limit=100)
+        assert result.total == len(expected) and {h.doc for h in result.hits} == expected, query
+        for hit in result.hits:
+            marked = [cjk_found(hit.snippet[a:b]) for a, b in hit.highlights]
+            assert marked and set(marked) == {query}, (query, hit.snippet)
+            text = texts[hit.doc]  # and every place in the text, overlapping ones too
+            apart = "[\\W_]*".join(map(re.escape, query))
+            expected_marks = [m.span(1) for m in re.finditer(f"(?=({apart}))", text)]
+            assert list(cjk.search_highlights(text, query)) == expected_marks
+        whole = {d for d, t in enumerate(texts) if query in re.findall(r"[^\W_]+", t)}
+        assert {h.doc for h in plain.search(query, limit=100).hits} == whole <= expected
+        weaker += whole != expected
+    assert weaker > len(queries) / 2  # the words tokenizer misses most of them
+    latin = {d for d, t in enumerate(texts) if "data" in re.split(f"[\\W_{CJK_CHARS}]+", t.lower())}
+    assert {h.doc for h in cjk.search("data", limit=100).hits} == latin  # a word glued to CJK is a word
+
+
+def test_an_index_from_before_the_tokenizer_choice_opens_as_words(tmp_path):
+    """An index whose manifest does not name its full-text tokenizer is searched as it was built (words), and an
+    append keeps it so; a manifest naming an unknown one is one clear error."""
+    from index.errors import IndexCorrupt
+
+    from .conftest import write_parquet
+    from .test_integrity import _rewrite_manifest
+
+    write_parquet(tmp_path / "c" / "a.parquet", [{"text": "今日は東京に行きます"}, {"text": "東京"}])
+    write_parquet(tmp_path / "d" / "b.parquet", [{"text": "東京 data"}])
+    out = tmp_path / "idx"
+    build_index([tmp_path / "c"], out, fulltext_tokenizer="words")
+    _rewrite_manifest(out, lambda m: m["fulltext"].pop("tokenizer"))
+    with open_index(out) as index:
+        assert "tokenizer" not in index.manifest["fulltext"]
+        assert [(h.doc, h.highlights) for h in index.search("東京").hits] == [(1, ((0, 2),))]
+    with pytest.raises(InspectorError, match=r"--fulltext-tokenizer \(the index: 'words', here: 'cjk'\)"):
+        build_index([tmp_path / "d"], out, append=True, fulltext_tokenizer="cjk")
+    build_index([tmp_path / "d"], out, append=True)
+    with open_index(out) as index:
+        assert index.manifest["fulltext"]["tokenizer"] == "words"
+        assert {h.doc for h in index.search("東京").hits} == {1, 2}
+    _rewrite_manifest(out, lambda m: m["fulltext"].update(tokenizer="thai"))
+    with pytest.raises(IndexCorrupt, match="unknown tokenizer 'thai'"), open_index(out) as index:
+        index.search("東京")
+
+
+def test_a_document_with_any_character_the_cjk_terms_cut_apart_goes_to_them():
+    """Only documents holding CJK go to the field of the (slower) cjk terms: the test for one must take in every
+    character those terms cut apart, as Tantivy's regex knows them (each code point tried)."""
+    from index.fulltext import has_cjk, text_analyzer
+
+    glued = " ".join("a" + chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000)
+    apart = {term for term in text_analyzer("cjk", False).analyze(glued) if len(term) == 1 and term != "a"}
+    assert len(apart) > 90_000 and all(has_cjk(c) for c in apart)
+    assert not has_cjk("naïve café — data 🎉") and has_cjk("今日") and has_cjk("서울") and has_cjk("カタカナ")
+    assert has_cjk("é" * (1 << 20) + "東") and has_cjk("𠀋") and not has_cjk("é" * (1 << 20) + "x")

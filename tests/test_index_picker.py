@@ -1,7 +1,9 @@
 """Choosing the index folder (AppTest): what an error says to run, `~`, the list of indexes found and opened."""
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -76,15 +78,15 @@ def test_a_bad_index_in_the_url_says_so(monkeypatch, index_dir):
     assert [t.value for t in at.title] == ["Overview"]
 
 
-def test_a_home_folder_path_opens_and_stays_confined(tmp_path, monkeypatch, index_dir):
+def test_a_home_folder_path_opens_locally_and_is_a_plain_name_when_confined(tmp_path, monkeypatch, index_dir):
+    """A local app takes `~/` as the home folder; a confined one expands no `~` (whose homes exist would show)."""
     monkeypatch.setenv("HOME", str(index_dir.parent))
     at = run_app(monkeypatch, f"~/{index_dir.name}")
     no_trouble(at)
     assert documents(at) == "59"
-    at = run_app(monkeypatch, f"~/{index_dir.name}", roots=(str(index_dir.parent),))
-    no_trouble(at)
-    at = run_app(monkeypatch, f"~/{index_dir.name}", roots=(str(tmp_path),))
-    assert len(at.error) == 1 and "is not under the folders this app may open" in at.error[0].value
+    for roots in ((str(index_dir.parent),), (str(tmp_path),)):
+        at = run_app(monkeypatch, f"~/{index_dir.name}", roots=roots)
+        assert len(at.error) == 1 and "is not under the folders this app may open" in at.error[0].value
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +138,46 @@ def test_a_root_given_from_home_is_expanded(tmp_path, monkeypatch):
 
     monkeypatch.setenv("HOME", str(tmp_path))
     assert app_roots("127.0.0.1", ("~/corpora",), "x") == [str(tmp_path / "corpora")]
+
+
+def test_confinement_answers_the_same_whatever_lies_outside(tmp_path, index_dir, monkeypatch):
+    """`--root ROOT`: ~user, /proc/PID/root, .. and links (to the index folder or to its build) are all the one
+    refusal, whether what they name exists or not; an index under the root opens."""
+    import subprocess
+
+    from inspector import IndexMissing, confined_path
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    shutil.copytree(index_dir, root / "idx")
+    shutil.copytree(index_dir, outside / "idx")
+    (root / "link").symlink_to(outside)
+    name = (outside / "idx" / "CURRENT").read_text().split()[0]
+    (root / "linked-build").mkdir()
+    shutil.copy(outside / "idx" / "CURRENT", root / "linked-build" / "CURRENT")
+    (root / "linked-build" / name).symlink_to(outside / "idx" / name)  # an index folder under the root, its build not
+    (root / "linked-current").mkdir()
+    (root / "linked-current" / "CURRENT").symlink_to(outside / "idx" / "CURRENT")
+    (root / "linked-current" / name).mkdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    monkeypatch.chdir(tmp_path)
+    inside = str(root / "idx")
+    refused = [
+        f"~root/..{inside}", f"~nosuchuser/..{inside}",  # an account looked up would open the first only
+        f"/proc/{os.getpid()}/root{inside}", f"/proc/{dead.pid}/root{inside}",  # a live process's / would open
+        f"{root}/../outside/idx", f"{root}/idx/../../outside/idx", f"{root}/../nowhere", "..", "/",
+        f"{root}/link/idx", f"{root}/link/nowhere", str(root / "linked-build"), str(root / "linked-current"),
+    ]
+    messages = set()
+    for path in refused:
+        with pytest.raises(IndexMissing) as error:
+            confined_path(path, (str(root),))
+        messages.add(str(error.value))
+    assert messages == {f"that folder is not under the folders this app may open ({root})"}
+    assert confined_path(inside, (str(root),)) == inside
+    assert confined_path(f"{root}/group/../idx", (str(root),)) == inside
+    with open_index(confined_path(inside, (str(root),))) as index:
+        assert index.n_documents == 59
+    at = run_app(monkeypatch, str(root / "linked-build"), roots=(str(root),))
+    assert not at.exception and len(at.error) == 1
+    assert "that folder is not under the folders this app may open" in at.error[0].value

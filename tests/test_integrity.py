@@ -5,6 +5,8 @@ import hashlib
 import json
 import os
 import random
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -114,6 +116,99 @@ def test_a_manifest_that_lies_consistently_is_refused(tmp_path, corpus_dir, edit
     build_index([corpus_dir], out, shard_tokens=300)
     _rewrite_manifest(out, edit)
     with pytest.raises(IndexCorrupt, match=message):
+        open_index(out)
+
+
+@pytest.fixture(scope="module")
+def built_once(corpus_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("edits") / "idx"
+    build_index([corpus_dir], out, shard_tokens=300)
+    return out
+
+
+#: verbs that open the index, as typed after `inspector ... DIR`
+VERBS = [["info"], ["stats"], ["count", "data"], ["count"], ["ntd", "data"], ["find", "data"], ["search", "data"],
+         ["doc", "3"], ["compact"]]
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: m.update(width=3), "manifest.width is 3, the tokenizer's ids take 2"),
+        (lambda m: m.update(width=4), "manifest.width is 4"),
+        (lambda m: m.update(tokens=1), "manifest.tokens is 1, its shards hold 1928"),
+        (lambda m: m.update(tokens=-5), "manifest.tokens is not a non-negative integer"),
+        (lambda m: m.update(documents=-1), "manifest.documents is not a non-negative integer"),
+        (lambda m: m.update(empty_skipped=7), "do not add up to the sources' 60 rows"),
+        (lambda m: m["shards"][2].update(tokens=m["shards"][2]["tokens"] + 1) or m.update(tokens=m["tokens"] + 1),
+         "shard-0002/tokens.bin.size is"),
+        (lambda m: m["shards"][0].update(documents=-3), r"shards\[0\].documents is not a non-negative integer"),
+        (lambda m: m.update(width="2"), "manifest.width is not a non-negative integer"),
+        (lambda m: m.update(width=2.0), "manifest.width is not a non-negative integer"),
+        (lambda m: m.update(tokens=True), "manifest.tokens is not a non-negative integer"),
+        (lambda m: m["tokenizer"].update(max_id=2**40), "max_id does not fit in 32 bits"),
+        (lambda m: m["files"].pop("shard-0001/sa.bin"), "files.shard-0001/sa.bin is missing"),
+    ],
+)
+def test_a_hand_edited_manifest_is_one_error_in_every_verb(tmp_path, built_once, edit, message):
+    """A hand edit with its digest written back into CURRENT: every total must agree with the shards and every field
+    lie in its domain, or the API and each CLI verb say so in one line naming the field (no traceback)."""
+    from click.testing import CliRunner
+
+    from inspector.cli import main
+
+    out = tmp_path / "idx"
+    shutil.copytree(built_once, out)
+    _rewrite_manifest(out, edit)
+    with pytest.raises(IndexCorrupt, match=message) as raised:
+        open_index(out)
+    assert "\n" not in str(raised.value)
+    for verb in VERBS:
+        result = CliRunner().invoke(main, [verb[0], str(out), *verb[1:]])
+        assert result.exit_code == 2 and isinstance(result.exception, (SystemExit, type(None))), (verb, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "rebuild it" in lines[0], (verb, result.output)
+        assert re.search(message, lines[0]), (verb, lines[0])
+
+
+def test_a_stale_or_hand_written_verified_never_passes_a_changed_file(tmp_path, built_once):
+    """sa.bin zeroed in place, its size kept and its modification time set back: neither the record an earlier open
+    signed, nor one written by hand (the old form, or the present one with the file's facts of now and any
+    signature) spares it its CRC."""
+    out = tmp_path / "idx"
+    shutil.copytree(built_once, out)
+    open_index(out).close()  # a copy: read once, the pass remembered
+    build = out / (out / "CURRENT").read_text().split()[0]
+    remembered = json.loads((build / ".verified").read_text())
+    sa = build / "shard-0000" / "sa.bin"
+    before = sa.stat()
+    sa.write_bytes(bytes(before.st_size))
+    os.utime(sa, ns=(before.st_atime_ns, before.st_mtime_ns))
+    now = sa.stat()
+    facts = [now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino]
+    forged = [
+        None,  # the signed record, now stale
+        {rel: (build / rel).stat().st_ctime_ns for rel in remembered["files"]},
+        {"files": {**remembered["files"], "shard-0000/sa.bin": facts}, "mac": remembered["mac"]},
+        {"files": {"shard-0000/sa.bin": facts}, "mac": "0" * 64},
+    ]
+    for record in forged:
+        if record is not None:
+            (build / ".verified").write_text(json.dumps(record))
+        with pytest.raises(IndexCorrupt, match="shard-0000/sa.bin fails its checksum"):
+            open_index(out)
+
+
+@pytest.mark.parametrize("part", ["shard-0000/sa.bin", "shard-0001", "manifest.json"])
+def test_a_build_serves_no_link(tmp_path, built_once, part):
+    """A link in a build, even to the very bytes it should hold, is refused and not followed: through one, an index
+    under the app's roots would serve a file from outside them."""
+    out, elsewhere = tmp_path / "idx", tmp_path / "elsewhere"
+    shutil.copytree(built_once, out)
+    build = out / (out / "CURRENT").read_text().split()[0]
+    shutil.move(build / part, elsewhere)
+    (build / part).symlink_to(elsewhere)
+    with pytest.raises(IndexCorrupt, match=f"{part} is a link"):
         open_index(out)
 
 

@@ -408,3 +408,81 @@ def test_cli_task_label_stats_export(index, tmp_path):
     bad = run("labels", folder, "stats", "--task", "nope")
     assert bad.exit_code == 2 and "no task named" in bad.output
     assert run("task", "create", folder, "--name", "x").exit_code == 2  # no documents given
+
+
+def test_cli_names_the_label_given_and_the_task_asked_for(index):
+    runner = CliRunner()
+    folder = str(index.path)
+
+    def fails(*args) -> str:
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+        return result.stderr
+
+    assert "no task named 'nosuch'" in fails("sample", folder, "--task", "nosuch")  # no labels here at all yet
+    L.create_task(index, "first", [1, 2])
+    L.create_task(index, "second", [3], scheme="ordinal:0-2")
+    said = fails("label", folder, "--task", "first", "--annotator", "a", "--doc", "1", "--value", "maybe")
+    assert "label 'maybe' is not on this task's scale: drop, keep" in said
+    assert "label '7' is not on this task's scale: 0, 1, 2" in fails(
+        "label", folder, "--task", "second", "--annotator", "a", "--doc", "3", "--value", "7")
+    said = fails("sample", folder, "--task", "nosuch")
+    assert "no task named 'nosuch'" in said and "its tasks: first, second" in said
+    L.add_label(index, "first", 2, "a", "keep")
+    drawn = runner.invoke(main, ["sample", folder, "--task", "first", "--per-bin", "100", "--json"])
+    assert drawn.exit_code == 0 and 2 not in [d["doc"] for d in json.loads(drawn.stdout)["documents"]]
+
+
+def _endless_writer(fifo: Path) -> threading.Thread:
+    """A writer that fills `fifo` until its reader goes away (the reader must stop at its bound)."""
+
+    def write():
+        try:
+            with open(fifo, "w", encoding="utf-8") as f:
+                while True:
+                    f.write("guideline " * 1000)
+        except (BrokenPipeError, OSError):
+            pass
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_guideline_file_is_read_to_its_limit_and_no_further(index, tmp_path):
+    runner = CliRunner()
+    folder = str(index.path)
+
+    def create(name, guideline_file):
+        return runner.invoke(main, ["task", "create", folder, "--name", name, "--docs", "1,2", "--guideline-file",
+                                    str(guideline_file)], catch_exceptions=False)
+
+    def refused(result, file) -> None:
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+        assert f"--guideline-file {file} is longer than the limit of {L.MAX_GUIDELINE:,} characters" in result.stderr
+
+    started = time.monotonic()
+    refused(create("zero", "/dev/zero"), "/dev/zero")  # a character device that never ends
+    assert time.monotonic() - started < 10
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+    writer = _endless_writer(fifo)
+    refused(create("pipe", fifo), fifo)
+    writer.join(10)
+    assert not writer.is_alive()  # the reader closed the pipe at its bound
+    longest = tmp_path / "longest.md"
+    longest.write_text("é" * L.MAX_GUIDELINE, encoding="utf-8")  # the limit is characters, not bytes
+    assert create("longest", longest).exit_code == 0
+    assert L.get_task(index, "longest").guideline == "é" * L.MAX_GUIDELINE
+    longest.write_text("é" * (L.MAX_GUIDELINE + 1), encoding="utf-8")
+    refused(create("longer", longest), longest)
+    short = tmp_path / "short"
+    os.mkfifo(short)
+    writer = threading.Thread(target=lambda: short.write_text("keep prose, drop spam\n"), daemon=True)
+    writer.start()
+    assert create("piped", short).exit_code == 0 and L.get_task(index, "piped").guideline == "keep prose, drop spam\n"
+    latin = tmp_path / "latin.md"
+    latin.write_bytes("café".encode("latin-1"))
+    bad = create("latin", latin)
+    assert bad.exit_code == 2 and f"--guideline-file {latin}: not UTF-8 text" in bad.stderr
+    assert [t.name for t in L.tasks(index)] == ["longest", "piped"]
