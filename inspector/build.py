@@ -193,10 +193,8 @@ def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, ste
     spec = str(tok.path) if tok.kind == "hf" else tok.kind
     if fulltext_tokenizer is not None:
         check_tokenizer(fulltext_tokenizer)
-    plan = _Plan(sources, specs, tok, spec, width, int(shard_tokens), text_column, id_column, stem, fulltext,
-                 fulltext_tokenizer, normalized, signals)
-    plan.skipped = skipped_fields(schema) if schema is not None else []
-    return plan
+    return _Plan(sources, specs, tok, spec, width, int(shard_tokens), text_column, id_column, stem, fulltext,
+                 fulltext_tokenizer, normalized, signals, skipped_fields(schema) if schema is not None else [])
 
 
 def _open_base(out: Path, plan: _Plan, force: bool) -> _Base:

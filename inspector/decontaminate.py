@@ -100,10 +100,11 @@ def _copy(index, source: str, target: Path, by_row: dict, docs: dict, mask: bool
             first = rows_in
             hits = [(r, by_row[(source, first + r)]) for r in range(table.num_rows) if (source, first + r) in by_row]
             rows_in += table.num_rows
-            texts = table.column(text_column).to_pylist() if hits else []
-            for r, doc in hits:
-                _check_unchanged(index, doc, texts[r])
+            column = table.column(text_column)
+            for r, doc in hits:  # each flagged row read alone: a row group's other texts stay in Arrow
+                _check_unchanged(index, doc, column[r].as_py())
             if hits and mask:
+                texts = column.to_pylist()
                 for r, doc in hits:
                     texts[r], n = _masked(index, doc, texts[r], docs[doc])
                     masked += n

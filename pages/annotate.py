@@ -258,7 +258,7 @@ try:  # every press of the label keys is answered (saved, or why not) before the
         st.session_state.annotate_saved = f"Saved: {label.label} for doc {item.doc} ({task.name})"
         answer(press.seq, True, f"saved {label.label} for doc {item.doc}")
         go(None)
-    if press is not None:
+    if press is not None and press.action == "skip":
         skip(index, task, item.doc, annotator, note=note or None, round=round_)
         st.session_state.annotate_saved = f"Skipped doc {item.doc}: it is offered again at the end"
         answer(press.seq, True, f"skipped doc {item.doc}")
