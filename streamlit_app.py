@@ -13,7 +13,12 @@ from pages._shared import (
     index_path,
     rebuilt_since_last_view,
     try_index,
+    warm_after_page,
 )
+
+#: the sidebar's width: narrow enough that an 800-pixel window keeps 560 for the page (Streamlit's own is 300; a
+#: reader can drag it wider, and below 768 pixels it starts closed)
+SIDEBAR_PIXELS = 240
 
 
 def choose_index() -> None:
@@ -30,7 +35,8 @@ def chosen(choices: list[str]) -> str | None:
     return path if path in choices else None
 
 
-st.set_page_config(page_title="Corpus Inspector", page_icon=":material/manage_search:", layout="wide")
+st.set_page_config(page_title="Corpus Inspector", page_icon=":material/manage_search:", layout="wide",
+                   initial_sidebar_state=SIDEBAR_PIXELS)
 
 # The index folder: from the URL (?index=...) once, then from the sidebar; kept in the URL so a view can be shared.
 if "index_path" not in st.session_state:
@@ -88,4 +94,7 @@ with st.sidebar:
             f"{facts.tokenizer} tokenizer\nbuilt {facts.created}"
         )
 
-navigation.run()
+try:
+    navigation.run()
+finally:  # also after a page's st.stop(): what the first count and contamination check need, loaded once drawn
+    warm_after_page()

@@ -57,14 +57,14 @@ def prefix_files(corpus: Path, tokens: int) -> list[Path]:
 # -- the build, in a child process ------------------------------------------------------------------------------
 
 
-def _build_child(files: list[str], out: str, results) -> None:
+def _build_child(files: list[str], out: str, results, normalized: bool = False) -> None:
     started, stages = time.perf_counter(), {}
 
     def progress(stage: str, done: int, total: int) -> None:
         now = time.perf_counter() - started
         stages.setdefault(stage, [now, now])[1] = now
 
-    report = build_index(files, out, progress=progress)
+    report = build_index(files, out, progress=progress, normalized=normalized)
     results.put({"report": report.as_dict(), "stages": stages})
 
 
@@ -98,12 +98,12 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-def build_in_child(files: list[Path], out: Path) -> dict:
+def build_in_child(files: list[Path], out: Path, normalized: bool = False) -> dict:
     """The BuildReport, seconds per progress stage, peak RSS and CPU seconds of the build's process tree."""
     context = mp.get_context("spawn")
     results = context.Queue()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child = context.Process(target=_build_child, args=([str(f) for f in files], str(out), results))
+    child = context.Process(target=_build_child, args=([str(f) for f in files], str(out), results, normalized))
     t0 = time.perf_counter()
     child.start()
     peak, answer = 0, None
@@ -249,6 +249,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/data/scale"), help="indexes and scale.json")
     parser.add_argument("--keep", action="store_true", help="keep the indexes (default: delete each once measured)")
     parser.add_argument("--skip-build", action="store_true", help="measure the indexes already in --out")
+    parser.add_argument("--normalized", action="store_true",
+                        help="build with normalised shards too (`inspector build --normalized`); labelled SIZE+norm")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "scale.json"
@@ -256,7 +258,7 @@ def main() -> None:
     results = saved.get("sizes", {})
     command = "python " + " ".join(sys.argv)
     for target in (int(float(s)) for s in args.sizes.split(",")):
-        label, files = size_label(target), prefix_files(args.corpus, target)
+        label, files = size_label(target) + ("+norm" if args.normalized else ""), prefix_files(args.corpus, target)
         out = args.out / f"index-{label}"
         entry = {"label": label, "target_tokens": target, "files": len(files), "command": command}
         if args.skip_build:
@@ -265,7 +267,7 @@ def main() -> None:
         else:
             shutil.rmtree(out, ignore_errors=True)
             print(f"{label}: building {len(files)} files -> {out}", flush=True)
-            entry["build"] = build_in_child(files, out)
+            entry["build"] = build_in_child(files, out, args.normalized)
         index = open_index(out)
         entry.update(tokens=index.n_tokens, documents=index.n_documents, shards=len(index.engine.shards))
         index.close()

@@ -193,13 +193,18 @@ def match_lengths(texts, sas, keys, firsts, width, key_every, flat, starts, size
 def shard_arrays(shards) -> tuple:
     """The shards' text words, suffix arrays, sampled keys and first-token tables as the ∞-gram kernel takes them:
     typed lists, every array read-only (one type per list)."""
+    from numba import typeof
     from numba.typed import List
 
-    lists = (List(), List(), List(), List())
+    # text words are strided views (layout 'A'), yet a shard of one word has a contiguous one (a normalised shard
+    # whose documents normalise to nothing): that list is typed 'A' so both fit
+    lists = [None, List(), List(), List()]
     for shard in shards:
         arrays = (shard.text_words(), shard.sa, np.asarray(shard.keys), np.asarray(shard.first))
-        for typed, array in zip(lists, arrays):
+        for k, array in enumerate(arrays):
             view = array.view()
             view.flags.writeable = False
-            typed.append(view)
-    return lists
+            if lists[k] is None:
+                lists[k] = List.empty_list(typeof(view).copy(layout="A"))
+            lists[k].append(view)
+    return (lists[0] if lists[0] is not None else List(), *lists[1:])

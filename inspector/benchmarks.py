@@ -158,6 +158,7 @@ def open_benchmark(
     id_field: str | None = None,
     max_json_bytes: int = MAX_JSON_BYTES,
     max_line_bytes: int = MAX_LINE_BYTES,
+    shown_as: str | None = None,
 ) -> Benchmark:
     """Open one benchmark file and settle its layout now (format, fields, preset, id), so a wrong field name fails
     here, with the fields there are, rather than halfway through a check.
@@ -165,16 +166,18 @@ def open_benchmark(
     `spec` is a path, `name=path`, or the name of a bundled benchmark (`humaneval`) when no such file exists.
     `fields` are dotted paths (`choices.text` reaches into dicts, and through lists of dicts); without `fields` or
     `preset` the preset is picked from the first record's field names. Records are read by `Benchmark.records()`.
+    `shown_as` names the file in every message and result instead of its path: an upload is named as the user
+    named it, never by the temporary file it was saved to.
     """
     name, path = _parse_spec(spec)
+    file = shown_as or str(path)
     if not path.exists():
-        raise BenchmarkError(f"{path}: no such file")
+        raise BenchmarkError(f"{file}: no such file")
     if not path.is_file():
-        raise BenchmarkError(f"{path}: not a file (give one benchmark file per spec)")
+        raise BenchmarkError(f"{file}: not a file (give one benchmark file per spec)")
     if isinstance(fields, str):
         fields = (fields,)
-    fmt, compressed = _detect_format(path, max_line_bytes)
-    reader = _Reader(path, fmt, compressed, max_json_bytes, max_line_bytes)
+    reader = _Reader(path, file, *_detect_format(path, file, max_line_bytes), max_json_bytes, max_line_bytes)
     first = reader.first_record()
     available = _field_paths(first) if first is not None else ()
     chosen: Preset | None = None
@@ -187,11 +190,11 @@ def open_benchmark(
         chosen = PRESETS[preset]
     elif fields is None:
         if first is None:
-            raise BenchmarkError(f"{path}: no records, so no layout to recognise; give the fields to check")
+            raise BenchmarkError(f"{file}: no records, so no layout to recognise; give the fields to check")
         chosen = next((p for p in PRESETS.values() if p.detect <= first.keys()), None)
         if chosen is None:
             raise BenchmarkError(
-                f"{path}: no preset matches its fields ({', '.join(available)}); give the fields to check, "
+                f"{file}: no preset matches its fields ({', '.join(available)}); give the fields to check, "
                 f"e.g. fields=[{', '.join(repr(f) for f in available[:2])}], or a preset: {', '.join(PRESETS)}",
                 tuple(available),
             )
@@ -203,14 +206,15 @@ def open_benchmark(
         for wanted in (*checked, *([score_field] if score_field else []), *([id_field] if id_field else [])):
             if _resolve(first, wanted) is _MISSING:
                 raise BenchmarkError(
-                    f"{path}: the first record has no field {wanted!r}; its fields: {', '.join(available)}"
+                    f"{file}: the first record has no field {wanted!r}; its fields: {', '.join(available)}"
                 )
     if id_field is None and first is not None:
         preferred = (chosen.id_field,) if chosen and chosen.id_field else ()
         id_field = next((f for f in (*preferred, *ID_FIELD_NAMES) if f in first), None)
 
     return Benchmark(
-        name=name, path=path, format=fmt, compressed=compressed, preset=chosen.name if chosen else None,
+        name=name, path=path, file=file, format=reader.format, compressed=reader.compressed,
+        preset=chosen.name if chosen else None,
         fields=checked, id_field=id_field, score_field=score_field, available_fields=available, _reader=reader,
     )
 
@@ -219,11 +223,11 @@ def open_benchmarks(specs: Sequence[str | Path], **options: Any) -> list[Benchma
     """Several benchmark files, one benchmark each, with the same options; two with one name are refused (their
     results would be indistinguishable): rename one with `name=path`."""
     benchmarks = [open_benchmark(spec, **options) for spec in specs]
-    seen: dict[str, Path] = {}
+    seen: dict[str, str] = {}
     for b in benchmarks:
         if b.name in seen:
-            raise BenchmarkError(f"two benchmarks named {b.name!r} ({seen[b.name]}, {b.path}): use name=path")
-        seen[b.name] = b.path
+            raise BenchmarkError(f"two benchmarks named {b.name!r} ({seen[b.name]}, {b.file}): use name=path")
+        seen[b.name] = b.file
     return benchmarks
 
 
@@ -233,6 +237,8 @@ class Benchmark:
 
     name: str
     path: Path
+    #: the file as messages and reports name it: its path, or the name it was uploaded as (`shown_as`)
+    file: str
     #: one of FORMATS, from the content (the extension only says CSV or TSV)
     format: str
     compressed: bool
@@ -259,17 +265,17 @@ class Benchmark:
         for name in self.fields:
             value = _resolve(record, name)
             if value is _MISSING:
-                return Problem(str(self.path), line, index, f"no field {name!r}")
+                return Problem(self.file, line, index, f"no field {name!r}")
             parts.extend(_strings(value))
         score = None
         if self.score_field is not None:
             value = _resolve(record, self.score_field)
             if value is _MISSING:
-                return Problem(str(self.path), line, index, f"no field {self.score_field!r}")
+                return Problem(self.file, line, index, f"no field {self.score_field!r}")
             try:
                 score = None if value is None or value == "" else float(value)
             except (TypeError, ValueError):
-                return Problem(str(self.path), line, index, f"score field {self.score_field!r} is not a number: "
+                return Problem(self.file, line, index, f"score field {self.score_field!r} is not a number: "
                                f"{str(value)[:40]!r}")
         ident = _resolve(record, self.id_field) if self.id_field else None
         ident = None if ident is None or ident is _MISSING else str(ident)
@@ -311,7 +317,7 @@ def _open_bytes(path: Path, compressed: bool) -> IO[bytes]:
     return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
-def _detect_format(path: Path, max_line_bytes: int) -> tuple[str, bool]:
+def _detect_format(path: Path, file: str, max_line_bytes: int) -> tuple[str, bool]:
     """(format, gzip-compressed) from the bytes, the extension only breaking ties: a `.json` holding JSONL, a
     gzip file without `.gz`, a Parquet file named anything are all read for what they are."""
     with open(path, "rb") as f:
@@ -334,7 +340,7 @@ def _detect_format(path: Path, max_line_bytes: int) -> tuple[str, bool]:
             f.seek(0)
             return _json_or_jsonl(f, max_line_bytes), compressed
     except (OSError, EOFError) as exc:
-        raise BenchmarkError(f"{path}: cannot read it ({exc})") from exc
+        raise BenchmarkError(f"{file}: cannot read it ({_renamed(exc, path, file)})") from exc
 
 
 def _strip_compression(name: str) -> str:
@@ -367,8 +373,9 @@ def _json_or_jsonl(f: IO[bytes], max_line_bytes: int) -> str:
 class _Reader:
     """Raw records of one file in one format: (index, line, dict) or Problem, streamed."""
 
-    def __init__(self, path: Path, fmt: str, compressed: bool, max_json_bytes: int, max_line_bytes: int):
-        self.path, self.format, self.compressed = path, fmt, compressed
+    def __init__(self, path: Path, file: str, fmt: str, compressed: bool, max_json_bytes: int,
+                 max_line_bytes: int):
+        self.path, self.file, self.format, self.compressed = path, file, fmt, compressed
         self.max_json_bytes, self.max_line_bytes = max_json_bytes, max_line_bytes
 
     def first_record(self) -> dict | None:
@@ -390,10 +397,10 @@ class _Reader:
             else:
                 yield from self._parquet(first_only)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:  # a truncated gzip, a vanished file: stop, say where
-            raise BenchmarkError(f"{self.path}: cannot read it ({exc})") from exc
+            raise BenchmarkError(f"{self.file}: cannot read it ({_renamed(exc, self.path, self.file)})") from exc
 
     def _problem(self, line: int | None, index: int | None, reason: str) -> Problem:
-        return Problem(str(self.path), line, index, reason)
+        return Problem(self.file, line, index, reason)
 
     def _lines(self, f: IO[bytes]) -> Iterator[tuple[int, str | None, str | None]]:
         """(line number, text, reason) per physical line: text None and a reason when the line is over the length
@@ -439,7 +446,7 @@ class _Reader:
         records = data if isinstance(data, list) else _record_list(data)
         if records is None:
             keys = ", ".join(data) if isinstance(data, dict) else _kind(data)
-            raise BenchmarkError(f"{self.path}: no list of records in this JSON (keys: {keys}); give a list, "
+            raise BenchmarkError(f"{self.file}: no list of records in this JSON (keys: {keys}); give a list, "
                                  f'{{"data": [...]}}, or JSONL')
         for index, record in enumerate(records):
             if isinstance(record, dict) and isinstance(record.get("row"), dict) and "row_idx" in record:
@@ -461,17 +468,17 @@ class _Reader:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = raw.count(b"\n", 0, exc.start) + 1
-            raise BenchmarkError(f"{self.path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x})") from exc
+            raise BenchmarkError(f"{self.file}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x})") from exc
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise BenchmarkError(f"{self.path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from exc
+            raise BenchmarkError(f"{self.file}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from exc
         except RecursionError:
-            raise BenchmarkError(f"{self.path}: {TOO_DEEP}") from None
+            raise BenchmarkError(f"{self.file}: {TOO_DEEP}") from None
 
     def _too_big(self, size: int | None) -> str:
         what = f"{size:,} bytes" if size is not None else "over the limit once decompressed"
-        return (f"{self.path}: a JSON file is parsed whole and this one is {what} (limit {self.max_json_bytes:,}): "
+        return (f"{self.file}: a JSON file is parsed whole and this one is {what} (limit {self.max_json_bytes:,}): "
                 f"convert it to JSONL, one record per line, which streams")
 
     def _csv(self, delimiter: str):
@@ -497,14 +504,14 @@ class _Reader:
                         yield self._problem(start, index, f"not valid CSV ({exc})")
                         index += 1
                     else:
-                        raise BenchmarkError(f"{self.path}:{start}: the header is not valid CSV ({exc})") from exc
+                        raise BenchmarkError(f"{self.file}:{start}: the header is not valid CSV ({exc})") from exc
                     start = reader.line_num + 1
                     continue
                 first, start = start, reader.line_num + 1
                 reason = next((bad[n] for n in range(first, start) if n in bad), None)
                 if header is None:
                     if reason:
-                        raise BenchmarkError(f"{self.path}:{first}: the header line is unreadable: {reason}")
+                        raise BenchmarkError(f"{self.file}:{first}: the header line is unreadable: {reason}")
                     if row:
                         header = row
                     continue
@@ -526,7 +533,13 @@ class _Reader:
                     yield index, None, record
                     index += 1
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...: the file is unusable as a whole
-            raise BenchmarkError(f"{self.path}: not a readable Parquet file ({exc})") from exc
+            said = _renamed(exc, self.path, self.file)
+            raise BenchmarkError(f"{self.file}: not a readable Parquet file ({said})") from exc
+
+
+def _renamed(exc: Exception, path: Path, file: str) -> str:
+    """An exception's text with the file's path (which an OS or Arrow error may quote) replaced by its shown name."""
+    return str(exc).replace(str(path), file)
 
 
 def _record_list(value: dict) -> list | None:

@@ -90,8 +90,9 @@ class _Plan:
     fulltext: bool
     #: how the full-text index cuts text into terms (index.fulltext.TOKENIZERS); None until an append takes the base's
     fulltext_tokenizer: str | None
-    #: also index the normalised text (`inspector.normalize`) for `contam --normalize`
-    normalized: bool
+    #: also index the normalised text (`inspector.normalize`), so a contamination check finds re-cased and
+    #: re-wrapped copies; None until an append takes the base's (a new build: on)
+    normalized: bool | None
     #: compute the heuristic quality signals (`inspector.quality`) into the catalog
     signals: bool
     #: metadata columns no filter can take, each as `name (type): why` (index.fulltext.skipped_fields)
@@ -121,7 +122,7 @@ def build_index(
     settings: Settings = DEFAULT,
     progress: Progress | None = None,
     allow_empty: bool = False,
-    normalized: bool = False,
+    normalized: bool | None = None,
     signals: bool = True,
     append: bool = False,
     force: bool = False,
@@ -143,6 +144,8 @@ def build_index(
     `signals` (on unless turned off) adds the heuristic quality signals of `inspector.quality` to the catalog.
     `fulltext_tokenizer`: "cjk" (the default: CJK words found inside unsegmented text) or "words" (see
     `index.fulltext.TOKENIZERS`); an append takes the index's own unless told.
+    `normalized`: also index normalised text (on for a new build: a contamination check then also finds re-cased
+    and re-wrapped copies, for about a third more build time; docs/benchmarks.md); an append takes the index's own.
     """
     started = time.perf_counter()
     progress = progress or _no_progress
@@ -163,6 +166,7 @@ def build_index(
             if append:
                 base = _open_base(Path(out), plan, force)
             plan.fulltext_tokenizer = plan.fulltext_tokenizer or DEFAULT_TOKENIZER
+            plan.normalized = True if plan.normalized is None else plan.normalized
             jobs, cores = _cut(plan, base, tmp, settings, progress, workers, memory_gib, ray, allow_empty)
             parts = _run(jobs, cores, ray, progress)
             final, shards = publish(tmp, plan, base, jobs, parts, progress)
@@ -208,6 +212,7 @@ def _open_base(out: Path, plan: _Plan, force: bool) -> _Base:
         fulltext = manifest["fulltext"]
         # not told: the index's own (an index from before the choice: words)
         theirs = fulltext.get("tokenizer", "words") if fulltext else plan.fulltext_tokenizer
+        normalized = manifest["normalized"] is not None
         wanted = {
             "--text-column": (plan.text_column, manifest["text_column"]),
             "--id-column": (plan.id_column, manifest["id_column"]),
@@ -215,14 +220,14 @@ def _open_base(out: Path, plan: _Plan, force: bool) -> _Base:
             "--no-fulltext": (not plan.fulltext, fulltext is None),
             "--stem": (plan.stem, bool(fulltext and fulltext["stem"])),
             "--fulltext-tokenizer": (plan.fulltext_tokenizer or theirs, theirs),
-            "--normalized": (plan.normalized, manifest["normalized"] is not None),
+            "--normalized": (normalized if plan.normalized is None else plan.normalized, normalized),
             "--no-signals": (not plan.signals, not has_signals),
         }
         differ = [f"{option} (the index: {theirs!r}, here: {ours!r})" for option, (ours, theirs) in wanted.items()
                   if ours != theirs]
         if differ:
             raise InspectorError(f"--append: {out} was built with other options; give the same: {'; '.join(differ)}")
-        plan.fulltext_tokenizer = theirs
+        plan.fulltext_tokenizer, plan.normalized = theirs, normalized
         if fulltext is not None:  # the full-text index's fields are fixed: new files may lack some, not add any
             fields = {f["column"]: f for f in fulltext["fields"]}
             extra = [s.column for s in plan.specs if s.column not in fields]

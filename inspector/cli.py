@@ -12,8 +12,10 @@ from . import (
     ORDERS,
     PRESETS,
     ContaminationParams,
+    IndexMissing,
     InspectorError,
     InvalidQuery,
+    NotAnIndex,
     Problem,
     Settings,
     build_demo,
@@ -29,6 +31,7 @@ from . import (
     score_split,
     write_decontaminated,
 )
+from .contamination import MATCH_MODES, missed_note
 
 
 class _Group(click.Group):
@@ -76,8 +79,12 @@ class _Bar:
 
 def _open(index_dir, **options):
     """Open an index, saying on stderr when its source shards changed after the build (answers describe the text
-    that was indexed; a document whose text changed refuses to show)."""
-    index = open_index(index_dir, **options)
+    that was indexed; a document whose text changed refuses to show). No index there: where the one inside is, or
+    what to run (`NotAnIndex`)."""
+    try:
+        index = open_index(index_dir, **options)
+    except IndexMissing:
+        raise IndexMissing(NotAnIndex(str(index_dir)).advice()) from None
     for path in index.changed_sources[:3]:
         click.echo(f"warning: source shard {path} was modified after this index was built: rebuild it", err=True)
     return index
@@ -126,7 +133,9 @@ def main():
 @click.option(
     "--allow-empty", is_flag=True, help="Build even from a corpus without one text beyond whitespace."
 )
-@click.option("--normalized", is_flag=True, help="Also index normalised text, for `contam --normalize`.")
+@click.option("--normalized/--no-normalized", default=None,
+              help="Also index normalised text, so `contam` finds re-cased and re-wrapped copies (default: on, about "
+                   "a third more build time; --append takes the index's own).")
 @click.option("--signals/--no-signals", default=True, show_default=True,
               help="Heuristic quality signals (Gopher, C4, FineWeb rules) per document in the catalog.")
 @click.option("--append", is_flag=True,
@@ -432,6 +441,12 @@ def app_roots(host: str, roots, index_dir) -> list[str]:
     return [str(Path(r).expanduser().resolve()) for r in roots]
 
 
+#: Streamlit options that keep every answer fast: no full garbage collection after each rerun (with an index, its
+#: tokenizer and pandas loaded that is 0.1-0.25 s of every typed-to-shown, holding the GIL before the answer is sent;
+#: Python's own collector still runs), and no watching of every imported source file for edits.
+APP_SPEED_OPTIONS = ("--runner.postScriptGC", "false", "--server.fileWatcherType", "none")
+
+
 @main.command()
 @click.argument("index_dir", metavar="[DIR]", required=False, type=click.Path(path_type=Path))
 @click.option("--port", type=int, default=8501, show_default=True)
@@ -463,7 +478,7 @@ def app(index_dir, port, host, roots):
            ROOTS_ENV: os.pathsep.join(app_roots(host, roots, index_dir))}
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
                "--server.address", host, "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
-               "--server.maxUploadSize", str(Settings().max_upload_mb)]
+               "--server.maxUploadSize", str(Settings().max_upload_mb), *APP_SPEED_OPTIONS]
     os.execvpe(sys.executable, command, env)
 
 
@@ -497,7 +512,12 @@ def _results(specs, benchmarks) -> dict | None:
 @click.option("--min-match", type=int, default=13, show_default=True, help="Tokens a match needs to count (L).")
 @click.option("--clean-below", type=float, default=0.2, show_default=True, help="Coverage below which it is clean.")
 @click.option("--dirty-from", type=float, default=0.8, show_default=True, help="Coverage from which an item is dirty.")
-@click.option("--normalize", is_flag=True, help="Match normalised text (needs an index built with --normalized).")
+@click.option("--match", "match", type=click.Choice(MATCH_MODES), default="auto", show_default=True,
+              help="Compare exact tokens, normalised text (an index built with --normalized), or both (each item's "
+              "verdict the worse); auto: both when the index has normalised text, else exact.")
+@click.option("--normalize", is_flag=True, help="The same as --match normalized.")
+@click.option("--count-templates", is_flag=True,
+              help="Count text several items of a file share (templates) toward coverage and verdict too.")
 @click.option("--count-whitespace", is_flag=True, help="Count whitespace tokens toward n and L too.")
 @click.option("--score-field", help="A field of the benchmark rows holding each item's score.")
 @click.option("--results", "results_specs", multiple=True, help="Per-item scores: FILE or NAME=FILE (repeatable).")
@@ -507,14 +527,16 @@ def _results(specs, benchmarks) -> dict | None:
 @click.option("--max-chars", type=int, default=ContaminationParams().max_text_chars, show_default=True,
               help="The check's budget: most characters of item text.")
 @JSON
-def contam(index_dir, benchmarks, fields, preset, n, min_match, clean_below, dirty_from, normalize, count_whitespace,
-           score_field, results_specs, out, max_items, max_chars, as_json):
+def contam(index_dir, benchmarks, fields, preset, n, min_match, clean_below, dirty_from, match, normalize,
+           count_templates, count_whitespace, score_field, results_specs, out, max_items, max_chars, as_json):
     """Check benchmark files (or `humaneval`, bundled) for contamination: per benchmark and per item."""
+    if normalize and match not in ("auto", "normalized"):
+        raise InvalidQuery(f"--normalize means --match normalized: give one of them, not also --match {match}")
     opened = open_benchmarks(list(benchmarks), fields=fields.split(",") if fields else None, preset=preset,
                              score_field=score_field)
     params = ContaminationParams(n=n, min_match=min_match, clean_below=clean_below, dirty_from=dirty_from,
-                                 normalize=normalize, count_whitespace=count_whitespace, max_items=max_items,
-                                 max_text_chars=max_chars)
+                                 match="normalized" if normalize else match, count_templates=count_templates,
+                                 count_whitespace=count_whitespace, max_items=max_items, max_text_chars=max_chars)
     scores = _results(results_specs, opened)  # a bad results file fails before the check, not after
     index = _open(index_dir)
     bar = _Bar()
@@ -530,7 +552,11 @@ def contam(index_dir, benchmarks, fields, preset, n, min_match, clean_below, dir
         data["score_split"] = split.as_dict() if split else None
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
-    click.echo(f"{report.mode} matching, n = {params.n}, L = {params.min_match} tokens; index {index.path}")
+    ways = "exact and normalised (each item's verdict the worse)" if report.mode == "both" else report.mode
+    click.echo(f"{ways} matching, n = {params.n}, L = {params.min_match} tokens; index {index.path}")
+    note = missed_note(report)
+    if note:
+        click.echo(f"note: {note}")
     header = ("benchmark", "preset", "items", "dirty", "partial", "clean", "overlap")
     click.echo("{:<24} {:<12} {:>7} {:>13} {:>13} {:>13} {:>8}".format(*header))
     for b in report.benchmarks:
@@ -539,12 +565,16 @@ def contam(index_dir, benchmarks, fields, preset, n, min_match, clean_below, dir
                    f"{b.mean_overlap:>8.3f}")
         if b.empty or b.skipped:
             click.echo(f"  {b.empty:,} empty items not scored; {b.skipped:,} records skipped")
+        if b.templated:
+            counted = "counted" if params.count_templates else "not counted (--count-templates counts it)"
+            click.echo(f"  {b.templated:,} items hold template text shared with other items of the file: {counted}")
         for problem in b.problems[:5]:
             click.echo(f"  skipped: {problem}")
     worst = sorted((i for i in report.items if i.verdict == "dirty"), key=lambda i: -(i.coverage or 0))[:10]
     for item in worst:
         a, b = item.longest_span
-        click.echo(f"dirty {item.benchmark}:{item.id or item.index} coverage {item.coverage:.0%}, longest match "
+        way = f" ({item.matched_by} matching)" if report.mode == "both" else ""
+        click.echo(f"dirty {item.benchmark}:{item.id or item.index}{way} coverage {item.coverage:.0%}, longest match "
                    f"{item.longest_match} tokens in {item.evidence_documents:,} documents: {item.text[a:b][:80]!r}")
     click.echo(f"{len(report.documents):,} corpus documents hold matches of >= {params.min_match} tokens with dirty or "
                f"partial items{' (a sample: some spans occur very often)' if report.documents_approx else ''}")
@@ -574,14 +604,16 @@ def decontaminate(index_dir, report_path, out, mask, as_json):
             f"{report_path} was made on build {report['build']}; {index_dir} now serves {index.build.name}: "
             "run `inspector contam` again"
         )
-    if report.get("mode") == "normalized" and mask:
-        raise InvalidQuery(f"{report_path} matched normalised text: its spans cannot be masked; remove the documents")
+    documents = report["documents"]
+    if report.get("mode") == "normalized" and documents and "normalized_spans" not in documents[0]:
+        # kept before reports had both kinds of spans: a normalised check's spans are of its normalised text
+        documents = [{**d, "spans": [], "normalized_spans": d["spans"]} for d in documents]
     if report.get("documents_approx"):
         click.echo(f"warning: {report_path} lists an even sample of the documents holding its matches (some spans "
                    "occur too often to list them all): the copy keeps the others", err=True)
     bar = _Bar()
     try:
-        result = write_decontaminated(index, report["documents"], out, mask=mask, progress=bar)
+        result = write_decontaminated(index, documents, out, mask=mask, progress=bar)
     finally:
         bar.close()
     _emit(result, as_json, lambda r: click.echo(
@@ -669,9 +701,13 @@ def task():
               help="Read the guideline from this file.")
 @click.option("--second-pass", is_flag=True, help="Add a second round over the items the first round disagrees on.")
 @click.option("--score-name", help="What the scores are (a metadata column such as quality).")
+@click.option("--show-score", is_flag=True,
+              help="Show annotators the score (hidden by default: they may reveal it one item at a time).")
+@click.option("--hide-column", "hidden_columns", multiple=True,
+              help="A metadata column annotators do not see either (repeat for more), e.g. --hide-column source.")
 @JSON
 def task_create(index_dir, name, docs, scores, sample_json, scheme, guideline, guideline_file, second_pass, score_name,
-                as_json):
+                show_score, hidden_columns, as_json):
     """Create task --name over --docs or --sample-json."""
     from . import create_task
     from .benchmarks import MAX_JSON_BYTES
@@ -698,10 +734,11 @@ def task_create(index_dir, name, docs, scores, sample_json, scheme, guideline, g
     if guideline_file is not None:
         guideline = read_text(guideline_file, MAX_GUIDELINE, "--guideline-file")
     result = create_task(_open(index_dir), name, chosen, score_list, scheme=scheme, guideline=guideline,
-                         second_pass=second_pass, score_name=score_name)
+                         second_pass=second_pass, score_name=score_name, hide_score=not show_score,
+                         hidden_columns=hidden_columns)
     _emit(result, as_json, lambda t: click.echo(
-        f"task {t.name}: {t.items:,} documents, {t.scheme.spec}{', second pass' if t.second_pass else ''} "
-        f"-> {index_dir}/labels.duckdb"
+        f"task {t.name}: {t.items:,} documents, {t.scheme.spec}{', second pass' if t.second_pass else ''}"
+        f"{', hidden from annotators: ' + ', '.join(t.hidden) if t.hidden else ''} -> {index_dir}/labels.duckdb"
     ))
 
 
@@ -762,7 +799,7 @@ def label_command(index_dir, task_name, annotator, doc, value, note, round_, ski
 @INDEX
 @click.pass_context
 def labels_group(ctx, index_dir):
-    """Analyse or export a task's labels: `inspector labels DIR stats|export --task T`."""
+    """Analyse, export or rename a task's labels: `inspector labels DIR stats|export|rename|renames --task T`."""
     ctx.obj = index_dir
 
 
@@ -804,9 +841,10 @@ def labels_stats(index_dir, task_name, positive_from, bins, as_json):
         click.echo(f"disagreements: {len(r.disagreements):,}")
         for d in r.disagreements[:50]:
             given = ", ".join(f"{a} {v}" for a, v in d.labels.items())
-            where = f"doc {d.doc}" if d.doc is not None else f"item {d.position} ({d.status})"
-            final = f"; adjudicated {d.adjudicated}" if d.adjudicated is not None else ""
-            click.echo(f"  {where} ({d.id}): {given} -> majority {d.majority or 'tie'}{final}")
+            where = (f"doc {d.doc}" if d.doc is not None else f"item {d.position} ({d.status})") + (
+                f" ({d.id})" if d.id is not None else "")
+            final = f"; adjudicated {d.adjudication}" if d.second else ""
+            click.echo(f"  {where}: {given} -> majority {d.majority or 'tie'}{final}")
 
     _emit(result, as_json, human)
 
@@ -824,3 +862,45 @@ def labels_export(index_dir, task_name, fmt, out, as_json):
 
     result = export_labels(_open(index_dir), task_name, out, format=fmt)
     _emit(result, as_json, lambda r: click.echo(f"{r.rows:,} rows -> {r.path} ({r.format})"))
+
+
+def _rename_line(r) -> str:
+    kept = f", items both labelled: {r.conflicts:,} (kept the {r.keep})" if r.conflicts else ""
+    return (f"#{r.seq} {r.at[:19]} {r.by}: {'merged' if r.merge else 'renamed'} {r.source} -> {r.target} in "
+            f"{r.task}: {r.events:,} label event(s) moved{kept}")
+
+
+@labels_group.command("rename")
+@TASK
+@click.option("--from", "source", required=True, help="The annotator whose labels move (e.g. a mistyped name).")
+@click.option("--to", "target", required=True, help="The name they move to (an annotator's labels merge).")
+@click.option("--by", "by", required=True, help="Who renames (you, the lead): recorded with the rename.")
+@click.option("--keep", type=click.Choice(["newest", "target"]),
+              help="An item both labelled keeps the newest label, or the target's; without it such a merge is "
+                   "refused.")
+@JSON
+@click.pass_obj
+def labels_rename(index_dir, task_name, source, target, by, keep, as_json):
+    """Move an annotator's labels in a task to another name (one transaction, recorded: see `renames`)."""
+    from . import rename_annotator
+
+    result = rename_annotator(_open(index_dir), task_name, source, target, by=by, keep=keep)
+    _emit(result, as_json, lambda r: click.echo(_rename_line(r)))
+
+
+@labels_group.command("renames")
+@click.option("--task", "task_name", help="Only this task's.")
+@JSON
+@click.pass_obj
+def labels_renames(index_dir, task_name, as_json):
+    """Every rename and merge of annotators recorded: who, from, to, when, label events moved."""
+    from . import renames
+
+    found = renames(_open(index_dir), task_name)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in found], ensure_ascii=False, indent=1))
+        return
+    if not found:
+        click.echo("no renames recorded")
+    for r in found:
+        click.echo(_rename_line(r))

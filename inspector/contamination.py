@@ -15,6 +15,12 @@ counts them too). So an n-gram is n such tokens and whatever whitespace lies bet
 those tokens covered. An item with fewer than n (or L) of them counts as one n-gram (one match) of its own:
 contaminated only when it occurs whole. No Python loop runs per n-gram: every item of a batch goes through the
 batched engine at once.
+
+Three refinements, each for copies the plain rule misses or over-reports: items are matched as exact tokens and as
+normalised text (re-cased and re-wrapped copies), each reported by the way with the worse verdict (`match_mode`,
+`_worse`); an item's first word is matched in both spellings, alone and as inside running text (`A` / ` A`), as a
+query's is (`_first_word_lengths`); and text several items of the file share (templates) is reported apart and, by
+default, not counted (`_template_grams`).
 """
 from __future__ import annotations
 
@@ -30,10 +36,11 @@ from index.errors import InvalidQuery
 
 from .benchmarks import MAX_JSON_BYTES, BenchmarkError, Problem
 from .bounded_read import read_text
-from .normalize import normalize_with_offsets, original_span
+from .normalize import normalize, normalize_with_offsets, original_span
 from .results import Snippet, _Result
 
 VERDICTS = ("clean", "partial", "dirty")
+MATCH_MODES = ("auto", "exact", "normalized", "both")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +63,12 @@ class ContaminationParams(_Result):
     max_items: int = 200_000
     max_text_chars: int = 100_000_000
     max_listed_occurrences: int = 2_000_000
-    #: compare normalised text (lower case, NFKC, no punctuation, whitespace collapsed) on the normalised index
-    normalize: bool = False
+    #: how items are compared: "exact" tokens, "normalized" text (lower case, NFKC, no punctuation, whitespace
+    #: collapsed; on the normalised index), "both" (each item's verdict the worse of the two), or "auto": "both" when
+    #: the index has normalised shards, else "exact"
+    match: str = "auto"
+    #: count text shared by several items of a benchmark file (templates) toward coverage, overlap and verdict
+    count_templates: bool = False
     #: count whitespace tokens toward n and L too (infini-gram mini's 50 characters include spaces)
     count_whitespace: bool = False
 
@@ -70,6 +81,8 @@ class ContaminationParams(_Result):
             )
         if self.max_items < 1 or self.max_text_chars < 1 or self.max_listed_occurrences < 0:
             raise InvalidQuery("the check's budget (items, characters, listed occurrences) must be positive")
+        if self.match not in MATCH_MODES:
+            raise InvalidQuery(f"match must be one of {', '.join(MATCH_MODES)}, not {self.match!r}")
         if not 0 <= self.evidence_documents <= 100:
             raise InvalidQuery(f"evidence documents must be between 0 and 100, not {self.evidence_documents}")
 
@@ -91,9 +104,11 @@ class Measures:
         return self.ngrams_found / self.ngrams if self.ngrams else 0.0
 
 
-def measure(m: np.ndarray, n: int, min_match: int, blank: np.ndarray | None = None) -> Measures:
+def measure(m: np.ndarray, n: int, min_match: int, blank: np.ndarray | None = None,
+            template: np.ndarray | None = None) -> Measures:
     """The measures of one item from `m`, its per-token match lengths (`NgramIndex.match_lengths`); `blank` marks
-    its whitespace-only tokens (none by default)."""
+    its whitespace-only tokens (none by default); `template` its tokens inside text shared with other items of its
+    file, which then count toward neither coverage nor overlap (unless every counting token is template text)."""
     m = np.asarray(m, dtype=np.int64)
     size = len(m)
     blank = np.zeros(size, dtype=bool) if blank is None else np.asarray(blank, dtype=bool)
@@ -110,14 +125,24 @@ def measure(m: np.ndarray, n: int, min_match: int, blank: np.ndarray | None = No
     starts = np.where(inside >= least, positions - m + 1, size)
     reach = np.minimum.accumulate(starts[::-1])[::-1]  # the earliest start of an eligible match ending at >= i
     covered = reach <= positions
+    own, grams = words, np.ones(len(words) - n + 1, dtype=bool)
+    if template is not None and not template[words].all():
+        own = words[~template[words]]
+        grams = _own_grams(template, words, n)
     return Measures(
-        ngrams=len(words) - n + 1,
-        ngrams_found=int(np.count_nonzero(_occurs(m, words, n))),
+        ngrams=int(np.count_nonzero(grams)),
+        ngrams_found=int(np.count_nonzero(_occurs(m, words, n) & grams)),
         longest=longest,
         longest_start=end - longest + 1,
-        coverage=float(np.count_nonzero(covered[words]) / len(words)),
+        coverage=float(np.count_nonzero(covered[own]) / len(own)),
         covered=_runs(covered),
     )
+
+
+def _own_grams(template: np.ndarray, words: np.ndarray, n: int) -> np.ndarray:
+    """Per n-gram of counting tokens: does it hold a counting token that is not template text?"""
+    own = np.concatenate([[0], np.cumsum(~template[words])])
+    return own[n:] - own[: len(words) - n + 1] > 0
 
 
 def _gram_starts(words: np.ndarray, n: int) -> np.ndarray:
@@ -188,6 +213,10 @@ class ItemResult(_Result):
     evidence_documents: int
     evidence_approx: bool
     score: float | None = None
+    #: which way found the reported verdict's matches: "exact", "normalized", "both", or "" (no match of >= L tokens)
+    matched_by: str = ""
+    #: character spans of `text` inside n-grams that occur in several items of the same file (not counted by default)
+    template_spans: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +238,8 @@ class BenchmarkSummary(_Result):
     #: items per coverage decile: [0, 0.1), [0.1, 0.2), ... [0.9, 1.0]
     coverage_histogram: tuple[int, ...]
     problems: tuple[str, ...]
+    #: items holding template text (shared with several items of the file)
+    templated: int = 0
 
     def share(self, verdict_name: str) -> float:
         return getattr(self, verdict_name) / self.items if self.items else 0.0
@@ -224,10 +255,13 @@ class FlaggedDocument(_Result):
     row: int
     #: "benchmark:index" of each item matched
     items: tuple[str, ...]
-    #: tokens of the document inside those matches
+    #: tokens of the document inside those matches (of the way that matched more, when both did)
     tokens_matched: int
     #: token spans [start, end) of the document inside those matches, merged (`decontaminate --mask` blanks them)
     spans: tuple[tuple[int, int], ...]
+    #: the same for matches of normalised text, in the tokens of the document's normalised text (`decontaminate
+    #: --mask` blanks the characters they came from)
+    normalized_spans: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +281,34 @@ class ContaminationReport(_Result):
 
 
 Progress = Callable[[str, int, int], None]
+
+MISSED_NOTE = ("only exact tokens were compared: re-cased or re-wrapped copies of items are missed; build the index "
+               "with `inspector build --normalized` to find them")
+
+
+def missed_note(report_or_mode) -> str | None:
+    """The sentence the CLI prints and the page shows when a check compared exact tokens only because the index has
+    no normalised shards (a report, its dict form, or a mode; an explicit `match="exact"` gets no note)."""
+    if isinstance(report_or_mode, str):
+        mode, match = report_or_mode, "auto"
+    else:
+        get = report_or_mode.get if isinstance(report_or_mode, dict) else lambda key: getattr(report_or_mode, key)
+        params = get("params")
+        mode = get("mode")
+        match = (params.get("match") if isinstance(params, dict) else getattr(params, "match", None)) or "auto"
+    return MISSED_NOTE if mode == "exact" and match == "auto" else None
+
+
+def match_mode(index, params: ContaminationParams) -> str:
+    """What a check runs: "exact", "normalized" or "both" (`params.match`, "auto" resolved on this index); a way the
+    index cannot match is InvalidQuery, naming the build option that makes it."""
+    normalized = bool(index.manifest.get("normalized"))
+    if params.match == "auto":
+        return "both" if normalized else "exact"
+    if params.match != "exact" and not normalized:
+        raise InvalidQuery(f"index at {index.path} has no normalised n-gram index, which match={params.match!r} "
+                           "needs: rebuild it with `inspector build ... --normalized`")
+    return params.match
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -282,22 +344,26 @@ class _Flagged:
         self.left = params.max_listed_occurrences
         self.approx = False
 
-    def add(self, contaminated: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> None:
-        """`contaminated`: (item key, token ids, match lengths, whitespace tokens) of the batch's dirty and partial
-        items."""
+    def add(self, contaminated: Sequence[tuple[str, Sequence[tuple]]]) -> None:
+        """`contaminated`: (item key, spellings) of the batch's dirty and partial items; a spelling is (token ids,
+        match lengths, whitespace tokens, template tokens or None): the item's own tokens, and with its first word
+        spelled as inside running text. L-grams of template text alone list no document."""
         rows, lengths, owners = [], [], []
-        for key, seq, m, blank in contaminated:
-            words = np.nonzero(~blank)[0]
-            least = min(self.params.min_match, len(words))
-            hit = _occurs(m, words, least)
-            starts, ends = _gram_starts(words, least)[hit], words[least - 1 :][hit] + 1
-            if len(starts):
-                width = int((ends - starts).max())
-                at = starts[:, None] + np.arange(width)
-                rows.append(np.where(at < ends[:, None], seq[np.minimum(at, len(seq) - 1)], -1))  # -1 past the end
-                lengths.append(ends - starts)
-                owners.append(np.full(len(starts), len(self.keys)))
-                self.keys.append(key)
+        for key, spellings in contaminated:
+            for seq, m, blank, template in spellings:
+                words = np.nonzero(~blank)[0]
+                least = min(self.params.min_match, len(words))
+                hit = _occurs(m, words, least)
+                if template is not None:
+                    hit &= _own_grams(template, words, least)
+                starts, ends = _gram_starts(words, least)[hit], words[least - 1 :][hit] + 1
+                if len(starts):
+                    width = int((ends - starts).max())
+                    at = starts[:, None] + np.arange(width)
+                    rows.append(np.where(at < ends[:, None], seq[np.minimum(at, len(seq) - 1)], -1))  # -1: beyond
+                    lengths.append(ends - starts)
+                    owners.append(np.full(len(starts), len(self.keys)))
+            self.keys.append(key)
         if not rows:
             return
         width = max(r.shape[1] for r in rows)
@@ -315,30 +381,43 @@ class _Flagged:
         self.runs = _merge_spans(np.concatenate([self.runs, spans], axis=1))
         self.grams += len(grams)
 
-    def documents(self, documents) -> tuple[FlaggedDocument, ...]:
+    def by_document(self) -> dict[int, tuple[list[str], tuple[tuple[int, int], ...]]]:
+        """{document: (keys of the items it holds matches with, merged token spans of those matches)}."""
         if not self.runs.shape[1]:
-            return ()
+            return {}
         run_doc, run_start, run_end = self.runs
         flagged, run_at = np.unique(run_doc, return_index=True)
         run_at = np.append(run_at, len(run_doc))
         items = _items_by_document(np.concatenate(self.doc_grams, axis=1),
                                    np.concatenate(self.gram_items, axis=1), self.grams)
-        out = []
+        out = {}
         for i, doc in enumerate(flagged.tolist()):
             runs = slice(run_at[i], run_at[i + 1])
-            spans = tuple(zip(run_start[runs].tolist(), run_end[runs].tolist()))
-            out.append(
-                FlaggedDocument(
-                    doc=doc,
-                    id=documents.id(doc),
-                    file=documents.file(doc),
-                    row=documents.row(doc),
-                    items=tuple(sorted(self.keys[k] for k in items.get(doc, ()))),
-                    tokens_matched=sum(b - a for a, b in spans),
-                    spans=spans,
-                )
-            )
-        return tuple(out)
+            out[doc] = ([self.keys[k] for k in items.get(doc, ())],
+                        tuple(zip(run_start[runs].tolist(), run_end[runs].tolist())))
+        return out
+
+
+def _flagged_documents(exact: _Flagged | None, normalized: _Flagged | None, documents) -> tuple[FlaggedDocument, ...]:
+    """The union by document of what each way flagged: a document either way matched is listed once, with the
+    items of both and the spans of each way in its own tokens."""
+    by_exact = exact.by_document() if exact else {}
+    by_normalized = normalized.by_document() if normalized else {}
+    out = []
+    for doc in sorted(by_exact.keys() | by_normalized.keys()):
+        keys, spans = by_exact.get(doc, ([], ()))
+        more, normalized_spans = by_normalized.get(doc, ([], ()))
+        out.append(FlaggedDocument(
+            doc=doc,
+            id=documents.id(doc),
+            file=documents.file(doc),
+            row=documents.row(doc),
+            items=tuple(sorted(set(keys) | set(more))[:LISTED_ITEMS]),
+            tokens_matched=max(sum(b - a for a, b in spans), sum(b - a for a, b in normalized_spans)),
+            spans=spans,
+            normalized_spans=normalized_spans,
+        ))
+    return tuple(out)
 
 
 #: items listed per flagged document (a span shared by thousands of items would otherwise list them all, everywhere)
@@ -411,7 +490,7 @@ def _within_budget(benchmarks: Sequence, params: ContaminationParams) -> None:
             chars += len(getattr(record, "text", ""))
             if items > params.max_items or chars > params.max_text_chars:
                 raise BenchmarkError(
-                    f"{bench.path}: this check would hold more than {params.max_items:,} items or "
+                    f"{bench.file}: this check would hold more than {params.max_items:,} items or "
                     f"{params.max_text_chars:,} characters of item text, its budget: check fewer or smaller files "
                     "at a time (the CLI's --max-items and --max-chars raise it)"
                 )
@@ -422,86 +501,291 @@ def check_contamination(index, benchmarks: Sequence, params: ContaminationParams
     """Check every item of every benchmark against the corpus of `index` (a `CorpusIndex`).
 
     `benchmarks`: opened benchmark files (`inspector.benchmarks.open_benchmark`), each streamed in batches.
-    With `params.normalize`, items and corpus are compared as normalised text (`inspector.normalize`), on the
-    normalised n-gram index a build made with `--normalized`; spans are still marked on the items' own text.
+    `params.match` says how items are compared (`match_mode`): as exact tokens, as normalised text
+    (`inspector.normalize`, on the normalised n-gram index a build made with `--normalized`; spans are still marked
+    on the items' own text), or both ways, each item reported as the way that gives it the worse verdict found it
+    (`matched_by`): re-cased and re-wrapped copies, common on the web, only the normalised way finds.
+    A first pass over each file finds its template text (`_template_grams`), reported apart and not counted unless
+    `params.count_templates`.
     """
     params = params or ContaminationParams()
     params.check()
     progress = progress or _no_progress
-    engine = index.normalized_engine if params.normalize else index.engine
-    flagged = _Flagged(engine, params)
+    mode = match_mode(index, params)
+    ways = [_Way(name, index.engine if name == "exact" else index.normalized_engine, params)
+            for name in (WAYS if mode == "both" else (mode,))]
     _within_budget(benchmarks, params)
     evidence: dict = {}
     summaries, items = [], []
     done = 0
     for bench in benchmarks:
+        for way in ways:
+            way.templates = _template_grams(index.tokenizer, bench, way.normalized, params)
         results: list[ItemResult] = []
         problems: list[str] = []
         for batch in _batches(bench.records(), _BATCH, _BATCH_CHARS):
-            results += _check_batch(index, engine, bench, batch, params, flagged, problems, evidence)
+            results += _check_batch(index, ways, bench, batch, params, problems, evidence)
             done += len(batch)
             progress(f"check {bench.name}", done, 0)
         summaries.append(_summary(bench, results, problems))
         items += results
+    flagged = {way.name: way.flagged for way in ways}
     return ContaminationReport(
         index=str(index.path),
         build=index.build.name,
         tokenizer=index.manifest["tokenizer"]["kind"],
-        mode="normalized" if params.normalize else "exact",
+        mode=mode,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         params=params,
         benchmarks=tuple(summaries),
         items=tuple(items),
-        documents=flagged.documents(index.documents),
-        documents_approx=flagged.approx,
+        documents=_flagged_documents(flagged.get("exact"), flagged.get("normalized"), index.documents),
+        documents_approx=any(way.flagged.approx for way in ways),
     )
 
 
-@dataclass(slots=True)
-class _Prepared:
-    """An item as it is matched: its tokens (of the normalised text when normalising), and where each normalised
-    character came from in the item's own text (None when not normalising)."""
+WAYS = ("exact", "normalized")  # in this order: a tie between the two ways' verdicts reports the exact one
 
+
+class _Way:
+    """One way of comparing items: its engine, its decontamination list, and the current file's template n-grams."""
+
+    def __init__(self, name: str, engine, params: ContaminationParams):
+        self.name, self.engine, self.normalized = name, engine, name == "normalized"
+        self.flagged = _Flagged(engine, params)
+        self.templates = np.zeros(0, dtype=np.uint64)
+
+
+@dataclass(slots=True)
+class _Matched:
+    """An item as one way matched it: its tokens (of the normalised text in the normalised way), where each
+    normalised character came from in the item's own text (None in the exact way), its match lengths (`plain`: of
+    these tokens; `m`: a match may also start with the first word spelled as inside running text, `spaced`), its
+    whitespace and template tokens, and its measures."""
+
+    way: _Way
     record: object
     ids: np.ndarray
     origin: np.ndarray | None
+    plain: np.ndarray
+    m: np.ndarray
+    spaced: np.ndarray | None
+    spaced_m: np.ndarray | None
+    blank: np.ndarray
+    template: np.ndarray
+    #: the template tokens the measures leave out (None when templates count, or the item is template text whole)
+    uncounted: np.ndarray | None
+    measures: Measures
+
+    def spellings(self) -> list[tuple]:
+        """(tokens, match lengths, whitespace, uncounted template) of each spelling the corpus may hold."""
+        out = [(self.ids, self.plain, self.blank, self.uncounted)]
+        if self.spaced is not None:
+            shift = len(self.spaced) - len(self.ids)
+            head = _first_word_tokens(self.ids, self.spaced)
+            out.append((self.spaced, self.spaced_m, _spaced_mask(self.blank, head, shift),
+                        None if self.uncounted is None else _spaced_mask(self.uncounted, head, shift)))
+        return out
+
+    def corpus_span(self, start: int, end: int) -> tuple[np.ndarray, int]:
+        """Tokens [start, end) as the corpus holds them, and how many characters they add before the item's text
+        (1: the space of the first word's running-text spelling)."""
+        if start == 0 and self.spaced is not None and end and self.plain[end - 1] < end:
+            return self.spaced[: end + len(self.spaced) - len(self.ids)], 1
+        return self.ids[start:end], 0
 
 
-def _check_batch(index, engine, bench, batch, params, flagged: _Flagged, problems: list[str],
-                 evidence: dict) -> list[ItemResult]:
-    tokenizer = index.tokenizer
+def _readable(bench, batch: list, params: ContaminationParams, problems: list[str] | None) -> list:
+    """The batch's records that can be checked; what cannot (malformed, surely too long) goes to `problems`."""
     records = []
     for record in batch:
         if isinstance(record, Problem):  # a record the reader could not read: file:line and why
-            problems.append(str(record))
+            problem = str(record)
         elif len(record.text) > 16 * params.max_item_tokens:  # never tokenize a text that is surely too long
-            problems.append(_too_long(bench, record, f"{len(record.text):,} characters", params))
+            problem = _too_long(bench, record, f"{len(record.text):,} characters", params)
         else:
             records.append(record)
-    texts, origins = [r.text for r in records], [None] * len(records)
-    if params.normalize:
-        texts, origins = zip(*map(normalize_with_offsets, texts)) if texts else ((), ())
-    prepared = []
-    for record, seq, origin in zip(records, tokenizer.encode_batch(list(texts)), origins):
-        if len(seq) > params.max_item_tokens:
-            problems.append(_too_long(bench, record, f"{len(seq):,} tokens", params))
+            continue
+        if problems is not None:
+            problems.append(problem)
+    return records
+
+
+def _tokenized(tokenizer, texts: list[str], normalized: bool,
+               offsets: bool = True) -> tuple[list[str], list, list[np.ndarray]]:
+    """(the texts as matched, where each of their characters came from or None (when `offsets`), their tokens)."""
+    origins: list = [None] * len(texts)
+    if normalized and not offsets:
+        texts = [normalize(t) for t in texts]
+    elif normalized and texts:
+        texts, origins = (list(x) for x in zip(*map(normalize_with_offsets, texts)))
+    return texts, origins, [np.asarray(s, dtype=np.int64) for s in tokenizer.encode_batch(list(texts))]
+
+
+def _check_batch(index, ways: list[_Way], bench, batch, params: ContaminationParams, problems: list[str],
+                 evidence: dict) -> list[ItemResult]:
+    records = _readable(bench, batch, params, problems)
+    spelled = [_tokenized(index.tokenizer, [r.text for r in records], way.normalized) for way in ways]
+    keep = []
+    for i, record in enumerate(records):
+        size = max(len(ids[i]) for _, _, ids in spelled)
+        if size > params.max_item_tokens:
+            problems.append(_too_long(bench, record, f"{size:,} tokens", params))
         else:
-            prepared.append(_Prepared(record, np.asarray(seq, dtype=np.int64), origin))
-    lengths = engine.match_lengths_many([p.ids for p in prepared])
-    whitespace = _whitespace_tokens(tokenizer)
-    blanks = [np.zeros(len(p.ids), bool) if params.count_whitespace else whitespace[p.ids] for p in prepared]
-    results = [_item_result(index, engine, p, m, blank, params, evidence)
-               for p, m, blank in zip(prepared, lengths, blanks)]
-    flagged.add([
-        (f"{r.benchmark}:{r.index}", p.ids, m, blank)
-        for r, p, m, blank in zip(results, prepared, lengths, blanks)
-        if r.verdict in ("partial", "dirty")
-    ])
+            keep.append(i)
+    matched = [_match(index, way, [records[i] for i in keep], *([part[i] for i in keep] for part in spelling), params)
+               for way, spelling in zip(ways, spelled)]
+    results = [_item_result(index, *_worse(per_way, params), params, evidence) for per_way in zip(*matched)]
+    for way, column in zip(ways, matched):
+        way.flagged.add([(f"{r.benchmark}:{r.index}", item.spellings()) for r, item in zip(results, column)
+                         if r.verdict in ("partial", "dirty")])
     return results
 
 
+def _match(index, way: _Way, records: list, texts: list[str], origins: list, ids: list[np.ndarray],
+           params: ContaminationParams) -> list[_Matched]:
+    """Each item matched one way: a match may start with its first word in either spelling."""
+    tokenizer = index.tokenizer
+    spaced = tokenizer.word_starts(texts, ids)
+    lengths = way.engine.match_lengths_many(ids + [s for s in spaced if s is not None])
+    whitespace = _whitespace_tokens(tokenizer)
+    more = iter(lengths[len(ids) :])
+    out = []
+    for record, origin, seq, other, plain in zip(records, origins, ids, spaced, lengths):
+        other_m = None if other is None else next(more)
+        m = plain if other is None else _first_word_lengths(seq, other, plain, other_m)
+        blank = np.zeros(len(seq), bool) if params.count_whitespace else whitespace[seq]
+        template = _template_tokens(seq, blank, params.n, way.templates)
+        uncounted = None if params.count_templates or template[~blank].all() else template
+        out.append(_Matched(way, record, seq, origin, plain, m, other, other_m, blank, template, uncounted,
+                            measure(m, params.n, params.min_match, blank, uncounted)))
+    return out
+
+
+def _first_word_tokens(plain: np.ndarray, spaced: np.ndarray) -> int:
+    """Tokens of `plain` before the tail it shares with `spaced` (its first word, as tokenized alone)."""
+    size = min(len(plain), len(spaced))
+    differ = plain[len(plain) - size :][::-1] != spaced[len(spaced) - size :][::-1]
+    return len(plain) - (int(np.argmax(differ)) if differ.any() else size)
+
+
+def _spaced_mask(mask: np.ndarray, head: int, shift: int) -> np.ndarray:
+    """A per-token mask of the plain spelling carried to the spaced one: its first word is in the mask when every
+    token of the plain first word is."""
+    return np.concatenate([np.full(head + shift, bool(mask[:head].all())), mask[head:]])
+
+
+def _first_word_lengths(plain: np.ndarray, spaced: np.ndarray, plain_m: np.ndarray,
+                        spaced_m: np.ndarray) -> np.ndarray:
+    """Match lengths of `plain` where a match may also start with the first word spelled as in running text
+    (`spaced`, e.g. " A" for "A"): a match of the spaced spelling holding its first word whole counts from the
+    item's first token; one starting inside that word counts from the first token after it (the rest occurs in
+    both spellings)."""
+    head = _first_word_tokens(plain, spaced)
+    if not head:
+        return plain_m
+    ends = np.arange(head - 1, len(plain))
+    spaced_ends = ends + len(spaced) - len(plain)
+    whole = spaced_ends - np.asarray(spaced_m)[spaced_ends] + 1 == 0
+    m = np.array(plain_m, dtype=np.int64)
+    m[ends[whole]] = np.maximum(m[ends[whole]], ends[whole] + 1)
+    return m
+
+
+def _worse(matched: Sequence[_Matched], params: ContaminationParams) -> tuple[_Matched, str]:
+    """The way whose verdict of the item is worse (ties: higher coverage, then exact), and which ways found that
+    verdict with a match of >= L tokens: "exact", "normalized", "both" or ""."""
+    def rank(item: _Matched) -> tuple[int, float]:
+        measures = item.measures
+        return (VERDICTS.index(verdict(measures.coverage, params)) if measures.ngrams else -1, measures.coverage)
+
+    chosen = max(matched, key=rank)  # the first of equals: exact
+    found = [item.way.name for item in matched if item.measures.covered and rank(item)[0] == rank(chosen)[0]]
+    return chosen, "both" if len(found) == len(WAYS) else found[0] if found else ""
+
+
+# -- template text: n-grams several items of one file share ----------------------------------------------------
+
+#: an n-gram of a file's items is template text when at least this many items of the file hold it. Two: text two
+#: items share is not either item's own (a passage several questions quote, the sentence a subject's every question
+#: opens with), and its being in the corpus says nothing of the other parts of each. An item that is template text
+#: whole (a duplicate) is measured whole.
+TEMPLATE_ITEMS = 2
+_HASH_BASE = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2**64
+_powers_cache = {"up": np.ones(1, np.uint64), "down": np.ones(1, np.uint64)}
+
+
+def _powers(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """B**j and B**-j modulo 2**64, j < size (grown by doubling, kept)."""
+    up = _powers_cache["up"]
+    if len(up) < size:
+        length = max(size, 2 * len(up))
+        up = np.concatenate([[np.uint64(1)], np.cumprod(np.full(length - 1, _HASH_BASE, dtype=np.uint64))])
+        inverse = pow(_HASH_BASE, -1, 1 << 64)
+        down = np.concatenate([[np.uint64(1)], np.cumprod(np.full(length - 1, inverse, dtype=np.uint64))])
+        _powers_cache.update(up=up.astype(np.uint64), down=down.astype(np.uint64))
+    return _powers_cache["up"], _powers_cache["down"]
+
+
+def _span_hashes(seq: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """A 64-bit polynomial hash of each span seq[a:b], the same wherever the span is."""
+    up, down = _powers(len(seq) + 1)
+    prefix = np.zeros(len(seq) + 1, dtype=np.uint64)
+    np.cumsum((seq.astype(np.uint64) + np.uint64(1)) * up[: len(seq)], out=prefix[1:])
+    return (prefix[ends] - prefix[starts]) * down[starts]
+
+
+def _item_grams(words: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """[start, end) of each n-gram of counting tokens (one of the whole item when it has fewer)."""
+    n = min(n, len(words))
+    return _gram_starts(words, n), words[n - 1 :] + 1
+
+
+def _template_grams(tokenizer, bench, normalized: bool, params: ContaminationParams) -> np.ndarray:
+    """The hashes of the n-grams at least TEMPLATE_ITEMS items of the file hold, sorted: one streaming pass over the
+    file, holding 16 bytes per distinct n-gram (the file is bounded by the check's budget)."""
+    whitespace = _whitespace_tokens(tokenizer)
+    seen, counts = np.zeros(0, np.uint64), np.zeros(0, np.int64)  # distinct n-grams so far, items holding each
+    pending: list[np.ndarray] = []
+    held = 0
+
+    def fold() -> None:
+        nonlocal seen, counts, pending, held
+        grams, at = np.unique(np.concatenate([seen, *pending]), return_inverse=True)
+        weights = np.concatenate([counts, np.ones(held, np.int64)])
+        seen, counts, pending, held = grams, np.bincount(at.reshape(-1), weights, len(grams)).astype(np.int64), [], 0
+
+    for batch in _batches(bench.records(), _BATCH, _BATCH_CHARS):
+        records = _readable(bench, batch, params, None)
+        for seq in _tokenized(tokenizer, [r.text for r in records], normalized, offsets=False)[2]:
+            blank = np.zeros(len(seq), bool) if params.count_whitespace else whitespace[seq]
+            words = np.nonzero(~blank)[0]
+            if len(words) and len(seq) <= params.max_item_tokens:
+                pending.append(np.unique(_span_hashes(seq, *_item_grams(words, params.n))))  # once per item
+                held += len(pending[-1])
+        if held > max(len(seen), 1 << 20):  # folded as often as the table doubles: n log n in all
+            fold()
+    fold()
+    return seen[counts >= TEMPLATE_ITEMS]
+
+
+def _template_tokens(seq: np.ndarray, blank: np.ndarray, n: int, templates: np.ndarray) -> np.ndarray:
+    """Per token: is it inside an n-gram of the item that is template text?"""
+    words = np.nonzero(~blank)[0]
+    if not len(templates) or not len(words):
+        return np.zeros(len(seq), bool)
+    starts, ends = _item_grams(words, n)
+    hashes = _span_hashes(seq, starts, ends)
+    at = np.minimum(np.searchsorted(templates, hashes), len(templates) - 1)
+    shared = templates[at] == hashes
+    edges = np.zeros(len(seq) + 1, np.int64)
+    np.add.at(edges, starts[shared], 1)
+    np.add.at(edges, ends[shared], -1)
+    return np.cumsum(edges[:-1]) > 0
+
+
 def _too_long(bench, record, size: str, params: ContaminationParams) -> str:
-    where = f"{bench.path}:{record.line}" if record.line else f"{bench.path}: record {record.index}"
+    where = f"{bench.file}:{record.line}" if record.line else f"{bench.file}: record {record.index}"
     return f"{where}: item has {size}; the limit is {params.max_item_tokens:,} tokens"
 
 
@@ -514,12 +798,11 @@ def _whitespace_tokens(tokenizer) -> np.ndarray:
     return table
 
 
-def _item_result(index, engine, item: _Prepared, m: np.ndarray, blank: np.ndarray,
-                 params: ContaminationParams, evidence_of: dict) -> ItemResult:
+def _item_result(index, item: _Matched, matched_by: str, params: ContaminationParams,
+                 evidence_of: dict) -> ItemResult:
     """`evidence_of`: what `_evidence` found per longest match already seen in this check (items that share their
     longest match, as thousands of copies of one short item do, read its occurrences once)."""
-    record, seq = item.record, item.ids
-    measures = measure(m, params.n, params.min_match, blank)
+    record, seq, measures, engine = item.record, item.ids, item.measures, item.way.engine
     base = dict(benchmark=record.benchmark, index=record.index, id=record.id, text=record.text, tokens=len(seq),
                 score=record.score)
     if not measures.ngrams:  # no text, or whitespace only
@@ -532,13 +815,13 @@ def _item_result(index, engine, item: _Prepared, m: np.ndarray, blank: np.ndarra
         return (start, end) if item.origin is None else original_span(item.origin, start, end)
 
     start, end = measures.longest_start, measures.longest_start + measures.longest
-    span = seq[start:end]
+    span, lead = item.corpus_span(start, end)
     evidence, documents, approx, count = (), 0, False, 0
     if len(span):
-        key = (span.tobytes(), bool(measures.covered))
+        key = (item.way.name, span.tobytes(), bool(measures.covered))
         if key not in evidence_of:
             # a match of >= L counting tokens: its documents are the evidence
-            found = _evidence(index, engine, span, params) if measures.covered else (0, False, ())
+            found = _evidence(index, engine, span, params, lead) if measures.covered else (0, False, ())
             evidence_of[key] = (engine.count(span), *found)
         count, documents, approx, evidence = evidence_of[key]
     return ItemResult(
@@ -555,12 +838,16 @@ def _item_result(index, engine, item: _Prepared, m: np.ndarray, blank: np.ndarra
         evidence=evidence,
         evidence_documents=documents,
         evidence_approx=approx,
+        matched_by=matched_by,
+        template_spans=tuple(in_text(a, b) for a, b in _runs(item.template)),
     )
 
 
-def _evidence(index, engine, span: np.ndarray, params: ContaminationParams) -> tuple[int, bool, tuple[Evidence, ...]]:
+def _evidence(index, engine, span: np.ndarray, params: ContaminationParams,
+              lead: int = 0) -> tuple[int, bool, tuple[Evidence, ...]]:
     """(documents holding `span`, whether that is a lower bound, the first few with the span in context); in
-    normalised mode the context is the documents' normalised text."""
+    normalised mode the context is the documents' normalised text. `lead`: characters the span holds before the
+    item's text (the space of a first word spelled as in running text), left out of the marked span."""
     found = engine.find_cnf([[span]], params.max_span_occurrences)
     shown = []
     for doc in found.documents[: params.evidence_documents].tolist():
@@ -569,7 +856,7 @@ def _evidence(index, engine, span: np.ndarray, params: ContaminationParams) -> t
         chars = None
         if engine is index.engine:
             offsets = index.tokenizer.char_offsets(tokens[: at[1]])
-            chars = (int(offsets[at[0]]), int(offsets[at[1]]))
+            chars = (int(offsets[at[0]]) + lead, int(offsets[at[1]]))
         shown.append(Evidence(doc, index.documents.id(doc), index.documents.file(doc), index.documents.row(doc),
                               index.snippet(tokens, at, index.settings.context_tokens), chars))
     return len(found.documents), found.approx, tuple(shown)
@@ -583,7 +870,7 @@ def _summary(bench, every: list[ItemResult], problems: list[str]) -> BenchmarkSu
     by_verdict = {v: sum(1 for r in results if r.verdict == v) for v in VERDICTS}
     return BenchmarkSummary(
         name=bench.name,
-        file=str(bench.path),
+        file=bench.file,
         preset=bench.preset,
         fields=tuple(bench.fields),
         items=len(results),
@@ -594,6 +881,7 @@ def _summary(bench, every: list[ItemResult], problems: list[str]) -> BenchmarkSu
         mean_coverage=float(coverage.mean()) if len(coverage) else 0.0,
         coverage_histogram=tuple(int(c) for c in histogram),
         problems=tuple(problems[:1000]),
+        templated=sum(1 for r in results if r.template_spans),
         **by_verdict,
     )
 
@@ -760,6 +1048,7 @@ class _OneText:
     item: object
     name: str = "text"
     path: str = "<text>"
+    file: str = "<text>"
     preset: str | None = None
     fields: tuple[str, ...] = ()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,18 +16,23 @@ from index.errors import InvalidQuery
 
 from .benchmarks import BenchmarkError, open_benchmark
 from .contamination import BULLETIN
-from .highlight import highlight_html
+from .highlight import highlight_html, merge_ranges
 
 #: what the page's uploader takes (`.jsonl.gz` and `.json.gz` end in `gz`)
 UPLOAD_TYPES = ("jsonl", "json", "gz", "parquet", "csv", "tsv")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def uploaded_name(name: str) -> str:
+    """An uploaded file as messages and reports name it: the name the user gave it (its last path component, at
+    most 100 characters), never the temporary file it is saved to."""
+    return re.split(r"[/\\]", name or "")[-1][-100:] or "benchmark"
+
+
 def safe_upload_name(name: str) -> str:
     """An uploaded file's name as written to the temporary folder: its last path component only, letters, digits,
     '.', '_' and '-' (others become '_'), no leading dot, at most 100 characters."""
-    base = re.split(r"[/\\]", name or "")[-1]
-    safe = _NAME_CHARS.sub("_", base).lstrip(".")[-100:].lstrip(".")
+    safe = _NAME_CHARS.sub("_", uploaded_name(name)).lstrip(".")[-100:].lstrip(".")
     return safe or "benchmark"
 
 
@@ -65,10 +70,11 @@ class BenchmarkLayout:
     preset_fields: tuple[str, ...]
 
 
-def benchmark_layout(spec: str) -> BenchmarkLayout:
-    """The layout of a benchmark (`name=path`, or `humaneval`); BenchmarkError when it cannot be read at all."""
+def benchmark_layout(spec: str, shown_as: str | None = None) -> BenchmarkLayout:
+    """The layout of a benchmark (`name=path`, or `humaneval`); BenchmarkError (naming the file `shown_as`, when
+    given) when it cannot be read at all."""
     try:
-        bench = open_benchmark(spec)
+        bench = open_benchmark(spec, shown_as=shown_as)
     except BenchmarkError as exc:
         if not exc.available_fields:
             raise
@@ -83,12 +89,72 @@ def hide_folder(message: str, folder: str | Path, shown: str = "") -> str:
     return message.replace(folder + "/", shown).replace(folder + "\\", shown).replace(folder, shown or "upload")
 
 
+# -- what the numbers mean -------------------------------------------------------------------------------------------
+
+#: What each measure, column and parameter means, said where it is shown (table headers, metrics, inputs): the
+#: README's definitions, shortened. {n}, {L}, {clean}, {dirty} are the check's parameters (`measure_help`).
+MEASURE_HELP = {
+    "benchmark": "A benchmark file checked, by name (its file, preset and fields are listed under the table).",
+    "verdict": "clean: coverage below {clean:.0%}; partial: from {clean:.0%} to below {dirty:.0%}; dirty: from "
+               "{dirty:.0%} (Llama 2's rule); empty: no text but whitespace, counted and not scored.",
+    "coverage": "Share of the item's tokens inside a corpus match of at least L={L} tokens (Llama 2): how much of "
+                "the item the corpus holds; template text is left out unless counted. The verdict is read from it.",
+    "overlap": "Share of the item's {n}-grams (runs of n={n} tokens) that occur in the corpus (GPT-3; lm-eval's "
+               "13-gram decontamination).",
+    "longest_match": "Tokens in the longest span of the item that occurs in the corpus (PaLM's verbatim view).",
+    "longest_count": "How many times the longest match occurs in the corpus.",
+    "evidence_documents": "Corpus documents holding the longest match, when it is at least L={L} tokens long.",
+    "tokens": "Tokens in the item's text; n and L count only those that are not whitespace alone.",
+    "matched_by": "Which way found the verdict's matches: exact (the corpus's tokens as they are), normalized "
+                  "(lower case, NFKC, no punctuation, whitespace collapsed: re-cased or re-wrapped copies), both; "
+                  "blank: no match of L={L} tokens either way.",
+    "items": "Items checked (empty ones are counted apart).",
+    "dirty": "Items with coverage from {dirty:.0%}.",
+    "partial": "Items with coverage from {clean:.0%} to below {dirty:.0%}.",
+    "clean": "Items with coverage below {clean:.0%}.",
+    "dirty %": "Share of the checked items that are dirty.",
+    "any n-gram hit": "Items with at least one {n}-gram in the corpus: lm-eval's rule for 'dirty', far looser than "
+                      "coverage (one shared phrase is enough).",
+    "mean overlap": "The items' mean n-gram overlap: share of their {n}-grams found in the corpus.",
+    "mean coverage": "The items' mean coverage: share of their tokens inside corpus matches of at least L={L} tokens.",
+    "empty": "Items with no text but whitespace: counted, not scored.",
+    "skipped": "Records that could not be checked (malformed, too long): listed below as file:line and why.",
+    "templated": "Items holding template text: {n}-grams that two or more items of the same benchmark file share "
+                 "(instructions, answer formats). Greyed in the item; counted only when templates are counted.",
+    "n": "n-gram size of the overlap measure, in tokens that are not whitespace alone (GPT-3 and lm-eval use 13).",
+    "L": "Minimum match in tokens: only corpus matches at least this long count toward coverage, the verdict and "
+         "the decontamination list. 13 GPT-2 tokens (about 50 characters) occur by chance only in boilerplate.",
+    "evidence": "Documents shown per item that hold its longest match (all are counted).",
+    "thresholds": "Coverage below the first value is clean, from the second dirty, between partial (Llama 2: 20 % "
+                  "and 80 %).",
+    "match": "exact: the corpus's tokens as they are; normalised: lower case, NFKC, no punctuation, whitespace "
+             "collapsed, so re-cased or re-wrapped copies are found; both: each item checked both ways, the worse "
+             "verdict reported.",
+    "count_templates": "Count template text (n-grams two or more items of one benchmark file share) toward "
+                       "coverage, overlap and verdict. Left out by default: a shared instruction would make every "
+                       "item that holds it look contaminated.",
+}
+
+
+def measure_help(params: dict) -> dict[str, str]:
+    """`MEASURE_HELP` with a check's parameters (a report's `params`, or `ContaminationParams.as_dict()`) filled in."""
+    values = {"n": params["n"], "L": params["min_match"], "clean": params["clean_below"],
+              "dirty": params["dirty_from"]}
+    return {key: text.format(**values) for key, text in MEASURE_HELP.items()}
+
+
 # -- a report's dict form --------------------------------------------------------------------------------------------
 
 
 def item_key(item: dict) -> str:
     """`benchmark:index`, as the decontamination list and the URL name an item."""
     return f"{item['benchmark']}:{item['index']}"
+
+
+def item_label(item: dict) -> str:
+    """`benchmark:index · id · verdict · coverage`, an item as the picker lists it (no id: left out)."""
+    coverage = "–" if item["coverage"] is None else f"{item['coverage']:.0%}"
+    return " · ".join(part for part in (item_key(item), item["id"], item["verdict"], coverage) if part)
 
 
 def parse_item_key(value: str) -> tuple[str, int]:
@@ -120,13 +186,12 @@ def bulletin_signature(index) -> tuple:
 
 
 def summary_rows(report: dict) -> list[dict]:
+    """One row of numbers per benchmark (where each came from is `benchmark_source`'s line: the table stays narrow)."""
     rows = []
     for b in report["benchmarks"]:
         items = b["items"]
         rows.append({
             "benchmark": b["name"],
-            "preset": b.get("preset"),
-            "fields": ", ".join(b.get("fields") or ()),
             "items": items,
             "dirty": b["dirty"],
             "partial": b["partial"],
@@ -135,11 +200,17 @@ def summary_rows(report: dict) -> list[dict]:
             "any n-gram hit": b["any_hit"],
             "mean overlap": b["mean_overlap"],
             "mean coverage": b["mean_coverage"],
+            "templated": b.get("templated", 0),
             "empty": b["empty"],
             "skipped": b["skipped"],
-            "file": Path(b.get("file") or "").name,
         })
     return rows
+
+
+def benchmark_source(b: dict) -> str:
+    """`name: file · preset · fields`, where a report's benchmark came from and what of it was checked."""
+    preset = f"preset {b['preset']} · " if b.get("preset") else ""
+    return f"{b['name']}: {Path(b.get('file') or '').name} · {preset}fields {', '.join(b.get('fields') or ())}"
 
 
 def histogram_rows(report: dict) -> list[dict]:
@@ -173,20 +244,32 @@ def _clip(spans, lo: int, hi: int) -> list[tuple[int, int]]:
     return [(max(a, lo) - lo, min(b, hi) - lo) for a, b in spans if b > lo and a < hi]
 
 
+def _classed(text: str, start: int, ranges, name: str, inner: Callable[[str, int], str]) -> str:
+    """`text` (found at `start` of the item's text) with its parts inside `ranges` wrapped in <span class=name>;
+    every part, inside or not, rendered by `inner(part, where it starts)`."""
+    out, at = [], 0
+    for a, b in merge_ranges(_clip(ranges, start, start + len(text))):
+        out += [inner(text[at:a], start + at), f'<span class="{name}">{inner(text[a:b], start + a)}</span>']
+        at = b
+    return "".join(out) + inner(text[at:], start + at)
+
+
 def item_html(text: str, spans: Sequence[Sequence[int]], longest: Sequence[int] | None = None,
-              limit: int = 100_000) -> str:
-    """The first `limit` characters of an item's text, escaped, its matched spans in <mark> and its longest match
-    wrapped in <span class="longest">: built from `highlight_html` pieces only, so no item text is ever markup."""
+              limit: int = 100_000, template: Sequence[Sequence[int]] = ()) -> str:
+    """The first `limit` characters of an item's text, escaped, its matched spans in <mark>, its longest match
+    wrapped in <span class="longest"> and its template text (`template_spans`) in <span class="template">: built
+    from `highlight_html` pieces only, so no item text is ever markup."""
     shown = text[:limit]
     spans = [(int(a), int(b)) for a, b in spans]
-    a, b = (int(longest[0]), int(longest[1])) if longest else (0, 0)
-    b = min(b, len(shown))
-    if b <= a:
-        body = highlight_html(shown, _clip(spans, 0, len(shown)))
-    else:
-        body = (highlight_html(shown[:a], _clip(spans, 0, a))
-                + f'<span class="longest">{highlight_html(shown[a:b], _clip(spans, a, b))}</span>'
-                + highlight_html(shown[b:], _clip(spans, b, len(shown))))
+    template = [(int(a), int(b)) for a, b in template]
+
+    def marked(part: str, at: int) -> str:
+        return highlight_html(part, _clip(spans, at, at + len(part)))
+
+    def greyed(part: str, at: int) -> str:
+        return _classed(part, at, template, "template", marked)
+
+    body = _classed(shown, 0, [(int(longest[0]), int(longest[1]))] if longest else [], "longest", greyed)
     more = f"\n… ({len(text) - len(shown):,} more characters)" if len(text) > len(shown) else ""
     return body + html.escape(more)
 

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from index.errors import InspectorError, SourceChanged
 
+from .normalize import normalize_with_offsets, original_span
 from .results import _Result
 
 Progress = Callable[[str, int, int], None]
@@ -41,11 +42,13 @@ class DecontaminationReport(_Result):
 def decontaminate(index, flagged: Sequence, out: str | Path, *, mask: bool = False,
                   progress: Progress | None = None) -> DecontaminationReport:
     """Write every source shard of `index` to `out` without the `flagged` documents (`FlaggedDocument`s, or dicts
-    with `doc` and `spans`), or with their spans replaced by one space each when `mask`."""
+    with `doc`, `spans` and `normalized_spans`), or with their spans replaced by one space each when `mask` (a span
+    of normalised text: the characters of the document's text it came from)."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InspectorError(f"{out} exists and is not an empty folder: choose a new --out")
-    docs = {int(_get(f, "doc")): [tuple(s) for s in _get(f, "spans")] for f in flagged}
+    docs = {int(_get(f, "doc")): ([tuple(s) for s in _get(f, "spans")],
+                                   [tuple(s) for s in _get(f, "normalized_spans", ())]) for f in flagged}
     partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"  # renamed to `out` once whole
     try:
         partial.mkdir(parents=True)
@@ -85,8 +88,8 @@ def _write(index, docs: dict, out: Path, mask: bool, progress: Progress | None) 
     return len(sources), rows_in, rows_out, masked_chars
 
 
-def _get(item, key):
-    return item[key] if isinstance(item, dict) else getattr(item, key)
+def _get(item, key, default=None):
+    return item.get(key, default) if isinstance(item, dict) else getattr(item, key, default)
 
 
 def _copy(index, source: str, target: Path, by_row: dict, docs: dict, mask: bool) -> tuple[int, int, int]:
@@ -133,12 +136,24 @@ def _check_unchanged(index, doc: int, text) -> None:
         )
 
 
-def _masked(index, doc: int, text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, int]:
-    """The text (checked to be the one indexed) with each token span replaced by one space."""
+def _masked(index, doc: int, text: str, spans: tuple[list, list]) -> tuple[str, int]:
+    """The text (checked to be the one indexed) with each matched span replaced by one space: `spans` are token
+    spans of the document's tokens and of its normalised text's tokens."""
+    exact, normalized = spans
     chars = index.tokenizer.char_offsets(index.document_tokens(doc))
+    ranges = [(int(chars[a]), int(chars[b])) for a, b in exact]
+    if normalized:
+        origin = normalize_with_offsets(text)[1]
+        offsets = index.tokenizer.char_offsets(index.normalized_engine.document_tokens(doc))
+        ranges += [original_span(origin, int(offsets[a]), int(offsets[b])) for a, b in normalized]
+    merged: list[list[int]] = []  # the two ways' spans may overlap: merged, each blanked by one space
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
     pieces, at, masked = [], 0, 0
-    for a, b in spans:
-        start, end = int(chars[a]), int(chars[b])
+    for start, end in merged:
         pieces += [text[at:start], " "]
         masked += end - start
         at = end

@@ -1,8 +1,12 @@
-"""The built-in demo corpus: real text every machine has without a network.
+"""The built-in demo corpus: real text, the same on every machine, no network.
 
-Python's own documentation topics (`pydoc_data`), the docstrings and source of its standard library (read with
-`ast`, never imported), Debian's license texts and, when installed, READMEs from /usr/share/doc — written as four
-Parquet shards with FineWeb-like metadata, then indexed (with the normalised index, for contamination checks).
+Its texts ship with the package (`demo_corpus.parquet`, about 1 MB): the topics of Python 3.11's documentation
+(`pydoc_data`), the docstrings of its standard library and the source of its top-level modules (under the PSF
+License, whose text is one of the documents), and Debian's common license texts (each may be copied verbatim): a
+snapshot `inspector.demo.snapshot()` took once, so the document count and every figure the README shows are the same
+wherever the demo is built, whatever the machine has installed. They are written as four Parquet shards with
+FineWeb-like metadata (id, source, title, path, language, length, a quality score), then indexed (with the normalised
+index, for contamination checks).
 
 So that the bundled HumanEval has something to find, a few documents (source `planted-forum`, marked as such) copy
 HumanEval problems the ways leaked test sets turn up: verbatim, re-cased and re-wrapped, and half of one.
@@ -21,11 +25,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .build import Progress, build_index
-from .quality import quality_score  # noqa: F401  (kept importable from here)
+from .quality import quality_score
 from .results import BuildReport
 
 DEFAULT_DEMO = Path(os.environ.get("INSPECTOR_DEMO", "data/demo"))
 SHARDS = 4
+#: the demo's texts as the package ships them; columns `_TEXT_COLUMNS`, in a fixed order
+BUNDLE = Path(__file__).with_name("demo_corpus.parquet")
+_TEXT_COLUMNS = ("source", "title", "path", "language", "text")
 _MAX_DOC_CHARS = 200_000
 
 
@@ -44,43 +51,9 @@ def _record(source: str, title: str, path: str, text: str, language: str) -> dic
     }
 
 
-def _python_documents() -> list[dict]:
-    import pydoc_data.topics
-
-    docs = [_record("pydoc-topic", name, "pydoc_data/topics.py", text, "en") for name, text in
-            sorted(pydoc_data.topics.topics.items())]
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    skip = re.compile(r"/(site-packages|test|tests|idle_test|__pycache__)/")
-    for path in sorted(stdlib.rglob("*.py")):
-        rel = path.relative_to(stdlib).as_posix()
-        if skip.search("/" + rel):
-            continue
-        try:
-            source = path.read_text(encoding="utf-8")
-            docstring = ast.get_docstring(ast.parse(source))
-        except (SyntaxError, UnicodeDecodeError, ValueError):
-            continue
-        module = rel[:-3].replace("/", ".").removesuffix(".__init__")
-        if docstring and len(docstring) >= 200:
-            docs.append(_record("python-docstring", module, rel, docstring, "en"))
-        docs.append(_record("python-source", module, rel, source, "python"))
-    return docs
-
-
-def _debian_documents() -> list[dict]:
-    docs = []
-    licenses = Path("/usr/share/common-licenses")
-    if licenses.is_dir():
-        for path in sorted(p for p in licenses.iterdir() if p.is_file()):
-            docs.append(_record("license", path.name, str(path), path.read_text(errors="replace"), "en"))
-    for path in sorted(Path("/usr/share/doc").glob("*/README*")):
-        try:
-            raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-            text = raw.decode("utf-8")
-        except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile):
-            continue
-        docs.append(_record("debian-doc", path.parent.name, str(path), text, "en"))
-    return docs
+def bundled_texts() -> list[dict]:
+    """The demo's texts as the package ships them (source, title, path, language, text), in their fixed order."""
+    return pq.read_table(BUNDLE, columns=list(_TEXT_COLUMNS)).to_pylist()
 
 
 def _planted_documents() -> list[dict]:
@@ -108,23 +81,80 @@ def _planted_documents() -> list[dict]:
     return docs
 
 
+def demo_documents() -> list[dict]:
+    """Every demo document with its metadata: the bundled texts, then the planted HumanEval copies."""
+    return [_record(**row) for row in bundled_texts()] + _planted_documents()
+
+
 def write_demo_corpus(folder: Path) -> list[Path]:
-    """Write the demo documents as SHARDS Parquet files (round-robin, so every shard mixes sources)."""
+    """Write the demo documents as SHARDS Parquet files (round-robin, so every shard mixes sources), in place of any
+    demo shards there."""
     folder.mkdir(parents=True, exist_ok=True)
-    docs = _python_documents() + _debian_documents() + _planted_documents()
+    for old in folder.glob("demo-*.parquet"):
+        old.unlink()
+    docs = demo_documents()
     paths = []
     for shard in range(SHARDS):
         path = folder / f"demo-{shard:02d}.parquet"
-        part = docs[shard::SHARDS]
-        pq.write_table(pa.Table.from_pylist(part), path, row_group_size=256)
+        pq.write_table(pa.Table.from_pylist(docs[shard::SHARDS]), path, row_group_size=256)
         paths.append(path)
     return paths
 
 
 def build_demo(folder: Path = DEFAULT_DEMO, progress: Progress | None = None) -> BuildReport:
-    """Write the demo corpus under `folder`/corpus and index it into `folder`/index."""
+    """Write the demo corpus under `folder`/corpus (anew: an older version's stays no longer) and index it into
+    `folder`/index."""
     folder = Path(folder)
     corpus = folder / "corpus"
-    if not sorted(corpus.glob("*.parquet")):
-        write_demo_corpus(corpus)
+    write_demo_corpus(corpus)
     return build_index([corpus], folder / "index", progress=progress, normalized=True)
+
+
+# -- taking the snapshot the package ships (once, by a maintainer) ---------------------------------------------------
+
+def _text(source: str, title: str, path: str, text: str, language: str) -> dict:
+    return {"source": source, "title": title, "path": path, "language": language, "text": text[:_MAX_DOC_CHARS]}
+
+
+def _python_texts() -> list[dict]:
+    """This Python's documentation topics, its standard library's docstrings, and its top-level modules' source."""
+    import pydoc_data.topics
+
+    texts = [_text("pydoc-topic", name, "pydoc_data/topics.py", text, "en")
+             for name, text in sorted(pydoc_data.topics.topics.items())]
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    skip = re.compile(r"/(site-packages|test|tests|idle_test|__pycache__)/")
+    for path in sorted(stdlib.rglob("*.py")):
+        rel = path.relative_to(stdlib).as_posix()
+        if skip.search("/" + rel):
+            continue
+        try:
+            source = path.read_text(encoding="utf-8")
+            docstring = ast.get_docstring(ast.parse(source))
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        module = rel[:-3].replace("/", ".").removesuffix(".__init__")
+        if docstring and len(docstring) >= 200:
+            texts.append(_text("python-docstring", module, rel, docstring, "en"))
+        if "/" not in rel:  # the packages' source too would double the bundle, for little the demo needs
+            texts.append(_text("python-source", module, rel, source, "python"))
+    return texts
+
+
+def _license_texts() -> list[dict]:
+    """Debian's common license texts, and Python's own (the PSF License asks that it go with Python's text)."""
+    texts = [_text("license", path.name, str(path), path.read_text(), "en")
+             for path in sorted(p for p in Path("/usr/share/common-licenses").iterdir() if p.is_file())]
+    python = Path(sysconfig.get_paths()["stdlib"]) / "LICENSE.txt"
+    texts.append(_text("license", "Python (PSF)", "LICENSE.txt", python.read_text(), "en"))
+    return texts
+
+
+def snapshot(out: Path = BUNDLE) -> Path:
+    """Take the demo's texts from this machine's Python and Debian into `out`, zstd-compressed (then update the
+    README's figures, which come from the demo)."""
+    schema = pa.schema([(column, pa.string()) for column in _TEXT_COLUMNS])
+    table = pa.Table.from_pylist(_python_texts() + _license_texts(), schema=schema)
+    pq.write_table(table, out, compression="zstd", compression_level=19, row_group_size=4096)
+    return out
+

@@ -19,6 +19,12 @@ so that concurrent transactions never conflict. The connection is closed after a
 another process (the CLI, a notebook) can open the file in between; a process that finds it held retries for up to
 30 s (`WAIT_SECONDS`) and then fails with one line naming the file. Labelling from two busy processes at once is
 therefore possible but slow: label through one app.
+
+**Renames.** A label stays under the name it was given with, unless the lead renames that annotator in a task
+(`rename_annotator`: a name typed wrong, `daved` for `dave`). A rename into a name that already has labels is a
+merge; an item both labelled keeps one current label, chosen by the lead (`keep`: the newest, or the target's, the
+other set aside in the history), and the merge is refused until one is chosen. Each rename is one transaction and is
+recorded (`renames`: who, from, to, when, how many label events moved; `renamed_labels` lists the events).
 """
 from __future__ import annotations
 
@@ -56,6 +62,9 @@ CREATE TABLE IF NOT EXISTS tasks (
     guideline VARCHAR NOT NULL, sample VARCHAR NOT NULL, score_name VARCHAR, second_pass BOOLEAN NOT NULL,
     items INTEGER NOT NULL
 );
+-- added later: a task from before them hides its score (the old default) and no other column
+ALTER TABLE tasks ADD COLUMN IF NOT EXISTS hide_score BOOLEAN;
+ALTER TABLE tasks ADD COLUMN IF NOT EXISTS hidden_columns VARCHAR;
 CREATE TABLE IF NOT EXISTS items (
     task VARCHAR NOT NULL, position INTEGER NOT NULL, doc BIGINT NOT NULL, file VARCHAR NOT NULL, "row" BIGINT NOT NULL,
     id VARCHAR, text_crc BIGINT NOT NULL, tokens BIGINT NOT NULL, score DOUBLE
@@ -67,6 +76,12 @@ CREATE TABLE IF NOT EXISTS labels (
     build VARCHAR NOT NULL, doc BIGINT NOT NULL, file VARCHAR NOT NULL, "row" BIGINT NOT NULL, id VARCHAR,
     text_crc BIGINT NOT NULL
 );
+CREATE SEQUENCE IF NOT EXISTS rename_seq;
+CREATE TABLE IF NOT EXISTS renames (
+    seq BIGINT NOT NULL, task VARCHAR NOT NULL, source VARCHAR NOT NULL, target VARCHAR NOT NULL, "by" VARCHAR NOT NULL,
+    "at" TIMESTAMP NOT NULL, events BIGINT NOT NULL, merge BOOLEAN NOT NULL, conflicts BIGINT NOT NULL, keep VARCHAR
+);
+CREATE TABLE IF NOT EXISTS renamed_labels (rename BIGINT NOT NULL, seq BIGINT NOT NULL);
 """
 
 
@@ -138,6 +153,22 @@ class Task(_Result):
     score_name: str | None
     #: a second round over the items the first round disagreed on
     second_pass: bool
+    #: annotators do not see the score (on Annotate and the pages it links to), but one item at a time on request
+    hide_score: bool = True
+    #: metadata columns annotators do not see either (e.g. `source`)
+    hidden_columns: tuple[str, ...] = ()
+
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        """The metadata columns hidden from annotators: `hidden_columns`, and the score's column when the score is."""
+        extra = (self.score_name,) if self.hide_score and self.score_name not in (None, *self.hidden_columns) else ()
+        return self.hidden_columns + extra
+
+    @property
+    def blind(self) -> bool:
+        """Annotators see no score or column that could hint at it, nor the document's id or source file (an id
+        such as `cc-0042` names its source): they see the item's number in the task."""
+        return self.hide_score or bool(self.hidden_columns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +195,7 @@ class Item(_Result):
 
 @dataclass(frozen=True, slots=True)
 class Label(_Result):
-    """One label event (kind `label`, or `skip` with no value)."""
+    """One label event: kind `label`, `skip` (no value), or `set_aside` (a label a merge did not keep: history)."""
 
     seq: int
     task: str
@@ -214,6 +245,13 @@ class Disagreement(_Result):
     majority: str | None
     #: the second round's majority, when it has labels
     adjudicated: str | None
+    #: annotator -> label name (the second round)
+    second: dict
+
+    @property
+    def adjudication(self) -> str:
+        """What the second round decided, as shown: its majority, `tie`, or `not yet` (no second-round label)."""
+        return "not yet" if not self.second else self.adjudicated or "tie"
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,10 +522,14 @@ def create_task(
     sample_args: dict | None = None,
     second_pass: bool = False,
     score_name: str | None = None,
+    hide_score: bool = True,
+    hidden_columns: Sequence[str] = (),
 ) -> Task:
     """A new task over documents `docs` of `index` (numbers in its build, in the order annotators see them), with
-    each document's score when given; `docs` may also be a sample (see `_sample_parts`)."""
+    each document's score when given; `docs` may also be a sample (see `_sample_parts`). `hide_score` and
+    `hidden_columns` (metadata columns of the index) keep what could anchor a label from annotators (`Task.blind`)."""
     _check_name("task", name)
+    hidden_columns = _check_hidden(index, hidden_columns)
     scheme = scheme if isinstance(scheme, Scheme) else parse_scheme(scheme)
     docs, scores, args = _sample_parts(docs, scores)
     args = {**args, **(sample_args or {})}
@@ -538,25 +580,51 @@ def create_task(
         if cur.execute("SELECT 1 FROM tasks WHERE name = ?", [name]).fetchone():
             raise InvalidQuery(f"a task named {name!r} exists at {index.path}: choose another name")
         cur.execute(
-            "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [name, created, index.build.name, json.dumps(scheme.as_dict()), guideline, sample_json, score_name,
-             bool(second_pass), len(rows)],
+             bool(second_pass), len(rows), bool(hide_score), json.dumps(hidden_columns)],
         )
         cur.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return get_task(index, name)
 
 
+def _check_hidden(index, columns) -> tuple[str, ...]:
+    """Columns to hide from annotators: metadata columns of the index (a name that is not one is an error, not
+    silently nothing hidden)."""
+    if isinstance(columns, str) or len(columns := list(columns)) > 100:
+        raise InvalidQuery("hidden_columns is a list of at most 100 metadata column names")
+    if not columns:
+        return ()
+    known = [*index.catalog.metadata_columns(), *index.catalog.signal_columns()]
+    for column in columns:
+        if column not in known:
+            raise InvalidQuery(f"cannot hide column {str(column)[:64]!r}: it is not a metadata column of this index; "
+                               f"its columns: {', '.join(known)[:500]}")
+    return tuple(dict.fromkeys(columns))
+
+
 def _task_from_row(row) -> Task:
-    name, created, build, scheme, guideline, sample, score_name, second_pass, items = row
+    name, created, build, scheme, guideline, sample, score_name, second_pass, items, hide_score, hidden = row
     s = json.loads(scheme)
     return Task(
         name=name, created=_iso(created), build=build,
         scheme=Scheme(s["kind"], tuple(s["values"]), tuple(s["names"])), guideline=guideline, items=items,
         sample=json.loads(sample), score_name=score_name, second_pass=bool(second_pass),
+        hide_score=hide_score is not False, hidden_columns=tuple(json.loads(hidden)) if hidden else (),
     )
 
 
-_TASK_COLUMNS = "name, created, build, scheme, guideline, sample, score_name, second_pass, items"
+_TASK_COLUMNS = ("name, created, build, scheme, guideline, sample, score_name, second_pass, items, hide_score, "
+                 "hidden_columns")
+
+
+def annotator_metadata(index, task: Task, metadata: dict, *, reveal: bool = False) -> dict:
+    """A document's metadata as an annotator of `task` may see it: without the hidden columns, and without the id
+    column when the task is blind (an id can name its source); everything when `reveal` (one item, on request)."""
+    if reveal or not task.blind:
+        return dict(metadata)
+    hidden = {*task.hidden, index.manifest.get("id_column")}
+    return {k: v for k, v in metadata.items() if k not in hidden}
 
 
 def tasks(index) -> tuple[Task, ...]:
@@ -758,7 +826,10 @@ def next_item(index, task: str | Task, annotator: str, *, round: int = 1, includ
     task = get_task(index, task)
     _check_name("annotator", annotator)
     round = _check_round(task, round)
-    usable, current, events = _round_items(index, task, round)
+    return _next(*_round_items(index, task, round), annotator, round, include_skipped)
+
+
+def _next(usable, current, events, annotator: str, round: int, include_skipped: bool = False) -> Item | None:
     skipped = {e.position for e in events if e.kind == "skip" and e.annotator == annotator and e.round == round}
     todo = [i for i in usable if (i.position, round, annotator) not in current]
     for item in todo:
@@ -773,7 +844,10 @@ def progress(index, task: str | Task, annotator: str, *, round: int = 1) -> Prog
     task = get_task(index, task)
     _check_name("annotator", annotator)
     round = _check_round(task, round)
-    usable, current, events = _round_items(index, task, round)
+    return _progress(index, task, *_round_items(index, task, round), annotator, round)
+
+
+def _progress(index, task: Task, usable, current, events, annotator: str, round: int) -> Progress:
     positions = {i.position for i in usable}
     labelled = {p for (p, r, a) in current if r == round and a == annotator and p in positions}
     skipped = {e.position for e in events if e.kind == "skip" and e.annotator == annotator and e.round == round
@@ -781,6 +855,17 @@ def progress(index, task: str | Task, annotator: str, *, round: int = 1) -> Prog
     unavailable = sum(1 for i in resolve(index, task) if i.doc is None)
     return Progress(task.name, annotator, round, len(usable), len(labelled), len(skipped),
                     len(usable) - len(labelled) - len(skipped), unavailable)
+
+
+def annotator_view(index, task: Task, annotator: str, *, round: int = 1) -> tuple[Progress, tuple[Item, ...],
+                                                                                   Item | None]:
+    """`progress`, the items offered in this round (in order) and `next_item`, from one read of the labels: what
+    the Annotate page draws after each label, read once."""
+    _check_name("annotator", annotator)
+    round = _check_round(task, round)
+    usable, current, events = _round_items(index, task, round)
+    return (_progress(index, task, usable, current, events, annotator, round), tuple(usable),
+            _next(usable, current, events, annotator, round))
 
 
 def labelled_docs(index, task: str | Task | None = None) -> tuple[int, ...]:
@@ -798,11 +883,143 @@ def labelled_docs(index, task: str | Task | None = None) -> tuple[int, ...]:
     return tuple(sorted(docs))
 
 
+# -- annotators: rename and merge ------------------------------------------------------------------------------------
+
+KEEP_CHOICES = ("newest", "target")
+
+
+@dataclass(frozen=True, slots=True)
+class RenamePlan(_Result):
+    """What renaming `source` to `target` in a task would do, before it is done (the lead confirms it)."""
+
+    task: str
+    source: str
+    target: str
+    #: the source's label events that would move (labels, relabels kept in history, skips; both rounds)
+    events: int
+    #: the source's and the target's current labels (per item and round)
+    labels: int
+    target_labels: int
+    #: the target has labels in this task already: a merge
+    merge: bool
+    #: items (per round) both have a current label on, and how many of those labels differ
+    both: int
+    differ: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rename(_Result):
+    """One rename or merge of an annotator's labels in a task, as recorded."""
+
+    seq: int
+    task: str
+    source: str
+    target: str
+    #: who renamed (the lead's name)
+    by: str
+    #: UTC, ISO 8601
+    at: str
+    #: label events moved to the target (labels, relabels kept in history, skips; both rounds)
+    events: int
+    merge: bool
+    #: items (per round) both had labelled; `keep` says which label stayed current there (None: there were none)
+    conflicts: int
+    keep: str | None
+
+
+def _plan(cur, task: Task, source: str, target: str) -> RenamePlan:
+    events = dict(cur.execute(
+        "SELECT annotator, count(*) FROM labels WHERE task = ? AND annotator IN (?, ?) GROUP BY annotator",
+        [task.name, source, target]).fetchall())
+    latest: dict[str, dict] = {source: {}, target: {}}
+    for position, round, annotator, value in cur.execute(
+            "SELECT position, round, annotator, arg_max(value, seq) FROM labels WHERE task = ? AND kind = 'label' "
+            "AND annotator IN (?, ?) GROUP BY position, round, annotator", [task.name, source, target]).fetchall():
+        latest[annotator][(position, round)] = value
+    both = latest[source].keys() & latest[target].keys()
+    return RenamePlan(task.name, source, target, events.get(source, 0), len(latest[source]), len(latest[target]),
+                      target in events, len(both), sum(latest[source][k] != latest[target][k] for k in both))
+
+
+def _checked_rename(index, task, source, target) -> Task:
+    task = get_task(index, task)
+    _check_name("annotator", source)
+    _check_name("annotator", target)
+    if source == target:
+        raise InvalidQuery(f"rename {source!r} to another name, not to itself")
+    return task
+
+
+def plan_rename(index, task: str | Task, source: str, target: str) -> RenamePlan:
+    """What `rename_annotator` would do now; InvalidQuery when `source` has nothing in the task to rename."""
+    task = _checked_rename(index, task, source, target)
+    with _store(index).cursor() as cur:
+        plan = _plan(cur, task, source, target)
+        if not plan.events:
+            names = [r[0] for r in cur.execute(
+                "SELECT DISTINCT annotator FROM labels WHERE task = ? ORDER BY 1 LIMIT 21", [task.name]).fetchall()]
+    if not plan.events:
+        there = ", ".join(names[:20]) + (", and more" if len(names) > 20 else "") if names else "none yet"
+        raise InvalidQuery(f"{source!r} has no labels in task {task.name!r}; its annotators: {there}")
+    return plan
+
+
+def rename_annotator(index, task: str | Task, source: str, target: str, *, by: str,
+                     keep: str | None = None) -> Rename:
+    """Move every label event of `source` in `task` to `target`, in one transaction, recorded with `by` (the lead)
+    and the time. When `target` already labelled an item `source` labelled too (in the same round), one label must
+    stay current: `keep="newest"` (the later of the two; the other becomes history) or `keep="target"` (the
+    source's labels there are set aside, kept in the history as kind `set_aside`); without `keep` such a merge is
+    refused and nothing changes."""
+    task = _checked_rename(index, task, source, target)
+    _check_name("lead", by)
+    if keep is not None and keep not in KEEP_CHOICES:
+        raise InvalidQuery(f"keep {str(keep)[:40]!r}: use one of {', '.join(KEEP_CHOICES)}")
+    plan_rename(index, task, source, target)  # says what is wrong before anything is written
+    at = _now()
+    with _store(index).transaction() as cur:
+        plan = _plan(cur, task, source, target)  # again, inside the transaction: what is moved is what was counted
+        if not plan.events:
+            raise InvalidQuery(f"{source!r} has no labels in task {task.name!r} (renamed meanwhile?)")
+        if plan.both and keep is None:
+            raise InvalidQuery(
+                f"{target!r} and {source!r} both labelled {plan.both:,} item(s) of task {task.name!r} ({plan.differ:,} "
+                "differently): choose the label that stays, the newest or the target's (keep=newest|target)")
+        if plan.both and keep == "target":
+            cur.execute(
+                "UPDATE labels SET kind = 'set_aside' WHERE task = ? AND annotator = ? AND kind = 'label' AND EXISTS "
+                "(SELECT 1 FROM labels t WHERE t.task = labels.task AND t.annotator = ? AND t.kind = 'label' "
+                "AND t.position = labels.position AND t.round = labels.round)", [task.name, source, target])
+        seq = cur.execute("SELECT nextval('rename_seq')").fetchone()[0]
+        cur.execute("INSERT INTO renamed_labels SELECT ?, seq FROM labels WHERE task = ? AND annotator = ?",
+                    [seq, task.name, source])
+        cur.execute("UPDATE labels SET annotator = ? WHERE task = ? AND annotator = ?", [target, task.name, source])
+        kept = keep if plan.both else None
+        cur.execute("INSERT INTO renames VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [seq, task.name, source, target, by, at, plan.events, plan.merge, plan.both, kept])
+    return Rename(seq, task.name, source, target, by, _iso(at), plan.events, plan.merge, plan.both, kept)
+
+
+def renames(index, task: str | Task | None = None) -> tuple[Rename, ...]:
+    """Every rename and merge recorded (in `task`, or in any task), oldest first."""
+    if task is None and not labels_path(index).exists():
+        return ()
+    name = None if task is None else get_task(index, task).name
+    with _store(index).cursor() as cur:
+        rows = cur.execute(
+            'SELECT seq, task, source, target, "by", "at", events, merge, conflicts, keep FROM renames '
+            "WHERE ? IS NULL OR task = ? ORDER BY seq", [name, name]).fetchall()
+    return tuple(Rename(seq, t, s, g, b, _iso(at), e, m, c, k) for seq, t, s, g, b, at, e, m, c, k in rows)
+
+
 # -- analysis and export ---------------------------------------------------------------------------------------------
 
 def _positive_from(task: Task, positive_from: int | None) -> int:
     values = task.scheme.values
     if not task.scheme.ordinal:
+        if positive_from is not None:
+            raise InvalidQuery(f"positive_from is for an ordinal scale: task {task.name!r} labels keep or drop (keep "
+                               "is positive)")
         return 1
     if positive_from is None:
         return math.ceil((values[0] + values[-1]) / 2)
@@ -854,7 +1071,7 @@ def label_stats(index, task: str | Task, *, positive_from: int | None = None, bi
             disagreements.append(Disagreement(
                 item.position, item.doc, item.status, item.id, item.score,
                 {a: scheme.name(v) for a, v in sorted(given.items())}, scheme.name(first_majority),
-                scheme.name(adjudicated),
+                scheme.name(adjudicated), {a: scheme.name(v) for a, v in sorted(second.get(item.position, {}).items())},
             ))
     majorities = {name: sum(1 for v in finals.values() if v == value) for value, name in
                   zip(scheme.values, scheme.names)}

@@ -31,11 +31,10 @@ def token_variants(
     else:
         text = text or ""
         variants = [tuple(tokenizer.encode(text))]
-        if boundary == "word" and tokenizer.space_prefixed and text[:1].isalnum():
-            spaced = tuple(tokenizer.encode(" " + text))
-            # a bare leading space token would make the spaced form a superset: keep the exact form alone then
-            if spaced != variants[0] and tokenizer.token_bytes(spaced[0]) != b" ":
-                variants.insert(0, spaced)
+        if boundary == "word":
+            spaced = tokenizer.word_starts([text], [variants[0]])[0]
+            if spaced is not None:
+                variants.insert(0, tuple(spaced.tolist()))
     for variant in variants:
         check_ids(tokenizer, settings, variant)
     return tuple(variants)

@@ -47,6 +47,20 @@ class Tokenizer:
     def token_bytes(self, token_id: int) -> bytes:
         raise NotImplementedError
 
+    def word_starts(self, texts: list[str], ids: list) -> list[np.ndarray | None]:
+        """Each text's tokens with a space before it, where its first word is spelled differently inside running
+        text (GPT-2: "A" alone, " A" after a space or a normalised line break), else None: the other spelling a
+        query or a benchmark item stands for. `ids` are the texts' own tokens."""
+        out: list[np.ndarray | None] = [None] * len(texts)
+        if not self.space_prefixed:
+            return out
+        wanted = [i for i, text in enumerate(texts) if text[:1].isalnum()]
+        for i, spaced in zip(wanted, self.encode_batch([" " + texts[i] for i in wanted], threads=1)):
+            # a bare leading space token would make the spaced form a superset: no other spelling then
+            if len(spaced) and not np.array_equal(spaced, ids[i]) and self.token_bytes(int(spaced[0])) != b" ":
+                out[i] = np.asarray(spaced, dtype=np.int64)
+        return out
+
     def decode(self, ids) -> str:
         return b"".join(self.token_bytes(int(i)) for i in ids).decode("utf-8", errors="replace")
 

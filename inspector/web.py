@@ -13,6 +13,7 @@ import numpy as np
 from index.errors import IndexMissing, InvalidQuery
 from index.storage import CURRENT, current_name
 
+from .highlight import merge_ranges
 from .query import parse_cnf, token_variants
 
 #: the environment variable that carries `inspector app --root` folders to the Streamlit process (os.pathsep-joined)
@@ -31,7 +32,8 @@ def url_int(value: str | None, name: str, low: int, high: int, default: int | No
     """A whole number from a URL (or None: `default`), checked to lie in [low, high]; InvalidQuery says why not."""
     if value is None or value == "":
         if default is None:
-            raise InvalidQuery(f"{name} is missing: give a whole number from {low:,} to {high:,}")
+            raise InvalidQuery(f"{name} is {'empty' if value == '' else 'missing'}: give a whole number from {low:,} "
+                               f"to {high:,}")
         return default
     text = value.strip()
     if len(text) > 20 or not re.fullmatch(r"[+-]?[0-9]+", text):
@@ -127,18 +129,28 @@ class DocumentWindow:
     text: str
     marks: tuple[tuple[int, int], ...]
     metadata: dict
+    #: which of the window's marks (merged, in order: the n-th <mark> of `highlight_html`) is the focused span
+    focus_mark: int | None = None
 
 
 def document_window(index, doc: int, start: int, size: int, ngram: str = "", search: str = "",
-                    marks: Sequence[tuple[int, int]] = ()) -> DocumentWindow:
+                    marks: Sequence[tuple[int, int]] = (), focus: tuple[int, int] | None = None,
+                    lead: int = 0) -> DocumentWindow:
     """A window of a document with the n-gram and search matches inside it, and `marks` (character spans of the
     whole document, such as a contamination match) where they fall in it: the marking work and the text shown are
-    bounded by `size`, however long the document."""
+    bounded by `size`, however long the document.
+
+    `focus` is a span of the whole document to show (a match stepped to; marked too): the window then opens at the
+    document's start when the whole document fits in `size` (a window shows it all), else `lead` characters before
+    the span, and `start` is not used."""
     document = index.document(doc)
     total = len(document.text)
-    for a, b in marks:
+    for a, b in [*marks, *([focus] if focus else [])]:
         if not 0 <= a <= b <= total:
             raise InvalidQuery(f"the mark {a:,}-{b:,} is outside document {doc}, which has {total:,} characters")
+    if focus:
+        start = 0 if total <= size else max(0, focus[0] - lead)
+        marks = [*marks, focus]
     if not 0 <= start <= max(0, total - 1):
         raise InvalidQuery(f"document {doc} has {total:,} characters: the window must start at 0..{max(0, total - 1):,}")
     end = min(total, start + size)
@@ -148,8 +160,9 @@ def document_window(index, doc: int, start: int, size: int, ngram: str = "", sea
         marks += _ngram_marks(index, doc, ngram, start, end)
     if search:
         marks += index.search_highlights(text, search)
+    shown = None if not focus else sum(b < focus[0] - start for _, b in merge_ranges(marks))
     return DocumentWindow(document.doc, document.id, document.file, document.row, document.tokens, total, start, end,
-                          text, tuple(marks), bounded_metadata(document.metadata))
+                          text, tuple(marks), bounded_metadata(document.metadata), shown)
 
 
 _CHARS: dict[int, tuple[object, np.ndarray]] = {}

@@ -5,10 +5,18 @@ const Q = (window.__inspectorLabelKeys ??= {
 });
 const MAX_LOG = 1000;
 
-function editable(event) {
-  const target = event.composedPath()[0];
-  return target instanceof HTMLElement
-    && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+function isField(node) {  // a key pressed here is typing, never a label
+  return node instanceof HTMLElement
+    && (node.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(node.tagName));
+}
+
+function leftOnEnter(node) {  // a one-line text box (the name, the note): Enter has given its value, so leave it
+  return node.tagName === "INPUT" && node.getAttribute("role") !== "combobox"
+    && ["text", "search", "email", "number", "url", "tel", ""].includes(node.getAttribute("type") ?? "");
+}
+
+function keysOn() {
+  return !isField(document.activeElement);
 }
 
 function entry(key, what, state, text, sent = { doc: null, seq: null, session: null }) {
@@ -35,8 +43,15 @@ function press(action, key, repeated) {
 }
 
 function onKey(event) {
-  if (!Q.view || location.pathname !== Q.path || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (editable(event)) return; // typing a note
+  if (!Q.view || location.pathname !== Q.path) return;
+  const target = event.composedPath()[0];
+  if (isField(target)) { // typing a name or a note: the field's key, never a label
+    if ((event.key === "Enter" || event.key === "Escape") && leftOnEnter(target)) {
+      setTimeout(() => target.blur(), 0); // after Streamlit has taken the value on this Enter
+    }
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
   const key = event.key.length === 1 ? event.key.toLowerCase() : "";
   const action = key && Q.view.actions.find((a) => a.key === key);
   if (!action) return;
@@ -74,7 +89,8 @@ function render() {
   const view = Q.view;
   const root = Q.root;
   if (!view || !root) return;
-  const box = el("div", { class: "label-keys", "data-busy": Q.pending ? "true" : "false" });
+  const on = keysOn();
+  const box = el("div", { class: "label-keys", "data-busy": Q.pending ? "true" : "false", "data-keys": keysState(on) });
   const buttons = el("div", { class: "buttons" });
   for (const action of view.actions) {
     const button = el("button", { type: "button", class: action.action, "data-key": action.key }, action.title);
@@ -84,11 +100,7 @@ function render() {
     buttons.append(button);
   }
   const last = Q.log[Q.log.length - 1];
-  let status;
-  if (Q.pending) status = `Saving ${Q.pending.what} for doc ${Q.pending.doc}… (keys pressed now are not counted)`;
-  else if (view.doc === null) status = "Nothing to label here.";
-  else status = `Ready: ${view.actions.filter((a) => a.key).map((a) => `${a.key} = ${a.name}`).join(", ")}`;
-  const shown = el("div", { class: "status", role: "status", "aria-live": "polite" }, status);
+  const shown = el("div", { class: "status", role: "status", "aria-live": "polite" }, statusText(on));
   const details = el("details", { class: "presses" });
   details.open = Q.detailsOpen ?? false;
   details.addEventListener("toggle", () => { Q.detailsOpen = details.open; });
@@ -104,6 +116,29 @@ function render() {
   if (last) box.append(el("div", { class: `last ${last.state}` }, `Last press ${last.key}: ${last.text}`));
   box.append(details);
   slotOf(root).replaceChildren(box);
+  Q.box = box;
+  Q.status = shown;
+}
+
+function statusText(on) {
+  const view = Q.view;
+  if (Q.pending) return `Saving ${Q.pending.what} for doc ${Q.pending.doc}… (keys pressed now are not counted)`;
+  if (!view.actions.length) return "Keys: none until a task and your name are given (Enter leaves the name box)";
+  if (view.doc === null) return "Nothing to label here.";
+  if (!on) return "Keys off while a field has focus: press Enter or click outside it to label with the keys";
+  return `Keys on: ${view.actions.filter((a) => a.key).map((a) => `${a.key} = ${a.name}`).join(", ")}`;
+}
+
+function showKeys() {  // focus moved: the status only (redrawing the buttons now would lose a click on one)
+  if (!Q.box || !Q.box.isConnected) return;
+  const on = keysOn();
+  if (Q.box.dataset.keys === keysState(on)) return;
+  Q.box.dataset.keys = keysState(on);
+  Q.status.textContent = statusText(on);
+}
+
+function keysState(on) {  // on, off (a field has focus), or none (no buttons yet)
+  return !Q.view.actions.length ? "none" : on ? "on" : "off";
 }
 
 function slotOf(root) {  // what this component draws in: a child of its root, whose other children are its CSS
@@ -121,6 +156,8 @@ export default function (component) {
   settle(data);
   if (!Q.listening) {
     document.addEventListener("keydown", onKey, true);
+    document.addEventListener("focusin", showKeys, true); // "keys on" or "off" as focus moves into or out of a field
+    document.addEventListener("focusout", () => setTimeout(showKeys, 0), true);
     Q.listening = true;
   }
   render();

@@ -13,6 +13,11 @@ Here every press goes through one queue in the browser tab (`_label_keys.js`):
 
 Every press is listed on the page with its outcome: each one listed as saved is in the labels, in the order pressed;
 every other one is listed as not counted.
+
+Keys never type into a field, nor does typing in a field label anything: a key pressed while an input, text area,
+select or editable element has focus is the field's, and Enter (or Escape) in a one-line field leaves it once
+Streamlit has taken its value (the name box, the note), so the next key labels. The status line says which: "Keys
+on", or "Keys off" while a field has focus.
 """
 from __future__ import annotations
 
@@ -60,16 +65,13 @@ def action(kind: str, value: int | None, name: str, key: str) -> dict:
     return {"action": kind, "value": value, "name": name, "title": name.capitalize(), "key": key}
 
 
-def label_keys(task: str, annotator: str, round_: int, doc: int | None, actions: list[dict]) -> Press | None:
-    """Show `actions` as buttons with their keys for document `doc` (None: nothing to label here), and return the
-    press the browser has sent and this session has not handled yet (each press once). A press given for another
-    view than this one is answered as not saved, here."""
+def take_press(task: str, annotator: str, round_: int, doc: int | None, actions: list[dict]) -> Press | None:
+    """The press the browser has sent and this session has not handled yet (each press once), read before the page
+    draws anything, so that a press is saved and the next document drawn in one run. `doc` is the document the
+    page showed (None: nothing to label); a press given for another view than this one is answered as not saved."""
     state = st.session_state
-    session = state.setdefault("label_keys_session", secrets.token_hex(8))  # a press from before a reconnect: not ours
-    acked = state.setdefault("label_keys_acked", 0)
-    view = {"session": session, "task": task, "annotator": annotator, "round": round_, "doc": doc, "actions": actions,
-            "acked": acked, "next": acked + 1, "outcomes": state.setdefault("label_keys_answers", [])[-MAX_ANSWERS:]}
-    sent = _COMPONENT(key="label_keys", data=view, default={"press": None}, on_press_change=lambda: None).press
+    session, acked = _session()
+    sent = (state.get("label_keys") or {}).get("press")
     seq = sent.get("seq") if isinstance(sent, dict) else None
     if not isinstance(seq, int) or isinstance(seq, bool) or seq <= acked or sent.get("session") != session:
         return None
@@ -79,8 +81,24 @@ def label_keys(task: str, annotator: str, round_: int, doc: int | None, actions:
                                          sent.get("doc")) != (task, annotator, round_, doc):
         answer(seq, False, f"not saved: the page had moved on from the document it was pressed on (doc "
                            f"{str(sent.get('doc'))[:20]}) when it arrived")
-        st.rerun()  # the browser sees the answer, and takes presses again
+        return None
     return Press(seq, chosen["action"], chosen["value"], chosen["name"])
+
+
+def label_keys(task: str, annotator: str, round_: int, doc: int | None, actions: list[dict]) -> None:
+    """Show `actions` as buttons with their keys for document `doc` (None: nothing to label here), with the
+    outcome of every press answered so far. A press reruns the page's fragment, which reads it with `take_press`."""
+    session, acked = _session()
+    view = {"session": session, "task": task, "annotator": annotator, "round": round_, "doc": doc, "actions": actions,
+            "acked": acked, "next": acked + 1,
+            "outcomes": st.session_state.setdefault("label_keys_answers", [])[-MAX_ANSWERS:]}
+    _COMPONENT(key="label_keys", data=view, default={"press": None}, on_press_change=lambda: None)
+
+
+def _session() -> tuple[str, int]:
+    """This session's token (a press from before a reconnect is not ours) and the last press it handled."""
+    state = st.session_state
+    return state.setdefault("label_keys_session", secrets.token_hex(8)), state.setdefault("label_keys_acked", 0)
 
 
 def answer(seq: int, ok: bool, text: str) -> None:

@@ -73,11 +73,31 @@ def index_label(path: str) -> str:
 def _open(path: str, build: str) -> CorpusIndex:
     """One memory-mapped index per (folder, build): a rebuild of the folder is opened anew, and the build opened
     before it stays whole on disk while this process holds it. Opening checks sizes and times; a background thread
-    then reads every file against its checksum (`_damage` says if one failed), another loads the compiled search."""
+    then reads every file against its checksum (`_damage` says if one failed). `warm_after_page` loads the rest."""
     index = open_index(path, settings=SETTINGS)
     threading.Thread(target=_verify, args=(index, (path, build)), daemon=True, name="verify-index").start()
-    threading.Thread(target=index.warm, daemon=True, name="warm-kernels").start()
     return index
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _warm(path: str, build: str) -> threading.Thread:
+    index = _open(path, build)
+    thread = threading.Thread(target=lambda: (index.tokenizer, index.warm()), daemon=True, name="warm-kernels")
+    thread.start()
+    return thread
+
+
+def warm_after_page() -> None:
+    """Once per opened index, after the first page is drawn (the entry script calls this last): load its tokenizer
+    and compiled searches in a thread, so that neither the first count nor the first contamination check waits for
+    them, and the first page does not share the GIL with numba's seconds of loading them."""
+    try:
+        path = confined_path(index_path(), SETTINGS.app_roots)
+        build = live_build_name(path)
+        if (path, build) not in _damage:  # a damaged index is not read further
+            _warm(path, build)
+    except (InspectorError, OSError, ValueError):  # no usable index: the page has said so
+        pass
 
 
 _damage: dict[tuple[str, str], str] = {}
@@ -143,11 +163,20 @@ def current_index() -> CorpusIndex:
         return try_index()
     except InspectorError as exc:
         st.title(st.session_state.get("page_title", "Corpus Inspector"))
-        st.error(f"{md(str(exc))}  \nChoose another index folder in the sidebar"
-                 f"{', or build one:' if isinstance(exc, NotAnIndex) else '.'}")
-        if isinstance(exc, NotAnIndex):
-            st.code(exc.command, language="bash")
+        command, found = (exc.command, exc.found) if isinstance(exc, NotAnIndex) else (None, ())
+        other = "another index folder in the sidebar"
+        st.error(md(str(exc)) + (f"  \nOpen {'it' if len(found) == 1 else 'one'} below, or choose {other}." if found
+                                 else f"  \nChoose {other}{', or build one:' if command else '.'}"))
+        if command:
+            st.code(command, language="bash")
+        for n, path in enumerate(found[:5]):  # a click opens it: never opened unasked, in place of the one typed
+            st.button(md(f"Open {path}"), key=f"open_found_{n}", on_click=open_folder, args=(path,))
         st.stop()
+
+
+def open_folder(path: str) -> None:
+    """Make `path` the index folder typed in the sidebar (and so the URL's)."""
+    st.session_state.index_path = path
 
 
 @st.cache_data(show_spinner="Computing corpus statistics…", max_entries=8)
@@ -175,6 +204,21 @@ def token_label(token: str) -> str:
 def document_link(doc: int, label: str, **highlight: str) -> None:
     params = {"doc": str(doc), **{k: v for k, v in highlight.items() if v}}
     st.page_link(PAGES["document"], label=label, query_params=params)
+
+
+def pager(page: int, pages: int, size: int, go, key: str, note: str = "") -> None:
+    """Below a page of results: Previous, "page N of M" and Next; past the end, a warning saying so and a way back.
+    `go(n)` opens page n (a button's callback: it writes what the page reads its page from, the URL or a widget)."""
+    if page > pages:
+        st.warning(f"Page {page:,} is past the end: the answer has {pages:,} page(s) of {size}.")
+        st.button(f"Go to page {pages:,}", key=f"{key}_last", on_click=go, args=(pages,))
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):  # wraps in a narrow window, never cuts
+        if pages > 1:
+            st.button("Previous page", key=f"{key}_previous", disabled=page <= 1, on_click=go, args=(page - 1,))
+        st.caption(f"page {page:,} of {pages:,}{f' ({note})' if note else ''}", width="content")
+        if pages > 1:
+            st.button("Next page", key=f"{key}_next", disabled=page >= pages, on_click=go, args=(page + 1,))
 
 
 def stop_without_tasks(names) -> None:

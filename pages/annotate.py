@@ -3,9 +3,18 @@
 Pick a task (?task=NAME) and give your name (?annotator=NAME); the page offers the first item you have neither
 labelled nor skipped (so it resumes where you left off), its document a window at a time, the guideline, and the
 label buttons (keep = k, drop = d, or the digits of an ordinal scale), which take one press at a time and list
-what came of each (pages/_label_keys.py). The score stays hidden unless you reveal it. Every label is committed as
-it is given. ?doc=N opens that document's item (to relabel or adjudicate); ?round=2 is
-a second pass over the first pass's disagreements; ?at=OFFSET is the first character of the window shown.
+what came of each (pages/_label_keys.py). Every label is committed as it is given. ?doc=N opens that document's item
+(to relabel or adjudicate); ?round=2 is a second pass over the first pass's disagreements; ?at=OFFSET is the first
+character of the window shown.
+
+A task made blind (`Task.blind`, the lead's choice; the default) keeps its score and the columns it names from the
+annotator, here and on the Document page this page links to (the link carries ?task=): the item is known by its
+number in the task, not by its id (an id such as `cc-0042` names its source) nor its source file. A toggle reveals
+them for one item; it is off again on the next.
+
+Speed: the item, its keys and the progress are one fragment. A press reruns only it: the press is read first,
+saved (committed) and the next item drawn in that one run; the next items' windows are read ahead
+(pages/_read_ahead.py).
 """
 import re
 
@@ -15,20 +24,19 @@ from inspector import (
     InspectorError,
     InvalidQuery,
     add_label,
+    annotator_view,
     check_annotator,
     current_labels,
-    document_window,
     get_task,
     highlight_html,
     next_item,
-    progress,
-    resolve,
     skip,
     tasks,
     url_int,
     url_text,
 )
-from pages._label_keys import action, answer, label_keys
+from pages._label_keys import action, answer, label_keys, take_press
+from pages._read_ahead import AHEAD, window_cache
 from pages._shared import PAGES, SETTINGS, current_index, md, show_error, stop_without_tasks
 
 MAX_TASK_CHOICES = 1000
@@ -59,6 +67,12 @@ def signed_in_name() -> str:
     return ""
 
 
+def url_place(given) -> tuple[int | None, int]:
+    """The item's document (?doc=; None: the next unlabelled item) and the first character shown (?at=)."""
+    doc = None if given.get("doc") in (None, "") else url_int(given.get("doc"), "doc", 0, max(0, index.n_documents - 1))
+    return doc, url_int(given.get("at"), "at (the first character shown)", 0, 10**15, default=0)
+
+
 # -- what the URL says, checked before anything is read --------------------------------------------------------------
 params = st.query_params
 all_tasks = tasks(index)
@@ -71,10 +85,8 @@ try:
     if url_annotator is not None:
         url_text(url_annotator, "annotator", 64)
         check_annotator(url_annotator)
-    url_doc = None if params.get("doc") in (None, "") else url_int(params.get("doc"), "doc", 0,
-                                                                     max(0, index.n_documents - 1))
+    url_place(params)
     url_round = url_int(params.get("round"), "round", 1, 2, default=1)
-    at = url_int(params.get("at"), "at (the first character shown)", 0, 10**15, default=0)
     task = get_task(index, url_task) if url_task else None
     if url_round == 2 and task is not None and not task.second_pass:
         raise InvalidQuery(f"task {task.name!r} has no second pass: round must be 1")
@@ -83,13 +95,6 @@ except InspectorError as exc:
     st.stop()
 
 stop_without_tasks(names)
-
-saved = st.session_state.pop("annotate_saved", None)  # the confirmation of the label given on the last run
-if saved:
-    st.toast(md(saved), icon=":material/check:")  # a toast: the page's layout stays put under the keys
-failed = st.session_state.pop("annotate_failed", None)  # a label the last run could not save
-if failed:
-    st.error(md(failed))
 
 # -- who labels which task -------------------------------------------------------------------------------------------
 left, right = st.columns(2)
@@ -120,9 +125,10 @@ if annotator:
 
 if task is None or not annotator:
     st.info("Choose a task and give your name to start labelling.")
+    label_keys(url_task or "", annotator, url_round, None, [])  # no buttons yet: Enter leaves the name box
     st.stop()
 
-# -- the task: guideline, round, progress ----------------------------------------------------------------------------
+# -- the task: guideline and round (the item below is a fragment: a label press reruns only it) ---------------------
 round_ = url_round
 if task.second_pass:
     round_ = st.segmented_control("Round", [1, 2], default=url_round, key=f"annotate_round_{url_round}",
@@ -135,44 +141,8 @@ with st.expander("Guideline", expanded=True):
         st.markdown("  \n".join(md(line) for line in task.guideline.splitlines()))
     else:
         st.caption("This task has no guideline.")
-    st.caption(md(f"Labels: {', '.join(task.scheme.names)} · {task.items:,} items"))
-
-try:
-    done = progress(index, task, annotator, round=round_)
-    items = [i for i in resolve(index, task) if i.doc is not None]
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
-if done.unavailable:
-    st.warning(f"{done.unavailable:,} item(s) of this task changed or vanished after a rebuild of the index: they are "
-               "not offered.")
-st.progress(done.labelled / done.items if done.items else 1.0,
-            text=f"{done.labelled:,} of {done.items:,} labelled · {done.skipped:,} skipped · "
-                 f"{done.remaining:,} to go")
-if round_ == 2:  # the second pass offers the first pass's disagreements
-    first: dict[int, set] = {}
-    for label in current_labels(index, task):
-        if label.round == 1:
-            first.setdefault(label.position, set()).add(label.value)
-    items = [i for i in items if len(first.get(i.position, ())) > 1]
-
-# -- the item: from ?doc=, else the first one this annotator has not done --------------------------------------------
-if url_doc is not None:
-    item = next((i for i in items if i.doc == url_doc), None)
-    if item is None:
-        st.error(md(f"document {url_doc} is not an item of task {task.name}"
-                    + (" in the second pass" if round_ == 2 else "")))
-        st.stop()
-else:
-    item = next_item(index, task, annotator, round=round_)
-
-
-def go(doc: int | None, start: int = 0) -> None:
-    """Show another item (None: the next unlabelled one), or another window of this one."""
-    keep = {k: v for k, v in params.items() if k not in ("doc", "at")}
-    st.query_params.from_dict(keep | ({"doc": str(doc)} if doc is not None else {})
-                              | ({"at": str(start)} if start else {}))
-    st.rerun()
+    hidden = f" · hidden from you: {', '.join(task.hidden) or 'the score'}" if task.blind else ""
+    st.caption(md(f"Labels: {', '.join(task.scheme.names)} · {task.items:,} items{hidden}"))
 
 
 def label_actions(scheme) -> list[dict]:
@@ -186,89 +156,167 @@ def label_actions(scheme) -> list[dict]:
     return buttons + [action("skip", None, "skip", "s")]
 
 
-position = items.index(item) if item is not None else len(items)
-previous = items[position - 1] if position > 0 else None
-actions = label_actions(task.scheme)
+def item_shown(task, round_: int, items, doc: int | None, following):
+    """The item ?doc= names (an error when it is not one of `items`), else `following`: the first one this
+    annotator has not done (None: all done)."""
+    if doc is None:
+        return following
+    item = next((i for i in items if i.doc == doc), None)
+    if item is None:
+        raise InvalidQuery(f"document {doc} is not an item of task {task.name}" + (" in the second pass"
+                                                                                   if round_ == 2 else ""))
+    return item
 
-if item is None:
+
+def show(doc: int | None, start: int = 0) -> None:
+    """Show another item (None: the next unlabelled one), or another window of this one: a button's callback, so
+    the URL says where before the fragment draws it."""
+    st.query_params.from_dict({k: v for k, v in st.query_params.items() if k not in ("doc", "at")}
+                              | ({"doc": str(doc)} if doc is not None else {}) | ({"at": str(start)} if start else {}))
+
+
+def save(task, annotator: str, round_: int, item, kind: str, value, note: str | None) -> tuple[str, str]:
+    """Label (or skip) `item`, committed before the next item is drawn; what was done, in words: beside the press,
+    and in the confirmation (a toast: the page's layout stays put under the keys)."""
+    if kind == "skip":
+        skip(index, task, item.doc, annotator, note=note, round=round_)
+        return f"skipped doc {item.doc}", f"Skipped doc {item.doc}: it is offered again at the end"
+    label = add_label(index, task, item.doc, annotator, value, note=note, round=round_)
+    return f"saved {label.label} for doc {item.doc}", f"Saved: {label.label} for doc {item.doc} ({task.name})"
+
+
+@st.fragment
+def labelling(task, annotator: str, round_: int) -> None:
+    """Progress, the item, its label keys. A press is read first, saved, and the next item drawn in the same run."""
+    saved = st.session_state.pop("annotate_saved", None)  # the slider's label, saved on the last run
+    if saved:
+        st.toast(md(saved), icon=":material/check:")
+    actions = label_actions(task.scheme)
+    try:
+        doc, at = url_place(st.query_params)
+        done, items, following = annotator_view(index, task, annotator, round=round_)
+        item = item_shown(task, round_, items, doc, following)
+    except InspectorError as exc:
+        show_error(exc)
+        return
+    press = take_press(task.name, annotator, round_, None if item is None else item.doc, actions)
+    if press is not None:
+        try:
+            note = st.session_state.get(note_key(task, item, round_)) or None
+            said, confirmed = save(task, annotator, round_, item, press.action, press.value, note)
+        except InspectorError as exc:
+            answer(press.seq, False, f"not saved: {exc}")  # shown beside the press, and here
+            show_error(exc)
+        else:
+            answer(press.seq, True, said)
+            st.toast(md(confirmed), icon=":material/check:")
+            for name in ("doc", "at"):  # on to the next unlabelled item: this URL names it
+                if name in st.query_params:
+                    del st.query_params[name]
+            doc, at = None, 0
+            done, items, item = annotator_view(index, task, annotator, round=round_)
+    position = items.index(item) if item is not None else len(items)
+    previous = items[position - 1] if position > 0 else None
+    if item is None:
+        show_progress(done)
+        all_done(task, annotator, round_, done, actions, previous)
+        return
+    try:
+        window = window_cache().window(index, item.doc, at, size)
+    except InspectorError as exc:
+        show_error(exc)
+        return
+    top = st.container()  # filled after the keys below it: they take presses again as soon as the next item shows
+    keys, back = st.columns([6, 1], vertical_alignment="top")
+    with keys:  # the label buttons and keys, one press at a time (see pages/_label_keys.py)
+        label_keys(task.name, annotator, round_, item.doc, actions)
+    back.button("Back", key="annotate_back", shortcut="b", disabled=previous is None, icon=":material/undo:",
+                use_container_width=True, on_click=show, args=(None if previous is None else previous.doc,))
+    with top:
+        show_progress(done)
+        show_item(task, annotator, round_, item, window, relabel=doc is not None)
+    window_cache().read_ahead(index, [i.doc for i in items[position + 1: position + 1 + AHEAD]], size)
+
+
+def show_progress(done) -> None:
+    st.progress(done.labelled / done.items if done.items else 1.0,
+                text=f"{done.labelled:,} of {done.items:,} labelled · {done.skipped:,} skipped · "
+                     f"{done.remaining:,} to go")
+    if done.unavailable:
+        st.warning(f"{done.unavailable:,} item(s) of this task changed or vanished after a rebuild of the index: they "
+                   "are not offered.")
+
+
+def all_done(task, annotator: str, round_: int, done, actions: list[dict], previous) -> None:
     st.success(f"All {done.items:,} items of this round are done. Thank you!" if not done.skipped else
                f"Every item is labelled or skipped: {done.skipped:,} skipped.")
     label_keys(task.name, annotator, round_, None, actions)  # the last press's outcome; a press now is refused
     c = st.columns(3)
-    if done.skipped and c[0].button("Label the skipped items", key="annotate_skipped"):
-        go(next_item(index, task, annotator, round=round_, include_skipped=True).doc)
-    if previous is not None and c[1].button("Back", key="annotate_back", shortcut="b", icon=":material/undo:"):
-        go(previous.doc)
+    if done.skipped:
+        skipped = next_item(index, task, annotator, round=round_, include_skipped=True)
+        c[0].button("Label the skipped items", key="annotate_skipped", on_click=show, args=(skipped.doc,))
+    if previous is not None:
+        c[1].button("Back", key="annotate_back", shortcut="b", icon=":material/undo:", on_click=show,
+                    args=(previous.doc,))
     st.page_link(PAGES["agreement"], label="See the agreement", icon=":material/balance:",
-                 query_params={"task": task.name})
-    st.stop()
+                 query_params={"task": task.name, "annotator": annotator})  # its links come back under this name
 
-mine = {(label.position, label.round): label for label in current_labels(index, task)
-        if label.annotator == annotator}.get((item.position, round_))
-try:
-    window = document_window(index, item.doc, at, size)
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
 
-st.subheader(f"Item {item.position + 1:,} of {task.items:,}")
-facts = f"doc {window.doc} · id {window.id} · {window.tokens:,} tokens · {window.chars:,} characters"
-if item.status == "moved":
-    facts += " · moved since the task was made (same text)"
-st.text(facts)
-if mine is not None:
-    st.info(md(f"You labelled this item {mine.label}" + (f" (note: {mine.note})" if mine.note else "")
-               + ": a new label replaces it, the old one stays in the history."))
-if st.toggle("Show the score", key="annotate_show_score", help="Hidden by default, so it does not anchor your label"):
-    st.text(f"{task.score_name or 'score'}: {'–' if item.score is None else item.score}")
+def note_key(task, item, round_: int) -> str:
+    return f"annotate_note_{task.name}_{item.position}_{round_}"
 
-if window.chars > size or window.start:
-    st.caption(f"Characters {window.start:,}–{window.end:,} of {window.chars:,}")
-    back, forward = st.columns(2)
-    if window.start and back.button(f"Previous {size:,} characters", key="annotate_previous_piece"):
-        go(item.doc, max(0, window.start - size))
-    if window.end < window.chars and forward.button(
-            f"Next {min(size, window.chars - window.end):,} characters", key="annotate_next_piece"):
-        go(item.doc, window.end)
-st.html(f'<pre class="annotate-text" style="{TEXT_STYLE}">{highlight_html(window.text, ())}</pre>')
 
-note = st.text_input("Note (optional)", key=f"annotate_note_{task.name}_{item.position}_{round_}",
-                     max_chars=MAX_NOTE)
-scheme = task.scheme
-given = None
-if len(scheme.values) > MAX_BUTTONS:  # a long scale: a slider and one button
-    chosen_value = st.select_slider("Label", scheme.values, key=f"annotate_value_{item.position}_{round_}")
-    if st.button("Save the label", key="label_save", type="primary"):
-        given = chosen_value
-keys, back = st.columns([6, 1], vertical_alignment="top")
-with keys:  # the label buttons and keys, one press at a time (see pages/_label_keys.py)
-    press = label_keys(task.name, annotator, round_, item.doc, actions)
-went_back = back.button("Back", key="annotate_back", shortcut="b", disabled=previous is None, icon=":material/undo:",
-                        use_container_width=True)
+def show_item(task, annotator: str, round_: int, item, window, relabel: bool) -> None:
+    """One item: what it is (no id or source file when the task is blind), the score unless hidden (revealed for
+    this item only on request), the text a window at a time, a note; with `relabel` (an item the URL names, not the
+    next one to do) the label this annotator gave it, if any."""
+    st.subheader(f"Item {item.position + 1:,} of {task.items:,}")
+    facts = [f"doc {window.doc}"] + ([] if task.blind else [f"id {window.id}"])
+    facts += [f"{window.tokens:,} tokens", f"{window.chars:,} characters"]
+    if not task.hide_score and item.score is not None:
+        facts.append(f"{task.score_name or 'score'}: {item.score}")
+    if item.status == "moved":
+        facts.append("moved since the task was made (same text)")
+    st.text(" · ".join(facts))
+    mine = relabel and {(label.position, label.round): label for label in current_labels(index, task)
+                        if label.annotator == annotator}.get((item.position, round_))
+    if mine:
+        st.info(md(f"You labelled this item {mine.label}" + (f" (note: {mine.note})" if mine.note else "")
+                   + ": a new label replaces it, the old one stays in the history."))
+    if task.blind and st.toggle("Reveal what is hidden, for this item only",
+                                key=f"annotate_reveal_{task.name}_{item.position}_{round_}",
+                                help="Hidden so that it does not anchor your label; hidden again on the next item"):
+        revealed = {"id": window.id, "file": window.file}
+        if task.hide_score:
+            revealed[task.score_name or "score"] = item.score
+        revealed |= {k: v for k, v in window.metadata.items() if k in task.hidden}
+        st.text(" · ".join(f"{k}: {'–' if v is None else v}" for k, v in revealed.items()))
+    if window.chars > size or window.start:
+        st.caption(f"Characters {window.start:,}–{window.end:,} of {window.chars:,}")
+        back, forward = st.columns(2)
+        if window.start:
+            back.button(f"Previous {size:,} characters", key="annotate_previous_piece", on_click=show,
+                        args=(item.doc, max(0, window.start - size)))
+        if window.end < window.chars:
+            forward.button(f"Next {min(size, window.chars - window.end):,} characters", key="annotate_next_piece",
+                           on_click=show, args=(item.doc, window.end))
+    st.html(f'<pre class="annotate-text" style="{TEXT_STYLE}">{highlight_html(window.text, ())}</pre>')
+    st.page_link(PAGES["document"], label="Open in the Document page", icon=":material/description:",
+                 query_params={"doc": str(item.doc), "task": task.name} | ({"at": str(window.start)}
+                                                                           if window.start else {}))
+    note = st.text_input("Note (optional)", key=note_key(task, item, round_), max_chars=MAX_NOTE)
+    scheme = task.scheme
+    if len(scheme.values) > MAX_BUTTONS:  # a long scale: a slider and one button
+        chosen_value = st.select_slider("Label", scheme.values, key=f"annotate_value_{item.position}_{round_}")
+        if st.button("Save the label", key="label_save", type="primary"):
+            try:
+                _, confirmed = save(task, annotator, round_, item, "label", chosen_value, note or None)
+            except InspectorError as exc:
+                show_error(exc)
+                return
+            st.session_state.annotate_saved = confirmed
+            show(None)
+            st.rerun()
 
-try:  # every press of the label keys is answered (saved, or why not) before the page moves on
-    if given is not None:  # the slider's Save
-        label = add_label(index, task, item.doc, annotator, given, note=note or None, round=round_)
-        st.session_state.annotate_saved = f"Saved: {label.label} for doc {item.doc} ({task.name})"
-        if press is not None:
-            answer(press.seq, False, f"not saved: the slider's label {label.label} was saved at the same moment")
-        go(None)
-    if press is not None and press.action == "label":
-        label = add_label(index, task, item.doc, annotator, press.value, note=note or None, round=round_)
-        st.session_state.annotate_saved = f"Saved: {label.label} for doc {item.doc} ({task.name})"
-        answer(press.seq, True, f"saved {label.label} for doc {item.doc}")
-        go(None)
-    if press is not None and press.action == "skip":
-        skip(index, task, item.doc, annotator, note=note or None, round=round_)
-        st.session_state.annotate_saved = f"Skipped doc {item.doc}: it is offered again at the end"
-        answer(press.seq, True, f"skipped doc {item.doc}")
-        go(None)
-except InspectorError as exc:
-    if press is None:
-        show_error(exc)
-        st.stop()
-    answer(press.seq, False, f"not saved: {exc}")  # shown beside the press, and above the page once it reruns
-    st.session_state.annotate_failed = str(exc)
-    st.rerun()
-if went_back:
-    go(previous.doc)
+
+labelling(task, annotator, round_)

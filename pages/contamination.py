@@ -21,6 +21,7 @@ from inspector import (
     InspectorError,
     InvalidQuery,
     benchmark_layout,
+    benchmark_source,
     benchmark_stem,
     bulletin_signature,
     check_text,
@@ -30,17 +31,21 @@ from inspector import (
     histogram_rows,
     item_html,
     item_key,
+    item_label,
     item_rows,
     keep_report,
     kept_report_path,
     kept_reports,
     load_report,
+    measure_help,
+    missed_note,
     parse_item_key,
     report_name,
     snippet_html,
     sorted_items,
     summary_rows,
     unique_name,
+    uploaded_name,
     url_text,
 )
 from pages._shared import PAGES, SETTINGS, current_index, md, show_error
@@ -50,9 +55,14 @@ ORDERS = {"desc": "coverage, highest first", "asc": "coverage, lowest first", "f
 MAX_TABLE_ROWS = 100_000  # items in the table (the CSV download has them all)
 MAX_CHOICES = 1000  # items offered in the detail picker (the table's first)
 MAX_EVIDENCE = 20  # evidence documents shown per item
+#: the match modes offered on an index with normalised shards ("auto" is "both" there: the strongest, the default)
+MATCH_LABELS = {"auto": "both ways", "exact": "exact only", "normalized": "normalised only"}
+ITEM_COLUMNS = ["item", "id", "verdict", "matched_by", "coverage", "overlap", "longest_match", "longest_count",
+                "evidence_documents", "tokens", "text"]
 TEXT_STYLE = ("<style>.contam-text{white-space:pre-wrap;word-wrap:break-word;font-size:0.85em}"
               ".contam-text mark{background:#fff3a3}.contam-text .longest mark{background:#fcb8a1}"
               ".contam-text .longest{border-bottom:2px solid #d9480f}"
+              ".contam-text .template{color:#8a8a8a}.contam-text .template mark{background:#ecebe4}"
               ".kwic{font-family:monospace;white-space:pre-wrap;font-size:0.85em}</style>")
 
 index = current_index()
@@ -111,21 +121,28 @@ showing = bool(url_report) or bool(fresh and fresh[0] is None)
 
 # -- parameters, shared by the benchmark check and the text check ----------------------------------------------------
 normalized_index = bool(index.manifest.get("normalized"))
+helps = measure_help(ContaminationParams().as_dict())  # the inputs' help says what each one sets, not its value
 with st.expander("Parameters"):
-    c = st.columns(4)
-    n = c[0].number_input("n (overlap n-grams)", 1, 1000, 13, key="contam_n")
-    min_match = c[1].number_input("L (minimum match, tokens)", 1, 1000, 13, key="contam_min_match")
-    evidence = c[2].number_input("Evidence documents per item", 0, MAX_EVIDENCE, 3, key="contam_evidence")
-    normalize = c[3].toggle("Normalised text", key="contam_normalize", disabled=not normalized_index,
-                            help="Lower case, NFKC, no punctuation, whitespace collapsed: re-cased or re-wrapped "
-                                 "copies are found too.")
-    if not normalized_index:
-        c[3].caption("This index has no normalised index: build it with `inspector build --normalized`.")
+    c = st.columns(3)
+    n = c[0].number_input("n (overlap n-grams)", 1, 1000, 13, key="contam_n", help=helps["n"])
+    min_match = c[1].number_input("L (minimum match, tokens)", 1, 1000, 13, key="contam_min_match", help=helps["L"])
+    evidence = c[2].number_input("Evidence documents per item", 0, MAX_EVIDENCE, 3, key="contam_evidence",
+                                 help=helps["evidence"])
+    c = st.columns(2)
+    if normalized_index:
+        match = c[0].radio("Match", list(MATCH_LABELS), format_func=MATCH_LABELS.get, horizontal=True,
+                           key="contam_match", help=helps["match"])
+    else:  # exact is all this index can do: said, with how to build one that does more
+        match = c[0].radio("Match", ["auto"], format_func=lambda _: "exact (this index has no normalised shards)",
+                           disabled=True, key="contam_match_exact", help=helps["match"])
+        c[0].caption(missed_note("exact"))
+    count_templates = c[1].toggle("Count template text", key="contam_count_templates",
+                                  help=helps["count_templates"])
     clean_below, dirty_from = st.slider("Clean below / dirty from (coverage)", 0.0, 1.0, (0.2, 0.8), 0.05,
-                                        key="contam_thresholds")
+                                        key="contam_thresholds", help=helps["thresholds"])
 check_params = ContaminationParams(n=int(n), min_match=int(min_match), clean_below=clean_below,
-                                   dirty_from=dirty_from, evidence_documents=int(evidence),
-                                   normalize=bool(normalize and normalized_index),
+                                   dirty_from=dirty_from, evidence_documents=int(evidence), match=match,
+                                   count_templates=bool(count_templates),
                                    max_items=SETTINGS.max_check_items, max_text_chars=SETTINGS.max_check_chars)
 
 
@@ -137,25 +154,35 @@ def show_evidence(item: dict) -> None:
     for e in item["evidence"][:MAX_EVIDENCE]:
         with st.container(border=True):
             st.html(f'{TEXT_STYLE}<div class="kwic">{snippet_html(e["snippet"])}</div>')
-            label = md(f"Open doc {e['doc']} · {e['id'] or ''} · {Path(e['file']).name} row {e['row']}")
+            where = (f"doc {e['doc']}", e["id"], f"{Path(e['file']).name} row {e['row']}")
+            label = md("Open " + " · ".join(part for part in where if part))
             span = e.get("span")
             query = {"doc": str(e["doc"])} | ({"mark": f"{span[0]}-{span[1]}"} if span else {})
             st.page_link(PAGES["document"], label=label, query_params=query)
 
 
-def show_item(item: dict) -> None:
-    """An item's measures, its text with the matched spans marked (the longest match in red), its evidence."""
-    c = st.columns(5)
-    c[0].metric("Verdict", item["verdict"])
-    c[1].metric("Coverage", "–" if item["coverage"] is None else f"{item['coverage']:.1%}")
+def show_item(item: dict, params: dict) -> None:
+    """An item's measures (each saying what it means with `params`, the check's), its text with the matched spans
+    marked (the longest match in red, template text grey), its evidence."""
+    helps = measure_help(params)
+    ways = "matched_by" in item  # reports kept before the match modes have no such key
+    c = st.columns(3) + st.columns(3)  # two rows: six numbers side by side would cut "276 tokens" short
+    c[0].metric("Verdict", item["verdict"], help=helps["verdict"])
+    c[1].metric("Coverage", "–" if item["coverage"] is None else f"{item['coverage']:.1%}", help=helps["coverage"])
     c[2].metric("N-gram overlap", "–" if item["overlap"] is None else f"{item['overlap']:.1%}",
-                help=f"{item['ngrams_found']:,} of {item['ngrams']:,} n-grams occur in the corpus")
+                help=f"{helps['overlap']} Here {item['ngrams_found']:,} of {item['ngrams']:,}.")
     c[3].metric("Longest match", f"{item['longest_match']:,} tokens",
-                help=f"occurs {item['longest_count']:,} times in the corpus")
-    c[4].metric("Evidence documents", f"{item['evidence_documents']:,}")
-    st.html(f'{TEXT_STYLE}<pre class="contam-text">'
-            f'{item_html(item["text"], item["spans"], item["longest_span"], SETTINGS.document_window_chars)}</pre>')
-    st.caption("Marked: spans inside corpus matches of at least L tokens; red: the longest match.")
+                help=f"{helps['longest_match']} It occurs {item['longest_count']:,} times.")
+    c[4].metric("Evidence documents", f"{item['evidence_documents']:,}", help=helps["evidence_documents"])
+    if ways:
+        c[5].metric("Matched by", item["matched_by"] or "none", help=helps["matched_by"])
+    template = item.get("template_spans", ())
+    body = item_html(item["text"], item["spans"], item["longest_span"], SETTINGS.document_window_chars, template)
+    st.html(f'{TEXT_STYLE}<pre class="contam-text">{body}</pre>')
+    st.caption("Marked: spans inside corpus matches of at least L tokens; red: the longest match"
+               + ("; grey: template text, shared by several items of this benchmark file "
+                  + ("(counted, as asked)." if params.get("count_templates") else "(not counted).")
+                  if template else "."))
     if item["evidence"]:
         show_evidence(item)
 
@@ -180,12 +207,11 @@ with st.expander("Check benchmarks", expanded=not showing):
                 with tempfile.TemporaryDirectory(prefix="inspector-upload-") as tmp:
                     path = Path(tmp) / safe
                     path.write_bytes(upload.getbuffer())
-                    try:
-                        layouts[upload.file_id] = benchmark_layout(f"{benchmark_stem(safe)}={path}")
-                    except InspectorError as exc:  # named as the user named it, never by the temporary path
-                        said = hide_folder(str(exc), tmp, "")
-                        raise BenchmarkError(said.replace(safe, upload.name, 1) if said.startswith(safe)
-                                             else f"{upload.name}: {said}") from None
+                    try:  # the file is named as uploaded (`shown_as`), never by its temporary path
+                        layouts[upload.file_id] = benchmark_layout(f"{benchmark_stem(safe)}={path}",
+                                                                   shown_as=uploaded_name(upload.name))
+                    except InspectorError as exc:  # and should a message quote the folder anyway, it goes
+                        raise BenchmarkError(hide_folder(str(exc), tmp)) from None
         except InspectorError as exc:
             show_error(exc)
             continue
@@ -194,9 +220,10 @@ with st.expander("Check benchmarks", expanded=not showing):
         st.warning(f"Only the first {SETTINGS.max_upload_files} files are checked.")
 
     choices = {}  # benchmark name -> how open_benchmark picks its fields
-    for name, _, _, _, layout in sources:
+    for name, _, upload, _, layout in sources:
         with st.container(border=True):
-            st.markdown(f"**{md(name)}** · {layout.format} · fields: {md(', '.join(layout.available_fields))}")
+            file = f" ({md(uploaded_name(upload.name))})" if upload is not None else ""
+            st.markdown(f"**{md(name)}**{file} · {layout.format} · fields: {md(', '.join(layout.available_fields))}")
             if layout.preset:
                 st.caption(md(f"Preset picked automatically: {layout.preset} (checks "
                               f"{', '.join(layout.preset_fields)})"))
@@ -236,11 +263,12 @@ with st.expander("Check benchmarks", expanded=not showing):
                         path.parent.mkdir()
                         path.write_bytes(upload.getbuffer())
                         spec = f"{name}={path}"
-                    specs.append((spec, choices[name]))
+                    options = choices[name] | ({"shown_as": uploaded_name(upload.name)} if upload else {})
+                    specs.append((spec, options))
                 try:  # in the worker process: this server's other sessions keep the interpreter meanwhile
                     report = _worker().check(index, specs, check_params, progress=progress)
-                except InspectorError as exc:  # a file is named by its name, not the temporary folder
-                    raise BenchmarkError(hide_folder(str(exc), tmp, "")) from None
+                except InspectorError as exc:  # files are named as uploaded; should a message quote the folder
+                    raise BenchmarkError(hide_folder(str(exc), tmp)) from None
         except InspectorError as exc:
             show_error(exc)
             st.stop()
@@ -264,11 +292,12 @@ with st.expander("Check a text", expanded="contam_text_result" in st.session_sta
     if st.button("Check the text", key="contam_check_text"):
         try:
             url_text(text, "the text", SETTINGS.max_check_text_chars)
-            st.session_state.contam_text_result = check_text(index, text, check_params).as_dict()
+            st.session_state.contam_text_result = (check_text(index, text, check_params).as_dict(),
+                                                   check_params.as_dict())
         except InspectorError as exc:
             show_error(exc)
     if "contam_text_result" in st.session_state:
-        show_item(st.session_state.contam_text_result)
+        show_item(*st.session_state.contam_text_result)
 
 # -- the bulletin: reports kept beside the index --------------------------------------------------------------------
 st.subheader("Reports on this corpus")
@@ -277,7 +306,12 @@ if kept:
                                 "items": r.items, "dirty": r.dirty,
                                 "dirty %": 100 * r.dirty / r.items if r.items else 0.0,
                                 "build": r.build, "report": report_name(r.path)} for r in kept]),
-                 hide_index=True, column_config={"dirty %": st.column_config.NumberColumn(format="%.1f")})
+                 hide_index=True, column_config={
+                     "mode": st.column_config.TextColumn(help=helps["match"]),
+                     "items": st.column_config.NumberColumn(help=helps["items"]),
+                     "dirty": st.column_config.NumberColumn(help="Items with coverage from the report's dirty "
+                                                                 "threshold."),
+                     "dirty %": st.column_config.NumberColumn(format="%.1f", help=helps["dirty %"])})
     report_labels = {"": "—"} | {report_name(r.path): f"{r.created} · {', '.join(r.benchmarks)} · {r.mode} · {r.dirty:,} of "
               f"{r.items:,} dirty" for r in kept}
     chosen = st.selectbox("Open a report", [""] + names, index=names.index(url_report) + 1 if url_report else 0,
@@ -302,13 +336,20 @@ else:
 
 st.subheader(md(f"Report {url_report or '(not kept)'}"))
 p = report["params"]
+report_helps = measure_help(p)
+templates = "templates counted" if p.get("count_templates") else "templates not counted"
 st.caption(md(f"{report['mode']} mode · build {report['build']} · {report['tokenizer']} tokenizer · created "
               f"{report['created']} · n={p['n']}, L={p['min_match']}, clean below {p['clean_below']:.0%}, dirty "
-              f"from {p['dirty_from']:.0%}"))
-st.dataframe(pd.DataFrame(summary_rows(report)), hide_index=True, column_config={
-    "dirty %": st.column_config.NumberColumn(format="%.1f"),
-    "mean overlap": st.column_config.NumberColumn(format="%.3f"),
-    "mean coverage": st.column_config.NumberColumn(format="%.3f")})
+              f"from {p['dirty_from']:.0%}") + (f" · {templates}" if "count_templates" in p else ""))
+if note := missed_note(report):
+    st.info(note)
+summary_formats = {"dirty %": "%.1f", "mean overlap": "%.3f", "mean coverage": "%.3f"}
+summary = pd.DataFrame(summary_rows(report))
+st.dataframe(summary, hide_index=True, column_config={"benchmark": st.column_config.TextColumn(
+    help=report_helps["benchmark"])} | {column: st.column_config.NumberColumn(format=summary_formats.get(column),
+                                                                             help=report_helps[column])
+                                        for column in summary.columns[1:]})
+st.caption(md(" — ".join(benchmark_source(b) for b in report["benchmarks"])))
 for b in report["benchmarks"]:
     if b["problems"]:
         with st.expander(md(f"{b['name']}: {b['skipped']:,} record(s) skipped")):
@@ -343,13 +384,32 @@ if verdict != url_verdict:  # another filter: its items from the first
     st.query_params.from_dict({k: v for k, v in params.items() if k != "item"} | {"verdict": verdict})
     st.rerun()
 shown = sorted_items(report["items"], verdict, order)
-st.dataframe(
-    pd.DataFrame(item_rows({"items": shown[:MAX_TABLE_ROWS]}, text_chars=120),
-                 columns=["item", "id", "verdict", "coverage", "overlap", "longest_match", "longest_count",
-                          "evidence_documents", "tokens", "text"]),
-    hide_index=True, column_config={
-        "coverage": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
-        "overlap": st.column_config.NumberColumn(format="%.3f")})
+listed = shown[:MAX_TABLE_ROWS]
+table = pd.DataFrame(item_rows({"items": listed}, text_chars=120), columns=ITEM_COLUMNS)
+table["matched_by"] = [i.get("matched_by", "") for i in listed]
+ways = any("matched_by" in i for i in listed[:1])  # reports kept before the match modes cannot say
+table_key = f"contam_items_{url_report}_{verdict}_{order}"
+column = st.column_config
+picked = st.dataframe(  # a missing value (an item without id, an empty item's coverage) is blank, never "None"
+    table[[c for c in ITEM_COLUMNS if ways or c != "matched_by"]], hide_index=True, placeholder="",
+    key=table_key, on_select="rerun", selection_mode="single-row", column_config={
+        "item": column.TextColumn(help="benchmark:record number (0-based). Click a row to open its item below."),
+        "verdict": column.TextColumn(help=report_helps["verdict"]),
+        "matched_by": column.TextColumn("matched by", help=report_helps["matched_by"]),
+        "coverage": column.ProgressColumn(min_value=0.0, max_value=1.0, format="percent",
+                                          help=report_helps["coverage"]),
+        "overlap": column.NumberColumn(format="%.3f", help=report_helps["overlap"]),
+        "longest_match": column.NumberColumn("longest match", help=report_helps["longest_match"]),
+        "longest_count": column.NumberColumn("longest count", help=report_helps["longest_count"]),
+        "evidence_documents": column.NumberColumn("evidence documents", help=report_helps["evidence_documents"]),
+        "tokens": column.NumberColumn(help=report_helps["tokens"])})
+rows = picked.selection.rows
+if not rows:  # nothing picked (or unpicked): the next pick opens, even of the same row
+    st.session_state.pop("contam_picked", None)
+elif (picked_now := (table_key, rows[0])) != st.session_state.get("contam_picked"):
+    st.session_state.contam_picked = picked_now  # a new pick opens its item, in the URL; an old one stays put
+    st.query_params["item"] = item_key(listed[rows[0]])
+    st.rerun()
 if len(shown) > MAX_TABLE_ROWS:
     st.caption(f"The first {MAX_TABLE_ROWS:,} of {len(shown):,} items; the CSV download has them all.")
 if not shown:
@@ -360,8 +420,7 @@ keys = [item_key(i) for i in shown[:MAX_CHOICES]]
 if url_item and url_item not in keys:
     keys.insert(0, url_item)
 current = url_item or keys[0]
-item_labels = {k: f"{k} · {by_key[k]['id'] or ''} · {by_key[k]['verdict']} · "
-          + ("–" if by_key[k]["coverage"] is None else f"{by_key[k]['coverage']:.0%}") for k in keys}
+item_labels = {k: item_label(by_key[k]) for k in keys}
 chosen_item = st.selectbox("Item" if len(shown) <= MAX_CHOICES else f"Item (the first {MAX_CHOICES:,} in this order)",
                            keys, index=keys.index(current), format_func=item_labels.get)
 if chosen_item != current:
@@ -369,4 +428,4 @@ if chosen_item != current:
     st.rerun()
 item = by_key[chosen_item]
 st.markdown(f"#### {md(chosen_item)}" + (f" · {md(item['id'])}" if item["id"] else ""))
-show_item(item)
+show_item(item, p)

@@ -26,7 +26,7 @@ from inspector.ngram_view import (
     rows_csv,
     variant_rows,
 )
-from pages._shared import SETTINGS, current_index, document_link, index_path, md, show_error, token_label
+from pages._shared import SETTINGS, current_index, document_link, index_path, md, pager, show_error, token_label
 
 #: each setting of the view and the widget that shows it
 WIDGETS = {"mode": "ngram_mode", "q": "ngram_query", "next": "ngram_next", "boundary": "ngram_boundary",
@@ -212,9 +212,10 @@ def show_infgram(view: NgramView):
     tokens = result.tokens
     if view.token > len(tokens):
         raise InvalidQuery(f"token {view.token:,}: this text has {len(tokens):,} tokens")
+    # a select box shows its choices as plain text (no Markdown): a token is not escaped for it
     st.selectbox("Look at a token: what the corpus says after its ∞-gram context, and where its match stands",
                  range(len(tokens) + 1), key="ngram_token",
-                 format_func=lambda k: "—" if k == 0 else md(f"{k}: {token_label(tokens[k - 1].token)}"))
+                 format_func=lambda k: "—" if k == 0 else f"{k}: {token_label(tokens[k - 1].token)}")  # shown as is
     if view.token:
         show_infgram_token(tokens, view.token - 1)
     return result
@@ -262,25 +263,26 @@ def show_documents(view: NgramView):
               f"{result.count:,}")
     for n, clause in enumerate(result.clauses, 1):
         show_variants(clause, f"Clause {n}: the token sequences it stands for")
-    pages = max(1, (result.count + PAGE_SIZE - 1) // PAGE_SIZE)
-    if result.count and view.page > pages:
-        st.warning(f"Page {view.page:,} is past the end: the answer has {pages:,} page(s) of {PAGE_SIZE}.")
     for hit in result.documents:
         show_hit(hit, view.q)
-    if result.documents:
+    if result.count:  # the same page as the Page box (its widget, so the URL follows); past the end, a way back
         order = "corpus order" if view.order == "corpus" else f"random order, seed {view.seed}"
-        st.caption(f"page {view.page:,} of {pages:,} ({order})")
+        pager(view.page, (result.count + PAGE_SIZE - 1) // PAGE_SIZE, PAGE_SIZE, go_to_page, "ngram_pager", order)
     return result
+
+
+def go_to_page(n: int) -> None:
+    st.session_state.ngram_page = n
 
 
 def share(view: NgramView, answer) -> None:
     """The answer whole as CSV or JSON (made when clicked), and the same question as a command and a Python call."""
-    left, right, _ = st.columns([1, 1, 4])
     files = lambda: export(index, view, SETTINGS)
-    left.download_button("Download CSV", lambda: rows_csv(files()[0]), "ngrams.csv", "text/csv",
-                         on_click="ignore", icon=":material/download:")
-    right.download_button("Download JSON", lambda: answer_json(files()[1]), "ngrams.json", "application/json",
-                          on_click="ignore", icon=":material/download:")
+    with st.container(horizontal=True):  # each button as wide as its label: wraps in a narrow window, never cuts
+        st.download_button("Download CSV", lambda: rows_csv(files()[0]), "ngrams.csv", "text/csv",
+                           on_click="ignore", icon=":material/download:")
+        st.download_button("Download JSON", lambda: answer_json(files()[1]), "ngrams.json", "application/json",
+                           on_click="ignore", icon=":material/download:")
     if view.mode == "Documents" and answer.count > SETTINGS.max_search_offset:
         st.caption(f"Downloads list the first {SETTINGS.max_search_offset:,} of {answer.count:,} documents.")
     with st.expander("Same answer from the command line or Python"):

@@ -1,12 +1,10 @@
 """Overview: what is in the corpus — sizes, where documents come from, how long they are, how they score."""
-import pandas as pd
 import streamlit as st
 
 from pages._shared import current_index, md, stats
 
 index = current_index()
 info = index.info()
-corpus = stats()
 
 st.title("Overview")
 with st.container(horizontal=True, gap="medium"):  # a narrow window wraps the figures onto more rows, never cuts them
@@ -17,6 +15,9 @@ with st.container(horizontal=True, gap="medium"):  # a narrow window wraps the f
     st.metric("Built", info.created[:10], width="content")
 st.caption(f"{info.bytes_on_disk / 2**20:,.1f} MiB on disk ({info.ngram_bytes_per_token} bytes per token for the "
            f"n-gram index); {info.empty_skipped:,} empty texts skipped")
+# After the figures above, which need neither: they are drawn while the statistics are computed and pandas imported
+corpus = stats()
+import pandas as pd
 
 left, right = st.columns(2)
 with left:

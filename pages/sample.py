@@ -142,17 +142,24 @@ if not drawn_sample.documents:
 
 # -- a task from this sample -----------------------------------------------------------------------------------------
 st.subheader("Create a task from this sample")
+# outside the form, so that choosing an ordinal scale shows its bounds at once (and keep / drop shows none)
+kind = st.radio("Labels", ["keep-drop", "ordinal"], key="task_scheme", horizontal=True,
+                format_func={"keep-drop": "keep / drop", "ordinal": "ordinal scale"}.get)
 with st.form("task_form"):
     name = st.text_input("Task name", key="task_name", max_chars=64,
                          help="1-64 letters, digits and . _ @ + - (starting with a letter or digit)")
-    c = st.columns([2, 1, 1])
-    kind = c[0].radio("Labels", ["keep-drop", "ordinal"], key="task_scheme", horizontal=True,
-                      format_func={"keep-drop": "keep / drop", "ordinal": "ordinal scale"}.get)
-    low = c[1].number_input("Scale from", -1000, 1000, 0, key="task_scale_low", help="for an ordinal scale")
-    high = c[2].number_input("Scale to", -1000, 1000, 5, key="task_scale_high", help="for an ordinal scale")
+    if kind == "ordinal":  # keep / drop has no scale: no bounds to show
+        c = st.columns(2)
+        low = c[0].number_input("Scale from", -1000, 1000, 0, key="task_scale_low")
+        high = c[1].number_input("Scale to", -1000, 1000, 5, key="task_scale_high")
     guideline = st.text_area("Guideline (shown to annotators)", key="task_guideline", max_chars=MAX_GUIDELINE,
                              placeholder="Keep: fluent prose a model should learn from. Drop: spam, boilerplate.")
     second_pass = st.checkbox("Second pass over the first pass's disagreements", key="task_second_pass")
+    hide = st.columns([1, 2])
+    hide_score = hide[0].checkbox("Hide the score from annotators", value=True, key="task_hide_score",
+                                  help="They may reveal it one item at a time; ids and source files are hidden too")
+    hidden_columns = hide[1].multiselect("Also hide these columns", index.catalog.metadata_columns(),
+                                         key="task_hidden_columns", placeholder="e.g. source")
     create = st.form_submit_button("Create the task", type="primary")
 if create:
     try:
@@ -160,7 +167,8 @@ if create:
         task = create_task(index, name.strip(), drawn_sample, scheme=scheme, guideline=guideline,
                            sample_args={"score": score or None, "bins": bins, "binning": binning,
                                         "per_bin": per_bin, "seed": seed, "where": where, "query": query},
-                           second_pass=second_pass, score_name=score or None)
+                           second_pass=second_pass, score_name=score or None, hide_score=hide_score,
+                           hidden_columns=hidden_columns)
     except InspectorError as exc:
         show_error(exc)
     else:

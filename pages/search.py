@@ -9,7 +9,7 @@ import re
 import streamlit as st
 
 from inspector import InspectorError, InvalidQuery, url_int, url_range, url_text
-from pages._shared import SETTINGS, current_index, document_link, md, show_error, stats
+from pages._shared import SETTINGS, current_index, document_link, md, pager, show_error, stats
 
 PAGE_SIZE = 10
 MAX_PAGE = SETTINGS.max_search_offset // PAGE_SIZE + 1
@@ -136,5 +136,5 @@ for hit in result.hits:
         st.text(" · ".join(facts))
         st.html(f'<div style="white-space:pre-wrap">{hit.snippet_html}</div>')
         document_link(hit.doc, f"Open document {hit.doc}", search=query)
-if result.total > PAGE_SIZE:
-    st.caption(f"page {page} of {(result.total + PAGE_SIZE - 1) // PAGE_SIZE:,}")
+if result.total:  # the same page as the box above (the URL's); past the end, a way back
+    pager(page, (result.total + PAGE_SIZE - 1) // PAGE_SIZE, PAGE_SIZE, lambda n: set_url(page=str(n)), "search_pager")

@@ -170,3 +170,83 @@ def test_keys_pressed_50_ms_apart_are_each_saved_in_order_or_shown_as_not_counte
     assert given == saved  # the labels hold exactly the presses listed as saved, in order
     assert [doc for doc, _ in given] == FAST_DOCS  # one each, on the document shown when it was pressed
     screenshot(page, "annotate-fast-keys")
+
+
+def test_a_label_key_after_enter_in_the_name_or_the_note_box_labels_under_that_name(
+        page, annotation_server, annotation_index_dir):  # noqa: F811
+    """The reported sequence: type `dave` in the name box, press Enter, press a label key. Enter leaves the box, so
+    the key labels (for dave) and does not type into it (`daved`); the same after typing a note. While a box has
+    focus the page says the keys are off."""
+    from playwright.sync_api import expect
+
+    from inspector import current_labels
+
+    with open_index(annotation_index_dir) as index:
+        create_task(index, "names", [30, 31, 32, 33])
+    page.goto(f"{annotation_server}/annotate?task=names")
+    expect(page.locator(".label-keys")).to_contain_text("Keys: none until", timeout=30_000)  # its keys are there
+    name = page.locator('input[aria-label="Your name"]')
+    name.click()
+    name.press_sequentially("dave")
+    name.press("Enter")
+    keys_on = page.locator('.label-keys[data-busy="false"][data-keys="on"]')
+    expect(keys_on).to_be_visible(timeout=30_000)
+    page.keyboard.press("k")
+    expect(bar(page, "1 of 4 labelled")).to_be_visible(timeout=20_000)
+    expect(name).to_have_value("dave")
+    expect(keys_on).to_be_visible(timeout=20_000)  # the press is answered: the page takes presses again
+
+    note = page.locator('input[aria-label="Note (optional)"]')
+    note.click()
+    expect(page.locator('.label-keys[data-keys="off"]')).to_contain_text("Keys off")  # typing: said so
+    note.press_sequentially("short")  # holds k and d: typed into the note, never a label
+    note.press("Enter")
+    expect(keys_on).to_be_visible(timeout=20_000)
+    page.keyboard.press("d")
+    expect(bar(page, "2 of 4 labelled")).to_be_visible(timeout=20_000)
+    expect(name).to_have_value("dave")
+    with open_index(annotation_index_dir) as index:
+        given = [(e.annotator, e.doc, e.label, e.note) for e in current_labels(index, "names", history=True)]
+    assert given == [("dave", 30, "keep", None), ("dave", 31, "drop", "short")]
+    assert "annotator=dave" in page.url
+
+
+def test_a_disagreement_link_keeps_the_leads_name_in_this_tab_and_a_new_one(
+        browser, page, annotation_server, annotation_index_dir):  # noqa: F811
+    """The lead opens the Agreement page under their name and follows a disagreement: in the same tab, and in a new
+    one (a new session, which knows nothing but the link), Annotate opens that item under the lead's name."""
+    from urllib.parse import urljoin
+
+    from playwright.sync_api import expect
+
+    from inspector import add_label, current_labels
+
+    with open_index(annotation_index_dir) as index:
+        create_task(index, "lead-links", [34, 35, 36])
+        for doc, va, vb in [(34, "keep", "keep"), (35, "keep", "drop"), (36, "drop", "drop")]:
+            add_label(index, "lead-links", doc, "ann", va)
+            add_label(index, "lead-links", doc, "bea", vb)
+    page.goto(f"{annotation_server}/agreement?task=lead-links&annotator=lead")
+    link = page.get_by_role("link", name="doc 35")
+    expect(link).to_be_visible(timeout=30_000)
+    href = urljoin(annotation_server + "/", link.get_attribute("href"))
+    assert "annotator=lead" in href and "doc=35" in href
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tab = other.new_page()
+        tab.goto(href)
+        expect(tab.locator('input[aria-label="Your name"]')).to_have_value("lead", timeout=30_000)
+        expect(tab.get_by_text("doc 35 ·")).to_be_visible()
+    finally:
+        other.close()
+
+    link.click()
+    expect(page.locator('input[aria-label="Your name"]')).to_have_value("lead", timeout=30_000)
+    expect(page.locator('.label-keys[data-busy="false"][data-keys="on"]')).to_be_visible(timeout=20_000)
+    page.keyboard.press("d")
+    expect(bar(page, "1 of 3 labelled")).to_be_visible(timeout=20_000)
+    assert "annotator=lead" in page.url
+    with open_index(annotation_index_dir) as index:
+        given = [(e.annotator, e.doc, e.label) for e in current_labels(index, "lead-links") if e.annotator == "lead"]
+    assert given == [("lead", 35, "drop")]

@@ -284,3 +284,25 @@ def test_a_worker_killed_mid_build_is_one_line_and_keeps_the_index(tmp_path):
     assert "fewer --workers" in stderr and "previous index, if any, is kept" in stderr
     with open_index(out) as index:
         assert index.n_documents == len(ref.documents(ref.parquet_rows(tmp_path / "a")))
+
+
+def test_a_new_build_indexes_normalised_text_unless_told_and_an_append_takes_the_index_s_own(tmp_path):
+    """Normalised shards are on by default (so a contamination check finds re-cased and re-wrapped copies); an
+    append to an index built without them adds none, and one that asks for the other choice is refused."""
+    rng = np.random.default_rng(13)
+    for name in "abc":
+        _write(tmp_path / name, rng, files=1, docs=6)
+    build_index([tmp_path / "a"], tmp_path / "on", tokenizer="bytes", signals=False)
+    build_index([tmp_path / "a"], tmp_path / "off", tokenizer="bytes", signals=False, normalized=False)
+    for name in ("on", "off"):
+        build_index([tmp_path / "b"], tmp_path / name, tokenizer="bytes", signals=False, append=True)
+    rows = ref.documents(ref.parquet_rows(tmp_path / "a") + ref.parquet_rows(tmp_path / "b"))
+    normal = ref.encode_all([normalize(r.text) for r in rows], ref.reference_tokenizer("bytes"))
+    queries = _queries(normal, rng)
+    with open_index(tmp_path / "on") as on, open_index(tmp_path / "off") as off:
+        ids, lengths = _padded(queries)
+        assert on.normalized_engine.count_many(ids, lengths).tolist() == [ref.count(normal, q) for q in queries]
+        assert off.manifest["normalized"] is None
+    with pytest.raises(InspectorError, match=r"--normalized \(the index: False, here: True\)"):
+        build_index([tmp_path / "c"], tmp_path / "off", tokenizer="bytes", signals=False, normalized=True,
+                    append=True)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inspector.benchmarks import open_benchmark
-from inspector.contamination import ContaminationParams, check_contamination, score_split
+from inspector.contamination import WAYS, ContaminationParams, check_contamination, score_split
 
 from . import reference as ref
 
@@ -36,19 +36,39 @@ def _spans_that_occur(grams: set, seq: list[int]) -> list[tuple[int, int]]:
     return [(a, b) for a in range(len(seq)) for b in range(a + 1, len(seq) + 1) if tuple(seq[a:b]) in grams]
 
 
-def reference_item(docs, grams, seq: list[int], n: int, least: int) -> dict:
-    """The measures of one item by their definitions (contamination module docstring), by enumeration."""
+def item_grams(seq: list[int], n: int) -> list[tuple[int, int]]:
+    """[a, b) of each n-gram of counting tokens of an item (one of the whole item when it has fewer)."""
+    words = [i for i, t in enumerate(seq) if bytes([t]).strip()]
+    n = min(n, len(words))
+    return [(words[t - n + 1], words[t] + 1) for t in range(n - 1, len(words))] if words else []
+
+
+def reference_templates(seqs: list[list[int]], n: int) -> list[set[int]]:
+    """Per item: its tokens inside n-grams that at least two items of the file hold (template text)."""
+    holders: dict[tuple, set[int]] = {}
+    for k, seq in enumerate(seqs):
+        for a, b in item_grams(seq, n):
+            holders.setdefault(tuple(seq[a:b]), set()).add(k)
+    return [{i for a, b in item_grams(seq, n) if len(holders[tuple(seq[a:b])]) >= 2 for i in range(a, b)}
+            for seq in seqs]
+
+
+def reference_item(docs, grams, seq: list[int], n: int, least: int, template: set[int] = frozenset()) -> dict:
+    """The measures of one item by their definitions (contamination module docstring), by enumeration; `template`:
+    its template tokens, which count toward neither coverage nor overlap unless every counting token is one."""
     blank = [not bytes([t]).strip() for t in seq]
     words = [i for i, b in enumerate(blank) if not b]
     if not words:
         return {"verdict": "empty"}
+    own = [i for i in words if i not in template] or words
+    mine = set(own)
     n, least = min(n, len(words)), min(least, len(words))
     counting = lambda a, b: sum(1 for i in range(a, b) if not blank[i])  # noqa: E731
-    grams_of = [(words[t - n + 1], words[t] + 1) for t in range(n - 1, len(words))]
+    grams_of = [(a, b) for a, b in item_grams(seq, n) if mine & set(range(a, b))]
     found = sum(tuple(seq[a:b]) in grams for a, b in grams_of)
     occurring = _spans_that_occur(grams, seq)
     covered = {i for a, b in occurring if counting(a, b) >= least for i in range(a, b)}
-    coverage = sum(1 for i in words if i in covered) / len(words)
+    coverage = sum(1 for i in own if i in covered) / len(own)
     # the longest match: per end token, the longest occurring span ending there; the first end with most counting
     best = (0, 0, 0)  # (counting tokens, -end, length)
     for end in range(1, len(seq) + 1):
@@ -65,7 +85,8 @@ def reference_item(docs, grams, seq: list[int], n: int, least: int) -> dict:
         "longest_match": longest,
         "longest_count": ref.count(docs, list(span)) if span else 0,
         "evidence_documents": sum(1 for d in docs if ref.count([d], list(span))) if covered else 0,
-        "least_grams": [tuple(seq[words[t - least + 1] : words[t] + 1]) for t in range(least - 1, len(words))],
+        "least_grams": [tuple(seq[a:b]) for a, b in item_grams(seq, least) if mine & set(range(a, b))],
+        "least_found": bool(covered),  # a match of >= L counting tokens
     }
 
 
@@ -100,18 +121,24 @@ texts_strategy = st.lists(st.text(alphabet=CHARS, min_size=0, max_size=40), min_
     n=st.integers(1, 6),
     least=st.integers(1, 6),
     seed=st.integers(0, 2**16),
+    count_templates=st.booleans(),
 )
-def test_measures_equal_brute_force(tmp_path, texts, shard_tokens, n, least, seed):
-    """Overlap, longest match (and its count and documents), coverage, verdict and the decontamination list, for
-    items that are copies, pieces, pieces across documents, random strings and blanks; one shard and many."""
+def test_measures_equal_brute_force(tmp_path, texts, shard_tokens, n, least, seed, count_templates):
+    """Overlap, longest match (and its count and documents), coverage, verdict, template text and the
+    decontamination list, for items that are copies, pieces, pieces across documents, random strings (sharing
+    n-grams: templates) and blanks; one shard and many; templates counted or not."""
     rng = np.random.default_rng(seed)
     items = ref.text_queries(texts, rng, CHARS, n=12) + ["", "  \n "]
     bench = open_benchmark(f"bench={write_items(tmp_path / f'items-{seed}.jsonl', items)}", fields=["text"])
-    params = ContaminationParams(n=n, min_match=least, clean_below=0.3, dirty_from=0.7, evidence_documents=2)
+    params = ContaminationParams(n=n, min_match=least, clean_below=0.3, dirty_from=0.7, evidence_documents=2,
+                                 count_templates=count_templates, match="exact")
     tokenizer = ref.reference_tokenizer("bytes")
     with ref.built(texts, "bytes", shard_tokens) as made:
         grams = ref.ngrams(made.docs)
-        expected = [reference_item(made.docs, grams, tokenizer.encode(t), n, least) for t in items]
+        seqs = [tokenizer.encode(t) for t in items]
+        templates = reference_templates(seqs, n)
+        expected = [reference_item(made.docs, grams, seq, n, least, set() if count_templates else template)
+                    for seq, template in zip(seqs, templates)]
         flagged_grams = {}
         for i, want in enumerate(expected):
             if want["verdict" if "verdict" in want else "coverage"] == "empty":
@@ -131,12 +158,15 @@ def test_measures_equal_brute_force(tmp_path, texts, shard_tokens, n, least, see
                 assert abs(got.coverage - want["coverage"]) < 1e-12
                 assert got.overlap == want["ngrams_found"] / want["ngrams"]
                 assert len(got.evidence) == min(2, want["evidence_documents"])
+            for got, template in zip(report.items, templates):  # spans of template text (bytes: one per char)
+                assert {i for a, b in got.template_spans for i in range(a, b)} == template, got.text
             flagged = {f.doc: (f.items, f.spans) for f in report.documents}
             assert flagged == reference_flagged(made.docs, flagged_grams)
             summary = report.benchmarks[0]
             verdicts = [w["verdict"] for w in expected]
             assert (summary.items, summary.empty) == (len(items) - verdicts.count("empty"), verdicts.count("empty"))
             assert (summary.dirty, summary.partial, summary.clean) == tuple(map(verdicts.count, ("dirty", "partial", "clean")))
+            assert summary.templated == sum(1 for t, w in zip(templates, expected) if t and w["verdict"] != "empty")
 
 
 def test_score_split_on_a_hand_checked_example():
@@ -191,7 +221,8 @@ def planted(tmp_path_factory):
     write_parquet(folder / "corpus" / "a.parquet", rows[:20])
     write_parquet(folder / "corpus" / "b.parquet", rows[20:])
     build_index([folder / "corpus"], folder / "idx", normalized=True)
-    paragraphs = [p for name in names for p in _paragraphs(topics[name])]
+    # distinct paragraphs (some topics repeat one): two items sharing a paragraph would share it as template text
+    paragraphs = list(dict.fromkeys(p for name in names for p in _paragraphs(topics[name])))
     rng = random.Random(5)
     picked = rng.sample(paragraphs, 25)
     items = []
@@ -213,30 +244,37 @@ def planted(tmp_path_factory):
 
 
 EXPECTED = {  # exact tokens miss re-cased copies, and most of a re-wrapped one (a line of 8 words may hold 13 tokens)
-    False: {"verbatim": {"dirty"}, "recased": {"clean"}, "rewrapped": {"clean", "partial"}, "half": {"partial"},
-            "absent": {"clean"}},
-    True: {"verbatim": {"dirty"}, "recased": {"dirty"}, "rewrapped": {"dirty"}, "half": {"partial"},
-           "absent": {"clean"}},
+    "exact": {"verbatim": {"dirty"}, "recased": {"clean"}, "rewrapped": {"clean", "partial"}, "half": {"partial"},
+              "absent": {"clean"}},
+    "normalized": {"verbatim": {"dirty"}, "recased": {"dirty"}, "rewrapped": {"dirty"}, "half": {"partial"},
+                   "absent": {"clean"}},
 }
+EXPECTED["both"] = EXPECTED["normalized"]
+MATCHED_BY = {"verbatim": {"both"}, "recased": {"normalized"}, "rewrapped": {"normalized"}, "half": {"both"},
+              "absent": {""}}
 
 
-@pytest.mark.parametrize("normalize", [False, True], ids=["exact", "normalized"])
-def test_planted_items_get_their_verdicts(planted, normalize):
-    """Exact tokens find verbatim and half copies only; normalised matching also finds re-cased and re-wrapped ones.
+@pytest.mark.parametrize("match", ["exact", "normalized", "both", "auto"])
+def test_planted_items_get_their_verdicts(planted, match):
+    """Exact tokens find verbatim and half copies only; normalised matching also finds re-cased and re-wrapped ones;
+    both ways (the default on an index with normalised text) find all, each item saying which way found it.
     Evidence of a dirty item is the document it was copied from."""
     index, bench_path, items = planted
     bench = open_benchmark(bench_path, fields=["question"])
-    report = check_contamination(index, [bench], ContaminationParams(normalize=normalize))
-    assert report.mode == ("normalized" if normalize else "exact")
+    report = check_contamination(index, [bench], ContaminationParams(match=match))
+    mode = "both" if match == "auto" else match
+    assert report.mode == mode
     got = {r.id: r for r in report.items}
     for item in items:
         result = got[item["id"]]
-        assert result.verdict in EXPECTED[normalize][item["kind"]], (item["kind"], result.coverage, item["question"])
+        assert result.verdict in EXPECTED[mode][item["kind"]], (item["kind"], result.coverage, item["question"])
+        if mode == "both":
+            assert result.matched_by in MATCHED_BY[item["kind"]], (item["kind"], result.matched_by)
         if result.verdict == "dirty":
             assert result.evidence_documents >= 1 and result.spans
             assert all(0 <= a < b <= len(result.text) for a, b in result.spans)
             evidence = result.evidence[0]
-            if normalize:
+            if result.matched_by == "normalized" or mode == "normalized":
                 assert evidence.span is None  # a span of the normalised text: not marked on the original
             else:  # the evidence span is the longest match, in the document's own text
                 a, b = evidence.span
@@ -245,14 +283,15 @@ def test_planted_items_get_their_verdicts(planted, normalize):
     assert flagged and all(f.items for f in report.documents)
     summary = report.benchmarks[0]
     assert summary.items == len(items) and summary.dirty == sum(
-        EXPECTED[normalize][i["kind"]] == {"dirty"} for i in items
+        EXPECTED[mode][i["kind"]] == {"dirty"} for i in items
     )
 
 
 @pytest.mark.parametrize("mask", [False, True], ids=["remove", "mask"])
 def test_a_decontaminated_copy_rebuilt_checks_clean(planted, tmp_path, mask):
-    """The copy, rebuilt, holds no match of >= L tokens with any item that was dirty or partial: each is clean now.
-    Removing drops exactly the flagged rows; masking keeps every row and blanks the matched spans."""
+    """The copy, rebuilt, holds no match of >= L tokens with any item that was dirty or partial, exact or
+    normalised (the default checks both ways): each is clean now. Removing drops exactly the flagged rows; masking
+    keeps every row and blanks the matched spans, those of normalised text on the characters they came from."""
     import pyarrow.parquet as pq
 
     from inspector import build_index, open_index
@@ -274,9 +313,11 @@ def test_a_decontaminated_copy_rebuilt_checks_clean(planted, tmp_path, mask):
     for path in copied:
         original = pq.read_table(Path(index.sources[0]["path"]).parent / path.name)
         assert pq.read_schema(path) == original.schema
-    build_index([tmp_path / "copy"], tmp_path / "idx")
+    assert report.mode == "both" and any(f["normalized_spans"] and not f["spans"] for f in saved["documents"])
+    build_index([tmp_path / "copy"], tmp_path / "idx", normalized=True)
     with open_index(tmp_path / "idx") as clean:
         again = check_contamination(clean, [bench])
+    assert again.mode == "both"
     before = {r.id: r.verdict for r in report.items}
     after = {r.id: r.verdict for r in again.items}
     assert any(v != "clean" for v in before.values())
@@ -319,6 +360,36 @@ def test_contam_cli_reports_per_benchmark_and_item_and_lists_bad_lines(planted, 
     assert other_build.returncode == 2 and "give the .json report" in other_build.stderr
 
 
+def test_contam_cli_checks_both_ways_when_it_can_and_says_what_exact_matching_misses(planted, tmp_path):
+    """On an index with normalised text the CLI checks both ways and says which way found each dirty item; on one
+    without, it checks exact tokens and says, in the words `missed_note` gives the page too, what that misses and
+    how to build an index that finds it; asking that index for normalised matching is one line naming the option."""
+    from inspector import build_index
+    from inspector.contamination import missed_note
+
+    index, bench_path, _ = planted
+    both = _cli("contam", index.path, bench_path, "--fields", "question")
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.startswith("exact and normalised") and "(normalized matching) coverage" in both.stdout
+    assert "note:" not in both.stdout
+    assert "normalized matching" in _cli("contam", index.path, bench_path, "--fields", "question", "--normalize").stdout
+    data = json.loads(_cli("contam", index.path, bench_path, "--fields", "question", "--count-templates",
+                           "--match", "exact", "--json").stdout)
+    assert data["mode"] == "exact" and data["params"]["count_templates"] and data["params"]["match"] == "exact"
+    assert missed_note(data) is None  # exact asked for: nothing to say
+    conflict = _cli("contam", index.path, bench_path, "--normalize", "--match", "exact")
+    assert conflict.returncode == 2 and conflict.stderr.count("\n") == 1 and "--normalize" in conflict.stderr
+
+    build_index([Path(index.sources[0]["path"]).parent], tmp_path / "exact-only", normalized=False)
+    exact = _cli("contam", tmp_path / "exact-only", bench_path, "--fields", "question")
+    assert exact.returncode == 0, exact.stderr
+    assert exact.stdout.startswith("exact matching") and f"note: {missed_note('exact')}" in exact.stdout
+    assert "inspector build --normalized" in missed_note("exact") and missed_note("both") is None
+    for match in ("normalized", "both"):
+        refused = _cli("contam", tmp_path / "exact-only", bench_path, "--fields", "question", "--match", match)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "--normalized" in refused.stderr
+
+
 def test_long_items_are_checked_and_too_long_ones_reported(tmp_path):
     """A 100k-token item is checked like any other; one past the limit is listed as file:line with its size, and
     the items after it are still checked."""
@@ -359,8 +430,10 @@ def test_a_bytes_index_gives_infini_gram_minis_50_character_rule(tmp_path):
     items = ["[" + shared + "]", "[" + shared[:49] + "]"]
     bench = open_benchmark(write_items(tmp_path / "b.jsonl", items), fields=["text"])
     with open_index(tmp_path / "idx") as index:
-        report = check_contamination(index, [bench], ContaminationParams(n=50, min_match=50, count_whitespace=True))
-        words_only = check_contamination(index, [bench], ContaminationParams(n=50, min_match=50))
+        exact = {"match": "exact"}  # the rule is of the characters as they are (normalised, the brackets go)
+        report = check_contamination(index, [bench], ContaminationParams(n=50, min_match=50, count_whitespace=True,
+                                                                         **exact))
+        words_only = check_contamination(index, [bench], ContaminationParams(n=50, min_match=50, **exact))
     hit, miss = report.items
     assert hit.ngrams_found >= 1 and hit.longest_match == 50
     assert miss.ngrams_found == 0 and miss.longest_match == 49 and miss.verdict == "clean"
@@ -530,3 +603,203 @@ def test_a_check_worker_that_dies_is_one_error_and_the_next_check_runs(x_index, 
         again = worker.check(index, [(str(small), {"fields": ["text"]})], ContaminationParams())
         here = check_contamination(index, [open_benchmark(small, fields=["text"])]).as_dict()
     assert {k: v for k, v in again.items() if k != "created"} == {k: v for k, v in here.items() if k != "created"}
+
+
+# -- both ways: each item's verdict the worse of exact and normalised matching ---------------------------------------
+
+BOTH_CHARS = "abAB .,\n"  # case, punctuation and line breaks: what normalisation folds
+
+
+def _disguised(text: str, rng: np.random.Generator) -> str:
+    """A copy as the web holds it: re-cased, re-punctuated or re-wrapped, or as it is."""
+    kind = int(rng.integers(4))
+    if kind == 0:
+        return text.swapcase()
+    if kind == 1:
+        return text.replace(" ", "\n").replace(",", ".")
+    return text.replace(".", ", ") if kind == 2 else text
+
+
+def _flagged_reference(docs: list[list[int]], flagged_grams: dict) -> dict:
+    return {d: spans for d, (_, spans) in reference_flagged(docs, flagged_grams).items()}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(st.text(alphabet=BOTH_CHARS, min_size=0, max_size=40), min_size=1, max_size=5),
+    n=st.integers(1, 6),
+    least=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_both_ways_report_the_worse_verdict_against_brute_force(tmp_path_factory, texts, n, least, seed):
+    """Each item is measured as exact bytes against the corpus and as normalised text against the normalised
+    corpus (both by enumeration, templates of each way apart); the report gives each item the measures of the way
+    with the worse verdict (ties: higher coverage, then exact), says which way found it, and lists every document
+    either way matches with a dirty or partial item, with each way's spans in its own tokens."""
+    from inspector import build_index, open_index
+    from inspector.normalize import normalize
+
+    rng = np.random.default_rng(seed)
+    folder = tmp_path_factory.mktemp("both")
+    items = [_disguised(t, rng) for t in ref.text_queries(texts, rng, BOTH_CHARS, n=10)] + ["", ".,"]
+    bench = open_benchmark(f"bench={write_items(folder / 'items.jsonl', items)}", fields=["text"])
+    ref.write_two_files(folder / "corpus", texts)
+    build_index([folder / "corpus"], folder / "idx", tokenizer="bytes", shard_tokens=int(rng.integers(3, 40)),
+                normalized=True, allow_empty=True)
+    params = ContaminationParams(n=n, min_match=least, clean_below=0.3, dirty_from=0.7)
+    tokenizer = ref.reference_tokenizer("bytes")
+    rows = [r.text for r in ref.documents(ref.parquet_rows(folder / "corpus"))]
+    ways = {"exact": ([tokenizer.encode(t) for t in rows], [tokenizer.encode(t) for t in items]),
+            "normalized": ([tokenizer.encode(normalize(t)) for t in rows],
+                           [tokenizer.encode(normalize(t)) for t in items])}
+    expected = {}
+    for name, (docs, seqs) in ways.items():
+        grams = ref.ngrams(docs)
+        expected[name] = [reference_item(docs, grams, seq, n, least, template)
+                          for seq, template in zip(seqs, reference_templates(seqs, n))]
+    def rank(want: dict) -> tuple[int, float]:
+        return ("clean", "partial", "dirty").index(want["verdict"]), want["coverage"]
+
+    flagged_grams: dict = {"exact": {}, "normalized": {}}
+    with open_index(folder / "idx") as index:
+        report = check_contamination(index, [bench], params)
+    assert report.mode == "both"
+    for i, got in enumerate(report.items):
+        per_way = {}
+        for name in WAYS:
+            want = expected[name][i]
+            if want.get("verdict") != "empty":
+                want["verdict"] = ("dirty" if want["coverage"] >= 0.7 else "clean" if want["coverage"] < 0.3
+                                   else "partial")
+                per_way[name] = want
+        if not per_way:
+            assert got.verdict == "empty"
+            continue
+        worse = max(per_way, key=lambda name: rank(per_way[name]))  # the first of equals: exact
+        want = per_way[worse]
+        assert got.verdict == want["verdict"], (got.text, per_way)
+        for key in ("ngrams", "ngrams_found", "longest_match"):
+            assert getattr(got, key) == want[key], (key, got.text, per_way)
+        assert abs(got.coverage - want["coverage"]) < 1e-12
+        found = [name for name, w in per_way.items() if w["verdict"] == want["verdict"] and w["least_found"]]
+        assert got.matched_by == ("both" if len(found) == 2 else found[0] if found else ""), (got.text, per_way)
+        if want["verdict"] != "clean":
+            for name, (docs, _) in ways.items():
+                if name in per_way:
+                    grams = ref.ngrams(docs)
+                    flagged_grams[name][f"bench:{i}"] = [g for g in per_way[name]["least_grams"] if g in grams]
+    exact = _flagged_reference(ways["exact"][0], flagged_grams["exact"])
+    normalized = _flagged_reference(ways["normalized"][0], flagged_grams["normalized"])
+    assert {f.doc: (f.spans, f.normalized_spans) for f in report.documents} == {
+        d: (exact.get(d, ()), normalized.get(d, ())) for d in exact.keys() | normalized.keys()
+    }
+
+
+# -- an item's first word: spelled alone ("A") or inside running text (" A") -----------------------------------------
+
+FIRST_WORD_DOCS = [
+    "We watched the street for an hour. A man is sitting on a roof and waving at us.",
+    "Field notes, page two\nThe cat sleeps on the warm mat by the door.",
+    "Nothing here is like any item; it is filler text about rivers and bridges.",
+]
+FIRST_WORD_ITEMS = [
+    "A man is sitting on a roof",  # in the corpus only after a space: " A"
+    "The cat sleeps on the warm mat",  # only after a line break, which normalised text reads as a space
+    "Rivers and bridges were never like this",  # absent
+]
+
+
+@pytest.mark.parametrize("match", ["exact", "normalized", "both"])
+def test_a_short_items_first_word_matches_in_both_spellings(tmp_path, match):
+    """GPT-2 tokenizes an item alone as "A man ..." and the corpus holds " A man ...": an item of 8 tokens (fewer
+    than L, so one match that must occur whole) is found anyway, its evidence marks the item's own words, and the
+    document holding it is flagged. The reference is a substring search of the documents' (normalised) text."""
+    from inspector import build_index, open_index
+    from inspector.normalize import normalize
+
+    from .conftest import write_parquet
+
+    write_parquet(tmp_path / "corpus" / "a.parquet", [{"id": str(i), "text": t} for i, t in enumerate(FIRST_WORD_DOCS)])
+    build_index([tmp_path / "corpus"], tmp_path / "idx", normalized=True)
+    bench = open_benchmark(f"b={write_items(tmp_path / 'b.jsonl', FIRST_WORD_ITEMS)}", fields=["text"])
+    fold = normalize if match == "normalized" else lambda text: text
+    every = set()
+    with open_index(tmp_path / "idx") as index:
+        report = check_contamination(index, [bench], ContaminationParams(match=match))
+        for got, text in zip(report.items, FIRST_WORD_ITEMS):
+            holders = [d for d, doc in enumerate(FIRST_WORD_DOCS) if fold(text) in fold(doc)]
+            every |= set(holders)
+            assert (got.verdict == "dirty") == bool(holders), (got.text, got.coverage, got.longest_match)
+            if holders:
+                assert got.coverage == 1.0 and got.longest_match == got.tokens and got.spans == ((0, len(text)),)
+                assert [e.doc for e in got.evidence] == holders
+                if got.evidence[0].span is not None:  # exact: the mark is the item's words, not the space before
+                    a, b = got.evidence[0].span
+                    assert index.document(holders[0]).text[a:b] == text
+    assert {f.doc for f in report.documents} == every == {0, 1}
+
+
+# -- templates: text several items of one benchmark file share ------------------------------------------------------
+
+OPENING = ("For which of these two scenarios does the main character (who uses I/me/my) do something clearly morally "
+           "wrong, according to ordinary moral standards in the US as of 2020?")
+
+
+@pytest.fixture(scope="module")
+def templated(tmp_path_factory):
+    """An MMLU-like file: 6 items open with one 30-word sentence, 5 share one passage, 5 share nothing; one item
+    of each kind is copied into the corpus (real prose: Python's reference documentation), and one corpus page
+    quotes the opening sentence alone, as pages listing the benchmark's questions do."""
+    from pydoc_data.topics import topics
+
+    from inspector import build_index, open_index
+
+    from .conftest import write_parquet
+
+    folder = tmp_path_factory.mktemp("templated")
+    names = sorted(topics)
+    held_out = list(dict.fromkeys(p for name in names[40:] for p in _paragraphs(topics[name])))
+    sentences = list(dict.fromkeys(s.strip() + "." for p in held_out[20:] for s in p.split(". ") if 60 < len(s) < 200))
+    items = [f"{OPENING}\nScenario 1 | {sentences[2 * i]}\nScenario 2 | {sentences[2 * i + 1]}" for i in range(6)]
+    items += [f"{held_out[0]}\n\n{sentences[20 + i]}" for i in range(5)]
+    items += held_out[1:6]
+    shares = ["opening"] * 6 + ["passage"] * 5 + ["none"] * 5
+    planted = {0, 6, 11}
+    rows = [{"id": name, "text": topics[name]} for name in names[:20]]
+    rows += [{"id": f"page-{i}", "text": f"Seen on a quiz site today:\n{items[i]}\nAnswer: (B)"} for i in sorted(planted)]
+    rows += [{"id": "quotes-the-opening", "text": f"Every question of this test starts so: {OPENING} Then two "
+              "scenarios follow."}]
+    write_parquet(folder / "corpus" / "a.parquet", rows)
+    build_index([folder / "corpus"], folder / "idx", normalized=True)
+    bench = write_items(folder / "mmlu-like.jsonl", items)
+    with open_index(folder / "idx") as index:
+        yield index, bench, items, shares, planted
+
+
+@pytest.mark.parametrize("count_templates", [False, True], ids=["apart", "counted"])
+def test_text_several_items_share_is_template_and_by_default_not_counted(templated, count_templates):
+    """Items that share an opening sentence or a passage with an item copied into the corpus are clean, the shared
+    text reported apart as template; the copied items are dirty by their own text. A corpus page quoting the opening
+    alone is not listed for decontamination. `count_templates` counts the shared text again: then those items come
+    back partial or dirty, and the quoting page is listed."""
+    index, bench_path, items, shares, planted = templated
+    bench = open_benchmark(f"mmlu={bench_path}", fields=["text"])
+    report = check_contamination(index, [bench], ContaminationParams(count_templates=count_templates))
+    assert report.benchmarks[0].templated == 11
+    for i, (got, share) in enumerate(zip(report.items, shares)):
+        if share == "none":
+            assert not got.template_spans
+        else:  # the shared text, from the item's start: the opening sentence, or the passage
+            shared = OPENING if share == "opening" else items[6].split("\n\n")[0]
+            (start, end), *_ = got.template_spans
+            # (normalised text, when that way reports the item, leaves out the final full stop)
+            assert start == 0 and len(shared.rstrip(".?")) <= end < len(got.text), (got.template_spans, len(shared))
+        if i in planted:
+            assert got.verdict == "dirty", (i, got.coverage)
+        elif share == "none" or not count_templates:
+            assert got.verdict == "clean", (i, share, got.coverage)
+        else:
+            assert got.verdict in ("partial", "dirty"), (i, share, got.coverage)
+    listed = {index.documents.id(f.doc) for f in report.documents}
+    assert {f"page-{i}" for i in planted} <= listed
+    assert ("quotes-the-opening" in listed) == count_templates

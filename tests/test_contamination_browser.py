@@ -64,3 +64,23 @@ def test_an_uploaded_item_made_of_markup_shows_as_text(page, contam_server):  # 
     assert page.dialogs == []  # no alert() ran
     assert page.locator("pre.contam-text script, pre.contam-text b").count() == 0
     assert page.locator("script:text('alert(1)')").count() == 0
+
+
+def test_a_row_opens_its_item_and_the_summary_fits_its_column(page, contam_server):  # noqa: F811
+    """Clicking a row of the items table opens that item (and says so in the URL); the summary table needs no
+    sideways scrolling at the default window width; a column header explains itself on hover."""
+    page.goto(f"{contam_server}/contamination")
+    page.get_by_role("button", name="Run the check").click()
+    page.locator("pre.contam-text").first.wait_for(timeout=30_000)
+    summary = page.get_by_test_id("stDataFrame").filter(has_text="mean coverage")
+    scroller = summary.locator(".dvn-scroller").first
+    assert scroller.evaluate("e => e.scrollWidth <= e.clientWidth"), scroller.evaluate(
+        "e => [e.scrollWidth, e.clientWidth]")
+    items = page.get_by_test_id("stDataFrame").filter(has_text="longest match")
+    items.scroll_into_view_if_needed()
+    key = items.get_by_test_id("glide-cell-1-2").inner_text()  # column 0 is the row markers: the third item's key
+    assert key.startswith("humaneval:") and "item=" not in page.url
+    box = items.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 35 * 3 + 17)  # below the header, the third row's marker
+    page.wait_for_url(f"**item={key.replace(':', '%3A')}**", timeout=20_000)
+    page.get_by_role("heading", name=key).wait_for(timeout=20_000)

@@ -181,3 +181,103 @@ def test_confinement_answers_the_same_whatever_lies_outside(tmp_path, index_dir,
     at = run_app(monkeypatch, str(root / "linked-build"), roots=(str(root),))
     assert not at.exception and len(at.error) == 1
     assert "that folder is not under the folders this app may open" in at.error[0].value
+
+
+# -- what a folder that is no index is said to be, and what to run: never a harmful command ----------------------
+
+def test_the_root_temporary_and_home_folders_are_never_indexed_whole(tmp_path, monkeypatch):
+    """Each holds Parquet files (the temporary folder: the test's; the home an index too): still no command."""
+    import tempfile
+
+    from inspector import NotAnIndex
+
+    home = tmp_path / "home"
+    write_parquet(home / "corpus" / "a.parquet", sample_rows(n=30))
+    build_index([home / "corpus"], home / "idx")
+    monkeypatch.setenv("HOME", str(home))
+    for path, what in [("/", "the filesystem root"), ("/tmp", "the temporary folder"),
+                       (tempfile.gettempdir(), "the temporary folder"), (str(home), "the home folder"),
+                       (str(tmp_path), "a folder holding the home folder"), ("/usr", "a folder right under the")]:
+        missing = NotAnIndex(path)
+        assert missing.command is None and missing.found == (), path
+        assert str(missing).startswith(f"no index at {path}: it is {what}"), str(missing)
+        assert "--out" not in missing.advice() and "build" not in missing.advice().split(": it is")[0]
+    at = run_app(monkeypatch, "/tmp")
+    assert not at.exception and len(at.error) == 1 and not at.code
+    assert "the temporary folder" in at.error[0].value
+
+
+def test_a_file_is_never_given_as_out(tmp_path):
+    """A file that is no Parquet: no command; a Parquet file: a new folder beside it, none when that name is taken."""
+    from inspector import NotAnIndex
+
+    readme = tmp_path / "README.md"
+    readme.write_text("hello")
+    missing = NotAnIndex(str(readme))
+    assert missing.command is None and str(missing) == f"no index at {readme}: it is a file; an index is a folder " \
+                                                       "made by inspector build"
+    shard = write_parquet(tmp_path / "s.parquet", sample_rows(n=30))
+    assert NotAnIndex(str(shard)).command == f"inspector build {shard} --out {tmp_path / 's-index'}"
+    (tmp_path / "s-index").write_text("a file by that name")
+    assert NotAnIndex(str(shard)).command is None
+
+
+def test_an_empty_folder_is_a_place_to_build_into(tmp_path, corpus_dir):
+    from inspector import NotAnIndex
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = NotAnIndex(str(empty))
+    assert str(missing) == f"no index at {empty}: it is an empty folder"
+    assert missing.command == f"inspector build CORPUS_FOLDER --out {empty}"
+    command = shlex.split(missing.command.replace("CORPUS_FOLDER", str(corpus_dir)))
+    assert CliRunner().invoke(main, command[1:]).exit_code == 0  # the command works as said
+    assert open_index(empty).n_documents == 59
+
+
+def test_a_folder_of_parquet_is_built_beside_and_one_of_other_files_gets_no_command(tmp_path):
+    from inspector import NotAnIndex
+
+    corpus = tmp_path / "corpus"
+    write_parquet(corpus / "deep" / "a.parquet", sample_rows(n=30))
+    assert NotAnIndex(str(corpus)).command == f"inspector build {corpus} --out {tmp_path / 'corpus-index'}"
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("x")
+    missing = NotAnIndex(str(tmp_path / "notes"))
+    assert missing.command is None and str(missing).endswith("it holds neither an index nor Parquet files")
+
+
+def test_a_folder_holding_an_index_says_where_it_is(tmp_path, index_dir, monkeypatch):
+    """data/demo holds data/demo/index (and its corpus): the CLI and the app name the index; the app opens it on a
+    click, never unasked."""
+    from inspector import NotAnIndex
+
+    holder = tmp_path / "demo"
+    shutil.copytree(index_dir, holder / "index")
+    write_parquet(holder / "corpus" / "a.parquet", sample_rows(n=30))
+    missing = NotAnIndex(str(holder))
+    assert str(missing) == f"no index at {holder}: the index is at {holder / 'index'}"
+    assert missing.command is None and missing.found == (str(holder / "index"),)
+    result = CliRunner().invoke(main, ["count", str(holder), "data"])
+    assert result.exit_code == 2 and result.output == f"error: no index at {holder}: the index is at {holder / 'index'}\n"
+    at = run_app(monkeypatch, str(holder))
+    assert not at.exception and len(at.error) == 1 and not at.code
+    assert f"the index is at {holder / 'index'}" in at.error[0].value.replace("\\", "")
+    assert [t.value for t in at.title] == ["Overview"] and not at.metric  # not opened unasked
+    at.button(key="open_found_0").click()
+    rerun(at)
+    no_trouble(at)
+    assert documents(at) == "59" and at.query_params["index"] == str(holder / "index")
+
+
+def test_the_cli_says_what_a_path_is_in_one_line(tmp_path):
+    """A temporary folder, a file, a Parquet folder: one line each, the command only where it does good."""
+    (tmp_path / "x.txt").write_text("x")
+    corpus = tmp_path / "c"
+    write_parquet(corpus / "a.parquet", sample_rows(n=30))
+    said = {path: CliRunner().invoke(main, ["count", path, "data"]).output for path in
+            ("/tmp", str(tmp_path / "x.txt"), str(corpus), str(tmp_path / ("x" * 3000)))}
+    assert said["/tmp"].startswith("error: no index at /tmp: it is the temporary folder") and "--out" not in said["/tmp"]
+    assert "--out" not in said[str(tmp_path / "x.txt")]
+    assert said[str(corpus)].endswith(f"to build one: inspector build {corpus} --out {tmp_path / 'c-index'}\n")
+    assert all(s.count("\n") == 1 for s in said.values())

@@ -116,3 +116,26 @@ def test_an_index_picked_in_the_sidebar_opens_and_goes_in_the_url(page, confined
     page.goto(f"{confined_url}/search?index={quote('/etc', safe='')}")
     expect(page.locator('[data-testid="stAlertContentError"]')).to_contain_text("is not under the folders")
     expect(page.locator("h1")).to_have_text("Search")
+
+
+def test_at_800_pixels_the_sidebar_is_narrow_and_no_button_is_cut(page, app_url, index):  # noqa: F811
+    """N-grams' downloads, Document's match steps and Search's pager at 800 pixels: every button's text whole (the
+    text of the button, and of each element inside it, fits its box), the sidebar 240 pixels of the 800."""
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(app_url)
+    idle(page)
+    page.reload()  # a fresh server's first session draws the sidebar before the entry script has sized it
+    doc = index.search("data").hits[0].doc
+    views = {"ngrams": f"/ngrams?mode={quote('Next token')}&q=data", "document": f"/document?doc={doc}&search=data",
+             "search": "/search?q=data&page=2"}
+    for name, path in views.items():
+        page.goto(app_url + path)
+        page.locator('[data-testid="stMetricValue"], .document-text').first.wait_for(timeout=30_000)
+        idle(page)
+        buttons = page.locator('[data-testid="stMain"] button:visible')
+        assert buttons.count() >= 2, name
+        cut = buttons.evaluate_all("""buttons => buttons.flatMap(b => [b, ...b.querySelectorAll('*')])
+            .filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent)""")
+        assert cut == [], f"{name}: buttons cut at 800 pixels: {cut}"
+        assert page.locator('[data-testid="stSidebar"]').bounding_box()["width"] <= 240, name
+        screenshot(page, f"{name}-800px")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -486,3 +487,173 @@ def test_a_guideline_file_is_read_to_its_limit_and_no_further(index, tmp_path):
     bad = create("latin", latin)
     assert bad.exit_code == 2 and f"--guideline-file {latin}: not UTF-8 text" in bad.stderr
     assert [t.name for t in L.tasks(index)] == ["longest", "piped"]
+
+
+# -- renaming and merging annotators ---------------------------------------------------------------------------------
+
+def _given(index, task: str) -> list[tuple]:
+    """Every label event of the task as (seq, annotator, kind, doc, label, round): what a rename may touch."""
+    return [(e.seq, e.annotator, e.kind, e.doc, e.label, e.round) for e in L.current_labels(index, task, history=True)]
+
+
+def test_a_mistyped_name_is_renamed_and_the_rename_recorded(index):
+    """`daved` (a label key typed into the name box) becomes `dave`: every event moves, the rename is recorded."""
+    L.create_task(index, "typo", [1, 2, 3, 4, 5], second_pass=True)
+    L.add_label(index, "typo", 1, "dave", "keep")
+    L.add_label(index, "typo", 2, "dave", "drop")
+    L.add_label(index, "typo", 3, "daved", "keep")
+    L.add_label(index, "typo", 3, "daved", "drop")  # a relabel, kept in the history
+    L.skip(index, "typo", 4, "daved")
+    L.add_label(index, "typo", 5, "daved", "keep")
+    L.add_label(index, "typo", 3, "carol", "keep")
+    L.add_label(index, "typo", 3, "daved", "keep", round=2)
+    before = _given(index, "typo")
+    plan = L.plan_rename(index, "typo", "daved", "dave")
+    assert (plan.events, plan.labels, plan.target_labels, plan.merge, plan.both) == (5, 3, 2, True, 0)
+
+    done = L.rename_annotator(index, "typo", "daved", "dave", by="lead")
+    expected = [(seq, "dave" if who == "daved" else who, kind, doc, label, round_)
+                for seq, who, kind, doc, label, round_ in before]
+    assert _given(index, "typo") == expected  # the same events, in the same order, under the right name
+    current = {(c.doc, c.round, c.annotator): c.label for c in L.current_labels(index, "typo")}
+    assert current == {(1, 1, "dave"): "keep", (2, 1, "dave"): "drop", (3, 1, "dave"): "drop",
+                       (5, 1, "dave"): "keep", (3, 1, "carol"): "keep", (3, 2, "dave"): "keep"}
+    assert L.progress(index, "typo", "dave").skipped == 1  # the skip moved too
+    assert L.next_item(index, "typo", "dave") is None
+    assert L.next_item(index, "typo", "dave", include_skipped=True).doc == 4
+    assert (done.task, done.source, done.target, done.by, done.events, done.merge, done.conflicts, done.keep) == (
+        "typo", "daved", "dave", "lead", 5, True, 0, None)
+    assert done.at.endswith("Z") and L.renames(index, "typo") == (done,) and L.renames(index) == (done,)
+    assert L.label_stats(index, "typo").annotators == ("carol", "dave")
+    # renaming a name with no labels says which names there are
+    with pytest.raises(L.InvalidQuery, match=r"'daved' has no labels in task 'typo'; its annotators: carol, dave"):
+        L.rename_annotator(index, "typo", "daved", "dave", by="lead")
+    # a rename to a new name is a rename, not a merge
+    again = L.rename_annotator(index, "typo", "carol", "caroline", by="lead")
+    assert (again.merge, again.events, again.seq > done.seq) == (False, 1, True)
+    assert L.renames(index, "typo") == (done, again)
+
+
+def test_a_merge_over_items_both_labelled_waits_for_the_lead_to_choose(index):
+    def labelled():
+        L.add_label(index, name, 1, "dave", "keep")
+        L.add_label(index, name, 2, "dave", "drop")
+        L.add_label(index, name, 1, "daved", "drop")  # later than dave's keep, and different
+        L.add_label(index, name, 2, "daved", "drop")  # later, the same
+        L.add_label(index, name, 3, "daved", "keep")
+
+    name = "newest"
+    L.create_task(index, name, [1, 2, 3])
+    labelled()
+    before = _given(index, name)
+    with pytest.raises(L.InvalidQuery, match=r"'dave' and 'daved' both labelled 2 item\(s\) of task 'newest' "
+                                             r"\(1 differently\): choose the label that stays"):
+        L.rename_annotator(index, name, "daved", "dave", by="lead")
+    assert _given(index, name) == before and L.renames(index) == ()  # refused: nothing changed
+    done = L.rename_annotator(index, name, "daved", "dave", by="lead", keep="newest")
+    assert (done.conflicts, done.keep, done.events) == (2, "newest", 3)
+    assert {c.doc: c.label for c in L.current_labels(index, name)} == {1: "drop", 2: "drop", 3: "keep"}
+    assert L.label_stats(index, name).relabels == 2  # dave's older labels of items 1 and 2 stay in the history
+
+    name = "target"
+    L.create_task(index, name, [1, 2, 3])
+    labelled()
+    done = L.rename_annotator(index, name, "daved", "dave", by="lead", keep="target")
+    assert (done.conflicts, done.keep) == (2, "target")
+    assert {c.doc: c.label for c in L.current_labels(index, name)} == {1: "keep", 2: "drop", 3: "keep"}
+    history = [(e.annotator, e.kind, e.doc, e.label) for e in L.current_labels(index, name, history=True)]
+    assert history == [("dave", "label", 1, "keep"), ("dave", "label", 2, "drop"), ("dave", "set_aside", 1, "drop"),
+                       ("dave", "set_aside", 2, "drop"), ("dave", "label", 3, "keep")]
+    assert L.label_stats(index, name).relabels == 0 and L.labelled_docs(index, name) == (1, 2, 3)
+
+
+def test_a_rename_that_fails_half_way_changes_nothing(index):
+    """A real failure inside the transaction, after the labels were moved and set aside (the record of the rename
+    cannot be written): every label is as it was, under the name it had."""
+    import duckdb
+
+    L.create_task(index, "atomic", [1, 2])
+    L.add_label(index, "atomic", 1, "dave", "keep")
+    L.add_label(index, "atomic", 1, "daved", "drop")
+    L.add_label(index, "atomic", 2, "daved", "keep")
+    before = _given(index, "atomic")
+    L.close_store(index)
+    with duckdb.connect(str(L.labels_path(index))) as con:  # a record the database refuses to write
+        con.execute("DROP TABLE renames")
+        con.execute('CREATE TABLE renames (seq BIGINT, task VARCHAR, source VARCHAR, target VARCHAR CHECK '
+                    '(target <> \'dave\'), "by" VARCHAR, "at" TIMESTAMP, events BIGINT, merge BOOLEAN, conflicts '
+                    'BIGINT, keep VARCHAR)')
+    with pytest.raises(L.InspectorError, match="could not save to .*labels.duckdb"):
+        L.rename_annotator(index, "atomic", "daved", "dave", by="lead", keep="target")
+    assert _given(index, "atomic") == before
+    assert L.renames(index) == ()
+    L.close_store(index)
+    with duckdb.connect(str(L.labels_path(index))) as con:
+        assert con.execute("SELECT count(*) FROM renamed_labels").fetchone() == (0,)
+        con.execute("DROP TABLE renames")  # the store makes it afresh on its next open
+    done = L.rename_annotator(index, "atomic", "daved", "dave", by="lead", keep="target")
+    assert done.events == 2 and {c.doc: c.label for c in L.current_labels(index, "atomic")} == {1: "keep", 2: "keep"}
+
+
+def test_a_rename_refuses_bad_input(index):
+    L.create_task(index, "bad", [1])
+    L.add_label(index, "bad", 1, "dave", "keep")
+    for args, kwargs, message in [
+        (("dave", "dave"), {"by": "lead"}, "not to itself"),
+        (("dave", "two words"), {"by": "lead"}, "annotator name 'two words'"),
+        (("dave", "david"), {"by": ""}, "lead name ''"),
+        (("dave", "david"), {"by": "lead", "keep": "oldest"}, "keep 'oldest': use one of newest, target"),
+        (("nobody", "david"), {"by": "lead"}, "'nobody' has no labels in task 'bad'; its annotators: dave"),
+    ]:
+        with pytest.raises(L.InvalidQuery, match=re.escape(message)):
+            L.rename_annotator(index, "bad", *args, **kwargs)
+    with pytest.raises(L.InvalidQuery, match="no task named 'nope'"):
+        L.rename_annotator(index, "nope", "dave", "david", by="lead")
+    assert L.renames(index) == () and [c.annotator for c in L.current_labels(index, "bad")] == ["dave"]
+
+
+def test_cli_renames_and_lists_renames(index):
+    runner = CliRunner()
+    folder = str(index.path)
+    L.create_task(index, "cli", [1, 2])
+    L.add_label(index, "cli", 1, "dave", "keep")
+    L.add_label(index, "cli", 1, "daved", "drop")
+    L.add_label(index, "cli", 2, "daved", "keep")
+
+    def run(*args):
+        return runner.invoke(main, ["labels", folder, *args], catch_exceptions=False)
+
+    assert run("renames").output == "no renames recorded\n"
+    refused = run("rename", "--task", "cli", "--from", "daved", "--to", "dave", "--by", "lead")
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert "both labelled 1 item(s) of task 'cli' (1 differently)" in refused.stderr
+    done = run("rename", "--task", "cli", "--from", "daved", "--to", "dave", "--by", "lead", "--keep", "newest")
+    assert done.exit_code == 0, done.output
+    assert re.fullmatch(r"#1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d lead: merged daved -> dave in cli: 2 label event\(s\) "
+                        r"moved, items both labelled: 1 \(kept the newest\)\n", done.output)
+    assert run("renames", "--task", "cli").output == done.output
+    listed = json.loads(run("renames", "--json").output)
+    assert [(r["source"], r["target"], r["by"], r["events"], r["keep"]) for r in listed] == [
+        ("daved", "dave", "lead", 2, "newest")]
+    assert {c.doc: (c.annotator, c.label) for c in L.current_labels(index, "cli")} == {
+        1: ("dave", "drop"), 2: ("dave", "keep")}
+
+
+def test_cli_stats_shows_no_none(tmp_path):
+    """Documents without ids and a second pass, one disagreement adjudicated and one not: no `None` printed."""
+    rows = [{k: v for k, v in r.items() if k != "id"} for r in sample_rows()[:10]]
+    write_parquet(tmp_path / "corpus" / "part.parquet", rows)
+    _build(tmp_path / "corpus", tmp_path / "idx")
+    with open_index(tmp_path / "idx") as index:
+        L.create_task(index, "two", [1, 2, 3], second_pass=True)
+        for doc, va, vb in [(1, "keep", "keep"), (2, "keep", "drop"), (3, "drop", "keep")]:
+            L.add_label(index, "two", doc, "a", va)
+            L.add_label(index, "two", doc, "b", vb)
+        L.add_label(index, "two", 2, "judge", "drop", round=2)
+        stats = L.label_stats(index, "two")
+        L.close_store(index)
+    assert [(d.adjudicated, d.adjudication, d.second) for d in stats.disagreements] == [
+        ("drop", "drop", {"judge": "drop"}), (None, "not yet", {})]
+    out = CliRunner().invoke(main, ["labels", str(tmp_path / "idx"), "stats", "--task", "two"]).output
+    assert "  doc 2: a keep, b drop -> majority tie; adjudicated drop\n  doc 3: a drop, b keep -> majority tie\n" in out
+    assert "None" not in out

@@ -149,3 +149,24 @@ def test_next_token_choices_show_corpus_text_literally(page, poem_server, poem_i
     assert any(c in w for w in want for c in "*[<#") and any("\\\\\\\\" in w for w in want)
     assert [c.strip() for c in choices.all_inner_texts()] == want
     assert page.dialogs == []
+
+
+def test_the_infgram_token_picker_shows_each_token_as_it_is(page, poem_server, poem_index):  # noqa: F811
+    """The picker's choices are plain text (a select box renders no Markdown): a token ': ' or " 'value'" reads as
+    its repr, never with Markdown escapes (4\\: \\' value\\')."""
+    text = "x = {'key': 'value'} and \\\\server *bold* [link]"
+    tokens = poem_index.infgram(text).tokens
+    assert any(c in t.token for t in tokens for c in ":'\\*[")
+    want = ["—"] + [f"{k}: {t.token!r}" for k, t in enumerate(tokens, 1)]
+    page.goto(f"{poem_server}/ngrams?mode={quote('∞-gram')}&q={quote(text)}&token=4")
+    picker = page.get_by_role("combobox", name=re.compile("^Look at a token"))
+    expect()(picker).to_have_value(want[4], timeout=20_000)
+    settle(page)
+    for _ in range(3):  # a click while the page still reruns can leave the list closed: open it again
+        picker.click()
+        try:
+            expect()(page.get_by_role("option").first).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            page.keyboard.press("Escape")
+    expect()(page.get_by_role("option")).to_have_text(want, timeout=10_000)  # the list, once drawn whole

@@ -335,3 +335,22 @@ def test_an_infgram_token_opens_its_context_distribution_and_match_documents(poe
     at = ngrams(poem_index_dir, monkeypatch, mode="∞-gram", q=text, token=str(len(answer.tokens) + 1))
     assert [e.value.replace("\\", "") for e in at.error] == [
         f"token {len(answer.tokens) + 1}: this text has {len(answer.tokens)} tokens"]
+
+
+def test_documents_page_below_the_results_and_back_from_past_the_end(poem_index_dir, poem_index, monkeypatch):
+    """Previous / Next below the documents move the Page box and the URL together; past the end, a way back."""
+    pages = (poem_index.find("data").count + 9) // 10
+    assert pages >= 2
+    at = ngrams(poem_index_dir, monkeypatch, mode="Documents", q="data")
+    at.button(key="ngram_pager_next").click().run()
+    no_trouble(at)
+    assert at.query_params["page"] == "2" and at.number_input(key="ngram_page").value == 2
+    second = poem_index.find("data", limit=10, offset=10).documents[0]
+    assert any(link.proto.label.startswith(f"doc {second.doc} ") for link in at.get("page_link"))
+    at.button(key="ngram_pager_previous").click().run()
+    assert "page" not in at.query_params and at.number_input(key="ngram_page").value == 1
+    at = ngrams(poem_index_dir, monkeypatch, mode="Documents", q="data", page="90")
+    assert at.warning[0].value == f"Page 90 is past the end: the answer has {pages} page(s) of 10."
+    at.button(key="ngram_pager_last").click().run()
+    no_trouble(at)
+    assert at.query_params["page"] == str(pages) and not at.warning

@@ -9,7 +9,14 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from .test_app_browser import browser, metric, page, screenshot, serve  # noqa: F401  (fixtures and helpers reused)
-from .test_search_page import PHRASE, phrase_starts, search_index, search_index_dir  # noqa: F401  (the seeded index)
+from .test_search_page import (  # noqa: F401  (the seeded indexes)
+    MIDDLE,
+    PHRASE,
+    middle_index_dir,
+    phrase_starts,
+    search_index,
+    search_index_dir,
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +97,21 @@ def test_a_search_view_comes_back_from_its_url(page, search_server, search_index
         timeout=20_000)
     assert "page" not in params(page) and params(page)["f_source"] == ["web"] and params(page)["q"] == ["notes"]
     assert params(page)["sort"] == ["-year"]
+
+
+@pytest.fixture(scope="module")
+def middle_server(middle_index_dir):  # noqa: F811
+    yield from serve(middle_index_dir)
+
+
+def test_a_document_that_fits_one_window_opens_at_its_start_scrolled_to_the_match(page, middle_server):  # noqa: F811
+    from playwright.sync_api import expect
+
+    page.goto(f"{middle_server}/document?doc=0&search=needle")
+    mark = page.locator(".document-text mark")
+    expect(mark).to_have_text("needle", timeout=20_000)
+    expect(mark).to_be_in_viewport(timeout=10_000)  # 600 lines down the page, scrolled to
+    text = page.locator(".document-text").text_content()
+    assert text == MIDDLE  # the whole document, from its first character
+    expect(page.get_by_role("heading", name="Document")).not_to_be_in_viewport()  # the page did scroll
+    screenshot(page, "document-fits-scrolled-to-match")

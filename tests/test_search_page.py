@@ -311,3 +311,102 @@ def test_snippet_settings_still_bound_the_work(search_index_dir):
     with open_index(search_index_dir, settings=Settings(snippet_source_chars=1000)) as index:
         (hit,) = [h for h in index.search(PHRASE, limit=5).hits if h.doc == 2]
         assert hit.highlights == ()  # the phrase is past the first 1,000 characters: no marks, the text's start
+
+
+# -- the Document page: an empty or bad doc, a document that fits one window, the window's caption ------------------
+
+@pytest.mark.parametrize("value, said", [
+    ("", "doc (the document number) is empty: give a whole number from 0 to 26"),
+    ("abc", "doc (the document number) must be a whole number from 0 to 26, not 'abc'"),
+])
+def test_an_empty_or_bad_doc_is_an_error_with_a_box_to_open_another(search_index_dir, search_index, monkeypatch,
+                                                                     value, said):
+    at = open_page(search_index_dir, monkeypatch, "document", doc=value)
+    assert not at.exception and errors(at) == [said]
+    assert not any("document-text" in h.value for h in at.html)  # document 0 is not opened instead
+    box = at.number_input(key="doc_number")
+    assert box.value is None
+    box.set_value(3).run()
+    no_trouble(at)
+    assert param(at, "doc") == ["3"] and search_index.document(3).text in shown(at)
+
+
+#: a document that fits one window, its only "needle" far past the first screen
+MIDDLE = "".join(FILLER.format(i) for i in range(600)) + "the needle is here\n" + FILLER.format("last")
+
+
+@pytest.fixture(scope="module")
+def middle_index_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("middle")
+    write_parquet(folder / "corpus" / "a.parquet", [{"id": "middle", "text": MIDDLE}, {"id": "b", "text": "other"}])
+    build_index([folder / "corpus"], folder / "idx", tokenizer="bytes")
+    return folder / "idx"
+
+
+@pytest.mark.parametrize("marks", [{"search": "needle"}, {"ngram": "needle"}, {"mark": f"{MIDDLE.index('needle')}-"
+                                                                                      f"{MIDDLE.index('needle') + 6}"}])
+def test_a_document_that_fits_one_window_opens_whole_at_its_start(middle_index_dir, monkeypatch, marks):
+    """A match 20,000 characters in: the whole document is shown from its first character, no caption of a window;
+    the page scrolls to the match (the script names which mark: the first, here)."""
+    assert 10_000 < MIDDLE.index("needle") < len(MIDDLE) < Settings().document_window_chars
+    at = open_page(middle_index_dir, monkeypatch, "document", doc="0", **marks)
+    no_trouble(at)
+    assert shown(at).startswith('<pre') and ">" + MIDDLE[:40] in shown(at) and "<mark>needle</mark>" in shown(at)
+    assert not any("Characters" in c.value for c in at.caption) and not at.code
+    script = [h.value for h in at.html if "<script>" in h.value]
+    assert len(script) == 1 and 'querySelectorAll(".document-text mark")[0]' in script[0]
+
+
+def test_a_window_says_it_is_one_and_names_the_command_for_the_whole_text(search_index_dir, search_index,
+                                                                           monkeypatch):
+    from click.testing import CliRunner
+
+    from inspector.cli import main
+
+    text = search_index.document(2).text
+    start = phrase_starts(text)[0] - 300
+    at = open_page(search_index_dir, monkeypatch, "document", doc="2", search=PHRASE)
+    no_trouble(at)
+    caption = " ".join(c.value for c in at.caption).replace("\\", "")
+    end = min(len(text), start + Settings().document_window_chars)
+    assert caption.startswith(f"Characters {start:,}–{end:,} of {len(text):,}: a window of the document.")
+    assert "a window of the document" in caption and "INDEX" not in caption
+    assert [c.value for c in at.code] == [f"inspector doc {search_index_dir} 2"]
+    printed = CliRunner().invoke(main, at.code[0].value.split()[1:])
+    assert printed.exit_code == 0 and printed.output.endswith(text + "\n")
+
+
+# -- paging: below the results too, and past the end a message and a way back ------------------------------------
+
+def hit_docs(at) -> list[str]:
+    return [t.value.split(" · ")[0] for t in at.text if t.value.startswith("doc ")]
+
+
+def test_a_page_past_the_end_says_so_and_leads_back(search_index_dir, search_index, monkeypatch):
+    total = search_index.search("kernel").total
+    pages = (total + 9) // 10
+    assert pages >= 2
+    at = open_page(search_index_dir, monkeypatch, "search", q="kernel", page="99")
+    no_trouble(at)
+    assert [w.value for w in at.warning] == [f"Page 99 is past the end: the answer has {pages} page(s) of 10."]
+    assert hit_docs(at) == []
+    at.button(key="search_pager_last").click().run()
+    no_trouble(at)
+    assert param(at, "page") == [str(pages)] and not at.warning
+    assert hit_docs(at) == [f"doc {h.doc}" for h in search_index.search("kernel", limit=10, offset=(pages - 1) * 10).hits]
+
+
+def test_paging_controls_below_the_results_share_the_url_with_the_box_above(search_index_dir, search_index,
+                                                                            monkeypatch):
+    pages = (search_index.search("kernel").total + 9) // 10
+    at = open_page(search_index_dir, monkeypatch, "search", q="kernel")
+    assert at.button(key="search_pager_previous").disabled and not at.button(key="search_pager_next").disabled
+    at.button(key="search_pager_next").click().run()
+    no_trouble(at)
+    assert param(at, "page") == ["2"] and at.number_input(key="search_page").value == 2
+    assert hit_docs(at) == [f"doc {h.doc}" for h in search_index.search("kernel", limit=10, offset=10).hits]
+    assert any(c.value == f"page 2 of {pages}" for c in at.caption)
+    at.number_input(key="search_page").set_value(pages).run()
+    assert at.button(key="search_pager_next").disabled and not at.button(key="search_pager_previous").disabled
+    at.button(key="search_pager_previous").click().run()
+    assert param(at, "page") == [str(pages - 1)] and at.number_input(key="search_page").value == pages - 1
