@@ -31,6 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from inspector import build_index, create_task, current_labels, open_index
 
+try:  # the options `inspector app` starts Streamlit with (a checkout from before them: none)
+    from inspector.cli import APP_SPEED_OPTIONS as APP_OPTIONS
+except ImportError:
+    APP_OPTIONS = ("--server.fileWatcherType", "none")
+
 CHROMIUM = "/usr/bin/chromium"
 WARMUP = 3
 WORDS = ["river", "stone", "cloud", "paper", "window", "garden", "lamp", "music", "silver", "table", "orange", "bread",
@@ -80,7 +85,7 @@ def start_app(index_dir: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+         *APP_OPTIONS],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"

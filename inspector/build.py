@@ -145,7 +145,7 @@ def build_index(
     `fulltext_tokenizer`: "cjk" (the default: CJK words found inside unsegmented text) or "words" (see
     `index.fulltext.TOKENIZERS`); an append takes the index's own unless told.
     `normalized`: also index normalised text (on for a new build: a contamination check then also finds re-cased
-    and re-wrapped copies, for about a third more build time; docs/benchmarks.md); an append takes the index's own.
+    and re-wrapped copies, for 1.5-2x the build time; docs/benchmarks.md); an append takes the index's own.
     """
     started = time.perf_counter()
     progress = progress or _no_progress

@@ -134,8 +134,8 @@ def main():
     "--allow-empty", is_flag=True, help="Build even from a corpus without one text beyond whitespace."
 )
 @click.option("--normalized/--no-normalized", default=None,
-              help="Also index normalised text, so `contam` finds re-cased and re-wrapped copies (default: on, about "
-                   "a third more build time; --append takes the index's own).")
+              help="Also index normalised text, so `contam` finds re-cased and re-wrapped copies (default: on; 1.5-2x "
+                   "the build time and a third more disk on the bench corpus; --append takes the index's own).")
 @click.option("--signals/--no-signals", default=True, show_default=True,
               help="Heuristic quality signals (Gopher, C4, FineWeb rules) per document in the catalog.")
 @click.option("--append", is_flag=True,
