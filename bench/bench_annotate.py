@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from inspector import build_index, create_task, current_labels, open_index
+from inspector import build_index, create_task, current_labels, open_index  # noqa: E402  (after the path)
 
 try:  # the options `inspector app` starts Streamlit with (a checkout from before them: none)
     from inspector.cli import APP_SPEED_OPTIONS as APP_OPTIONS

@@ -1,7 +1,7 @@
 """Benchmark the app in a real browser (Debian's chromium + Playwright) on the demo index; prints a Markdown table.
 
     python -m inspector demo
-    python bench/bench_app.py --index data/demo/index [--cold 3]
+    python bench/bench_app.py [--index DIR] [--cold 3]      # default: the demo's index (inspector.DEFAULT_DEMO)
 
 - Cold first page: from launching `inspector app` to the Overview's document count drawn, `--cold` times, each a new
   server and a new browser tab (the OS file cache and numba's on-disk cache stay warm, as on a second `inspector app`).
@@ -28,7 +28,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from inspector import open_index
+from inspector import DEFAULT_DEMO, open_index  # noqa: E402  (after the path)
 
 COUNT_QUERIES = ["import os", "def __init__", "return None", "self.assertEqual", "the GNU General Public License",
                  "raise ValueError", "for i in range", "if __name__ ==", "Copyright (C)", "regular expression",
@@ -178,7 +178,7 @@ def row(name: str, values: list[float], unit: str, scale: float = 1.0) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--index", default="data/demo/index")
+    parser.add_argument("--index", default=str(DEFAULT_DEMO / "index"))
     parser.add_argument("--cold", type=int, default=3, help="cold first pages to time (a new server each)")
     parser.add_argument("--root", type=Path, default=ROOT,
                         help="the checkout whose app to run (default: this one): e.g. an older commit's, unpacked "
@@ -219,7 +219,8 @@ def main() -> None:
     print(row("… of which: to the first websocket message", [c["first message"] for c in colds], "s"))
     print(row("… of which: to the answer received", [c["answer received"] for c in colds], "s"))
     print(row("… the server's CPU time until then (its load-free floor)", [c["cpu"] for c in colds], "s"))
-    for name, runs in (("count: Ctrl+Enter to the count drawn", counts), ("search: Enter to the total drawn", searches)):
+    timed = (("count: Ctrl+Enter to the count drawn", counts), ("search: Enter to the total drawn", searches))
+    for name, runs in timed:
         print(row(name, [r["total"] for r in runs], "ms"))
         print(row("… frontend: key to request sent", [r["frontend"] for r in runs], "ms"))
         print(row("… server: request sent to the answer received", [r["server"] for r in runs], "ms"))

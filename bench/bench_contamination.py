@@ -8,17 +8,17 @@ janitor) and the `infini-gram` engine queried per 13-gram.
 
 The items (written to `--work`/items.jsonl, seeded): paragraphs of prose (30-150 GPT-2 tokens) from the files that
 bench/corpus.py would read next but did not take into the corpus (Markdown, text and reStructuredText, and the
-docstrings of Python files, after the token target was reached, in the same sorted path order: held out), plus planted copies of paragraphs of corpus
-documents — a share copied verbatim, a share half copied (the first half of a corpus paragraph, then the second half
-of a held-out one). Their planted verdicts are checked: verbatim must be dirty, half partial or dirty, held-out clean
-(a held-out paragraph that the corpus holds anyway — licence boilerplate, a README shipped twice — is listed apart,
-with the janitor's independent word on it).
+docstrings of Python files, after the token target was reached, in the same sorted path order: held out), plus planted
+copies of paragraphs of corpus documents — a share copied verbatim, a share half copied (the first half of a corpus
+paragraph, then the second half of a held-out one). Their planted verdicts are checked: verbatim must be dirty, half
+partial or dirty, held-out clean (a held-out paragraph that the corpus holds anyway — licence boilerplate, a README
+shipped twice — is listed apart, with the janitor's independent word on it).
 
 The janitor side works on the same token 13-grams as the check (13 tokens that are not only whitespace, with the
-whitespace tokens between them: the definition of `n` in inspector/contamination.py), not on lm-eval's normalised
-words, so its per-item answers can be compared with `ngrams_found` one for one. infini-gram indexes the corpus's token
-ids as they are in our index (no tokenizer download: its tokenized.0/offset.0 files are written from our shard, then
-its own `rust_indexing` sorts the suffix array).
+whitespace tokens between them: the definition of `n` in inspector/contamination/measures.py), not on lm-eval's
+normalised words, so its per-item answers can be compared with `ngrams_found` one for one. infini-gram indexes the
+corpus's token ids as they are in our index (no tokenizer download: its tokenized.0/offset.0 files are written from
+our shard, then its own `rust_indexing` sorts the suffix array).
 """
 from __future__ import annotations
 
@@ -43,10 +43,11 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import candidate_files  # noqa: E402
 from bench_ngram import rss_mib  # noqa: E402
+from corpus import candidate_files  # noqa: E402
 
 import inspector.contamination as contamination  # noqa: E402
+import inspector.contamination.check as check  # noqa: E402
 from inspector import open_index  # noqa: E402
 from inspector.benchmarks import open_benchmark  # noqa: E402
 
@@ -245,8 +246,8 @@ def build_infini_gram(shard, out: Path) -> dict:
     theirs.tofile(out / "tokenized.0")
     (np.asarray(shard.doc_starts[:-1], dtype=np.uint64) * 2).astype("<u8").tofile(out / "offset.0")
     write = time.perf_counter() - t0
-    args = argparse.Namespace(save_dir=str(out), temp_dir=str(out), worker_id=0, shards=1, workers=1, cpus=os.cpu_count(),
-                              mem=16, token_width=2)
+    args = argparse.Namespace(save_dir=str(out), temp_dir=str(out), worker_id=0, shards=1, workers=1,
+                              cpus=os.cpu_count(), mem=16, token_width=2)
     t0 = time.perf_counter()
     cwd = os.getcwd()
     sink = io.StringIO()
@@ -357,16 +358,16 @@ def main() -> None:
     timers = Timers()
     timers.wrap(tokenizer, "encode_batch", "tokenize (encode_batch)")
     timers.wrap(engine, "match_lengths_many", "match_lengths_many")
-    timers.wrap(contamination, "measure", "measures from m (numpy per item)")
+    timers.wrap(check, "measure", "measures from m (numpy per item)")
     timers.wrap(tokenizer, "char_offsets", "char_offsets (per item)")
     timers.wrap(engine, "count", "longest-match count (engine.count per item)")
-    if hasattr(contamination, "_evidence"):
-        timers.wrap(contamination, "_evidence", "evidence (documents holding the longest match, snippets)")
+    if hasattr(check, "_evidence"):
+        timers.wrap(check, "_evidence", "evidence (documents holding the longest match, snippets)")
     else:
         timers.wrap(index, "find", "evidence (index.find per contaminated item)")
     timers.wrap(engine, "occurrences_many", "flagged-document search (occurrences_many)")
-    timers.wrap(contamination._Flagged, "documents", "flagged-document list (FlaggedDocument objects)")
-    timers.wrap(contamination, "_summary", "summary")
+    timers.wrap(check, "flagged_documents", "flagged-document list (FlaggedDocument objects)")
+    timers.wrap(check, "_summary", "summary")
     t0 = time.perf_counter()
     run_check(index, path, params)
     total = time.perf_counter() - t0
@@ -377,10 +378,13 @@ def main() -> None:
     for name, s in timers.seconds.items():
         accounted += s
         print(f"| {name} | {timers.calls[name]:,} | {s:.2f} | {s / total:.0%} |")
-    print(f"| the rest (reading JSONL, _Flagged.add gathering, ItemResult objects, loop) | | {total - accounted:.2f} | "
-          f"{(total - accounted) / total:.0%} |")
+    print(
+        f"| the rest (reading JSONL, DecontaminationList.add gathering, ItemResult objects, loop) | | "
+        f"{total - accounted:.2f} | "
+        f"{(total - accounted) / total:.0%} |"
+    )
     # match_lengths_many alone, on the same items: in the check's batches of 1,024 items, and in one call
-    batch = getattr(contamination, "_BATCH", 1024)
+    batch = getattr(check, "_BATCH", 1024)
     t0 = time.perf_counter()
     batched = [m for a in range(0, len(seqs), batch) for m in engine.match_lengths_many(seqs[a : a + batch])]
     t_batched = time.perf_counter() - t0
@@ -403,7 +407,7 @@ def main() -> None:
     (args.work / "profile-tottime.txt").write_text(stream.getvalue())
     print(f"cProfile (cumulative, top 30; and tottime, top 15): {args.work}/profile.txt, profile-tottime.txt")
 
-    # -- the janitor ----------------------------------------------------------------------------------------------------
+    # -- the janitor ---------------------------------------------------------------------------------------
     gc.collect()
     shard = engine.shards[0]
     assert len(engine.shards) == 1, "the janitor side reads one shard"
@@ -442,7 +446,8 @@ def main() -> None:
     hit = sorted_hashes[np.minimum(pos, len(sorted_hashes) - 1)] == flat
     np_found = np.add.reduceat(hit, np.cumsum([0] + [len(h) for h in item_hashes[:-1]])).tolist()
     t_np_query = time.perf_counter() - t0
-    print(f"\njanitor: {len(grams):,} distinct token 13-grams of the corpus ({len(sorted_hashes):,} in the sorted array)")
+    print(f"\njanitor: {len(grams):,} distinct token 13-grams of the corpus "
+          f"({len(sorted_hashes):,} in the sorted array)")
     rows += [
         ("janitor (Python set of 13-gram hashes): build", f"{t_hash + t_set:.1f} s (hashing in NumPy {t_hash:.1f} s, "
          f"set {t_set:.1f} s); {len(grams):,} distinct 13-grams; RSS +{rss_set - rss0:,.0f} MiB"),
@@ -454,7 +459,7 @@ def main() -> None:
     # agreement with ours, where comparable: items with at least 13 counting tokens
     comparable = agree_any = agree_count = 0
     disagree = []
-    for r, s, b, jf, nf in zip(report.items, seqs, item_blank, jan_found, np_found):
+    for r, b, jf, nf in zip(report.items, item_blank, jan_found, np_found):
         assert jf == nf
         if np.count_nonzero(~b) < N:
             continue
@@ -474,7 +479,7 @@ def main() -> None:
     del grams
     gc.collect()
 
-    # -- infini-gram ----------------------------------------------------------------------------------------------------
+    # -- infini-gram --------------------------------------------------------------------------------------
     if not args.skip_infini_gram:
         from infini_gram.engine import InfiniGramEngine
 
@@ -494,8 +499,11 @@ def main() -> None:
         for gs in grams_per_item:
             ig_found.append(sum(1 for g in gs if ig.count(input_ids=g)["count"] > 0))
         t_ig = time.perf_counter() - t0
-        label = "all items" if subset == len(items) else f"first {subset:,} items (extrapolated to all: " \
-            f"{t_ig * len(items) / subset:.0f} s)"
+        label = (
+            "all items"
+            if subset == len(items)
+            else f"first {subset:,} items (extrapolated to all: {t_ig * len(items) / subset:.0f} s)"
+        )
         rows += [
             ("infini-gram: build from our token ids (write its files / its rust_indexing sort)",
              f"{built['write']:.1f} s / {built['sort']:.1f} s"),

@@ -84,8 +84,8 @@ def main() -> None:
     print("| case | file | exit | wall s | peak RSS MB | last line |\n|---|---|---|---|---|---|")
     for name in args.cases.split(","):
         bench, extra = cases[name]
-        r = run(args.code.resolve(), str(Path(args.index).resolve()), bench.resolve(), extra, args.work.resolve() / f"{name}.json",
-                args.limit_gb)
+        r = run(args.code.resolve(), str(Path(args.index).resolve()), bench.resolve(), extra,
+                args.work.resolve() / f"{name}.json", args.limit_gb)
         print(f"| {name} | {bench.stat().st_size:,} B | {r['rc']} | {r['seconds']:.1f} | {r['peak_mb']:,.0f} | "
               f"{r['said'].replace('|', '/')} |", flush=True)
 

@@ -36,7 +36,8 @@ def make_index() -> Path:
         line = " ".join(rng.choice(words) for _ in range(12)) + "\n"
         parts.append(line)
         size += len(line)
-    write_parquet(DATA / "corpus" / "big.parquet", [{"id": "big", "text": "".join(parts)}, {"id": "small", "text": "a zebra"}])
+    rows = [{"id": "big", "text": "".join(parts)}, {"id": "small", "text": "a zebra"}]
+    write_parquet(DATA / "corpus" / "big.parquet", rows)
     started = time.time()
     build_index([DATA / "corpus"], DATA / "idx")
     print(f"indexed a {size:,}-character document in {time.time() - started:.1f} s")

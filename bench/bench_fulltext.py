@@ -4,9 +4,9 @@
     python bench/bench_fulltext.py --corpus bench/data/corpus --out bench/data/index-ft
     python bench/bench_fulltext.py --compare-tokenizers --out bench/data/index-ft
 
-Indexing throughput is measured twice: Tantivy alone over texts already in memory, and as the difference between a
-whole build with and without the full-text index (the same single pass feeds both). Queries are single words, two-word phrases,
-boolean and filtered queries drawn from the corpus with a fixed seed.
+Indexing throughput is measured twice: Tantivy alone over texts already in memory, and as the difference between a whole
+build with and without the full-text index (the same single pass feeds both). Queries are single words, two-word
+phrases, boolean and filtered queries drawn from the corpus with a fixed seed.
 
 --compare-tokenizers measures the two full-text tokenizers (`--fulltext-tokenizer words|cjk`) side by side, on the
 corpus and on real Chinese, Japanese and Korean text (`write_cjk_corpus`): build time, full-text index size,
@@ -181,8 +181,14 @@ def main() -> None:
     print("| measure | value |\n| --- | --- |")
     print(f"| text | {text_mb:,.1f} MB in {full.documents:,} documents |")
     print(f"| build without full-text | {plain.seconds:.1f} s |")
-    print(f"| build with full-text (one pass feeds both; Tantivy's threads overlap the tokenizer) | {full.seconds:.1f} s ({extra:+.1f} s) |")
-    print(f"| full-text indexing alone (Tantivy, 2 threads, text already in memory) | {text_mb / alone:,.1f} MB/s ({alone:.1f} s) |")
+    print(
+        "| build with full-text (one pass feeds both; Tantivy's threads overlap the tokenizer) | "
+        f"{full.seconds:.1f} s ({extra:+.1f} s) |"
+    )
+    print(
+        "| full-text indexing alone (Tantivy, 2 threads, text already in memory) | "
+        f"{text_mb / alone:,.1f} MB/s ({alone:.1f} s) |"
+    )
     print(f"| full-text work on the build's main thread | {full.fulltext_seconds:.1f} s |")
     print(
         f"| search with 10 snippets, {len(queries)} queries (words, phrases, AND, filtered) | "

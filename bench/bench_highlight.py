@@ -1,6 +1,6 @@
 """Time marking search terms in long documents (the Document page's "Mark search terms"): it must grow linearly.
 
-    python bench/bench_highlight.py --index data/demo/index
+    python bench/bench_highlight.py [--index DIR]      # default: the demo's index (inspector.DEFAULT_DEMO)
 """
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from inspector import open_index  # noqa: E402
+from inspector import DEFAULT_DEMO, open_index  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--index", default="data/demo/index")
+    parser.add_argument("--index", default=str(DEFAULT_DEMO / "index"))
     parser.add_argument("--term", default="license", help="a word the index knows (unknown words mark nothing)")
     args = parser.parse_args()
     index = open_index(args.index)

@@ -44,7 +44,8 @@ def main() -> None:
                 writer.close()
                 sort_seconds.append(build_suffix_array(writer.folder, width, writer.n_tokens, b - a).total_seconds)
                 runs.append(Run(writer.folder, b - a, writer.n_tokens))
-            print(f"{shard.searchable:,} suffixes in {args.runs} runs; sorts {', '.join(f'{s:.2f}' for s in sort_seconds)} s")
+            sorts = ", ".join(f"{s:.2f}" for s in sort_seconds)
+            print(f"{shard.searchable:,} suffixes in {args.runs} runs; sorts {sorts} s")
             for threads in (1, 2):
                 folder = work / f"merged-{threads}"
                 t0 = time.perf_counter()

@@ -78,13 +78,17 @@ def main() -> None:
             ("tokens", f"{report.tokens:,}"),
             ("documents", f"{report.documents:,}"),
             ("whole build", f"{report.seconds:.1f} s = {report.tokens / report.seconds / 1e6:.2f} M tokens/s"),
-            ("tokenize (2 threads)", f"{report.tokenize_seconds:.1f} s = {report.tokens / report.tokenize_seconds / 1e6:.2f} M tokens/s"),
-            ("suffix-array step: sort, keep token starts, write (summed over shards)", f"{report.suffix_array_seconds:.1f} s = {report.tokens / report.suffix_array_seconds / 1e6:.2f} M tokens/s"),
+            ("tokenize (2 threads)",
+             f"{report.tokenize_seconds:.1f} s = {report.tokens / report.tokenize_seconds / 1e6:.2f} M tokens/s"),
+            ("suffix-array step: sort, keep token starts, write (summed over shards)",
+             f"{report.suffix_array_seconds:.1f} s = "
+             f"{report.tokens / report.suffix_array_seconds / 1e6:.2f} M tokens/s"),
         ]
     from inspector.tokenizer import make_tokenizer
 
     make_tokenizer("gpt2")  # loaded once per process; measured apart from the index
-    open_index(args.out, verify=False).close()  # a first open imports pyarrow, DuckDB, ...: measured apart from the index
+    # a first open imports pyarrow, DuckDB, ...: measured apart from the index
+    open_index(args.out, verify=False).close()
     gc.collect()
     before = rss_mib()
     opens = []
@@ -96,10 +100,13 @@ def main() -> None:
     info = index.info()
     rows += [
         ("shards", str(len(info.shards))),
-        ("bytes on disk / token, n-gram index (tokens, suffix array, samples, document table)", f"{info.ngram_bytes_per_token:.3f}"),
+        ("bytes on disk / token, n-gram index (tokens, suffix array, samples, document table)",
+         f"{info.ngram_bytes_per_token:.3f}"),
         ("bytes on disk / token, everything (with full-text index and catalog)", f"{info.bytes_per_token:.3f}"),
-        ("open_index (sizes and times checked; files in the page cache)", f"p50 {statistics.median(opens):.1f} ms, max {max(opens):.1f} ms"),
-        ("RSS added by opening (20 opens)", f"{opened - before:.1f} MiB (index files: {info.bytes_on_disk / 2**20:.0f} MiB)"),
+        ("open_index (sizes and times checked; files in the page cache)",
+         f"p50 {statistics.median(opens):.1f} ms, max {max(opens):.1f} ms"),
+        ("RSS added by opening (20 opens)",
+         f"{opened - before:.1f} MiB (index files: {info.bytes_on_disk / 2**20:.0f} MiB)"),
     ]
     rng = np.random.default_rng(0)
     grams = sample_ngrams(index, rng, args.queries)
@@ -157,7 +164,8 @@ def main() -> None:
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows.append(("peak RSS of this benchmark process", f"{peak:.0f} MiB"))
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"numpy {np.__version__}")
     print("| measure | value |\n| --- | --- |")
     for name, value in rows:
         print(f"| {name} | {value} |")

@@ -46,7 +46,7 @@ def main() -> None:
     with open_index(args.index) as local:
         grams = thirteen_grams(local, np.random.default_rng(0), args.queries)
         seconds, expected = median_of_3(lambda: local.engine.count_many(grams))
-        print(f"{args.index}: {len(local.manifest['shards'])} shards, {local.n_tokens:,} tokens; "
+        print(f"{args.index}: {len(local.manifest.shards)} shards, {local.n_tokens:,} tokens; "
               f"`{' '.join(sys.argv)}`\n")
         print("| count_many of 13-grams | seconds | µs per query |\n| --- | --- | --- |")
         print(f"| one process | {seconds:.2f} | {seconds / len(grams) * 1e6:.1f} |")

@@ -46,7 +46,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     queries = {n: sample(indexes[0], n, args.queries, rng) for n in (1, 2, 3, 5, 13)}
     many = sample(indexes[0], 13, args.many, rng)
-    crcs = [{k: v["crc32"] for k, v in ix.manifest["files"].items() if k.startswith("shard-")} for ix in indexes]
+    crcs = [{k: v.crc32 for k, v in ix.manifest.files.items() if k.startswith("shard-")} for ix in indexes]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{indexes[0].engine.n_tokens:,} tokens\n")
     print("| index | shards | n-gram files as the first's | count p50 / p99 (µs), 1-2-3-5-13-grams | "

@@ -39,15 +39,16 @@ def build(corpus: Path, out: Path, signals: bool) -> tuple[float, float]:
 
 
 def signals_alone(corpus: Path) -> tuple[float, float, int, int]:
-    texts = [t for f in sorted(corpus.glob("*.parquet")) for t in pq.read_table(f, columns=["text"]).column(0).to_pylist()
-             if t]
+    files = sorted(corpus.glob("*.parquet"))
+    texts = [t for f in files for t in pq.read_table(f, columns=["text"]).column(0).to_pylist() if t]
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     for i in range(0, len(texts), DEFAULT.batch_rows):
         signals_batch(texts[i : i + DEFAULT.batch_rows])
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), len(texts), sum(map(len, texts))
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, len(texts), sum(map(len, texts))
 
 
 def main() -> None:

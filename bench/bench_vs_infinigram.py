@@ -7,14 +7,14 @@
 
 infini-gram's index is written from our shard's token ids (its v4 `tokenized`/`offset` files, then its own
 `rust_indexing` sort; `bench_contamination.build_infini_gram`), so both hold the same documents. Definitions: we end
-every document with a separator, infini-gram starts each with one (0xFFFF); no query here holds a separator, so
-counts agree one for one (checked: the run stops at the first disagreement). Its `ntd` lists a document's end as the
-eos token (here GPT-2's 50256), where ours counts them apart (`document_ends`): added back before comparing. Its `ntd` samples when a prompt
-occurs more than `max_support` times; it is compared only on prompts below that, and both are timed on those.
-Its ∞-gram is one `infgram_prob` call per token; ours one call per text. Suffix-array ranks differ (it compares
-suffixes as little-endian bytes, we as ids), so the documents behind the first 10 occurrences of a query are compared
-as sets where a query has fewer than 10. Build: ours is the n-gram part only (`--no-fulltext --no-signals`), a fresh
-build from Parquet in a subprocess; theirs starts from our ids.
+every document with a separator, infini-gram starts each with one (0xFFFF); no query here holds a separator, so counts
+agree one for one (checked: the run stops at the first disagreement). Its `ntd` lists a document's end as the eos token
+(here GPT-2's 50256), where ours counts them apart (`document_ends`): added back before comparing. Its `ntd` samples
+when a prompt occurs more than `max_support` times; it is compared only on prompts below that, and both are timed on
+those. Its ∞-gram is one `infgram_prob` call per token; ours one call per text. Suffix-array ranks differ (it compares
+suffixes as little-endian bytes, we as ids), so the documents behind the first 10 occurrences of a query are compared as
+sets where a query has fewer than 10. Build: ours is the n-gram part only (`--no-fulltext --no-signals`), a fresh build
+from Parquet in a subprocess; theirs starts from our ids.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Retake the README's screenshots from the built-in demo corpus, in the real app and a real browser.
 
-    inspector demo                      # once: the demo corpus and its index in data/demo
+    inspector demo --out data/demo      # once: the demo corpus and its index, in the project's data/demo
     python docs/screenshots.py          # writes docs/screenshots/*.png
 
 The app runs on the demo index itself, so the pictures show what a newcomer sees; the HumanEval report and the
@@ -18,17 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from inspector.contamination import BULLETIN  # noqa: E402
-from inspector.labels import STORE  # noqa: E402
 from inspector import (  # noqa: E402
-    DEFAULT_DEMO,
     add_label,
     bundled_benchmarks,
     check_contamination,
@@ -38,6 +35,8 @@ from inspector import (  # noqa: E402
     open_index,
     sample,
 )
+from inspector.contamination import BULLETIN  # noqa: E402
+from inspector.labels import STORE  # noqa: E402
 
 #: (file name, path and query of the view, what must be on screen before the picture is taken)
 VIEWS = [
@@ -98,7 +97,8 @@ def free_port() -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--demo", type=Path, default=DEFAULT_DEMO / "index", help="relative to the project")
+    parser.add_argument("--demo", type=Path, default=Path("data/demo/index"),
+                        help="relative to the project (the sidebar shows it as given: the same on every machine)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()

@@ -15,12 +15,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import IndexCorrupt, InspectorError, InvalidQuery
+from .layout import DOCUMENT_SCHEMA
 
-FACTS = ("doc", "file", "row", "id", "tokens", "chars", "shard")
+#: the document table's columns the catalog holds (the text CRC is for reading texts back, not for statistics)
+FACTS = tuple(name for name in DOCUMENT_SCHEMA.names if name != "text_crc")
 
 
-_NUMBER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE"}
+#: DuckDB's integer and floating-point types (a DECIMAL(p, s) is a number too)
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+                 "UHUGEINT")
+FLOAT_TYPES = ("FLOAT", "DOUBLE")
+_NUMBER_TYPES = {*INTEGER_TYPES, *FLOAT_TYPES}
 _TIME_TYPES = ("DATE", "TIME", "INTERVAL")  # TIME covers TIMESTAMP, TIMESTAMP_NS, TIME WITH TIME ZONE, ...
 
 

@@ -154,7 +154,8 @@ def _register(index, tokenizer: str, stem: bool) -> None:
 def _schema(specs: Sequence[FieldSpec], stem: bool, tokenizer: str):
     t = tantivy()
     builder = t.SchemaBuilder()
-    builder.add_text_field("text", stored=False, tokenizer_name="en_stem" if stem else "default", index_option="position")
+    builder.add_text_field("text", stored=False, tokenizer_name="en_stem" if stem else "default",
+                           index_option="position")
     if tokenizer == "cjk":
         builder.add_text_field(CJK_FIELD, stored=False, tokenizer_name=_cjk_analyzer_name(stem),
                                index_option="position")
@@ -171,7 +172,7 @@ def _schema(specs: Sequence[FieldSpec], stem: bool, tokenizer: str):
     return builder.build()
 
 
-def _number(column: str, kind: str, value) -> int | float:
+def filter_number(column: str, kind: str, value) -> int | float:
     """A filter value as the column's kind of number: integers exactly (any size, never through a float)."""
     text = str(value).strip()
     try:
@@ -294,8 +295,9 @@ class Fulltext:
     def parse(self, query: str, filters: Sequence[tuple[str, str, object]]):
         """A Tantivy query from user syntax (lenient) and filters; returns (query, what was ignored).
 
-        A query with a metadata field:value clause joins its parts with AND unless it says OR (`source:web kernel` is web
-        documents holding kernel, not either); without one, words are joined by OR (BM25 ranks those with more first).
+        A query with a metadata field:value clause joins its parts with AND unless it says OR (`source:web kernel` is
+        web documents holding kernel, not either); without one, words are joined by OR (BM25 ranks those with more
+        first).
         """
         t = tantivy()
         warnings: list[str] = []
@@ -326,7 +328,8 @@ class Fulltext:
         t = tantivy()
         spec = self.specs.get(column)
         if spec is None:
-            raise InvalidQuery(f"no filterable column {column!r}; the columns are: {', '.join(sorted(self.specs)) or 'none'}")
+            columns = ", ".join(sorted(self.specs)) or "none"
+            raise InvalidQuery(f"no filterable column {column!r}; the columns are: {columns}")
         if op == "in":  # any of several values: a disjunction of equality filters
             values = list(value)
             if not values:
@@ -338,7 +341,7 @@ class Fulltext:
                 raise InvalidQuery(f"column {column!r} holds text: compare it with = or !=")
             query = t.Query.term_query(self.schema, spec.field, str(value))
         else:
-            number = _number(column, spec.kind, value)
+            number = filter_number(column, spec.kind, value)
             lower = number if op in (">", ">=", "=", "!=") else None
             upper = number if op in ("<", "<=", "=", "!=") else None
             low_in, high_in = op != ">" or lower is None, op != "<" or upper is None

@@ -12,11 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InvalidQuery
 from .suffix_array import CORES, KEY_EVERY, SEARCH_POOL, Shard
+
+if TYPE_CHECKING:
+    from .layout import ShardRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +96,10 @@ def _int_array(values, what: str) -> np.ndarray:
 class NgramIndex:
     """Exact n-gram queries over an index's shards. Token ids must lie in 0..max_id (InvalidQuery otherwise)."""
 
-    def __init__(self, build: Path, shards: Sequence[dict], width: int, max_id: int):
-        """`shards`: the manifest's shard entries (folder `name`, `tokens` including separators), in order."""
+    def __init__(self, build: Path, shards: Sequence[ShardRecord], width: int, max_id: int):
+        """`shards`: the manifest's shard records (folder `name`, `tokens` including separators), in order."""
         self.max_id = int(max_id)
-        self.shards = [Shard(build / s["name"], width, int(s["tokens"]), self.max_id + 1) for s in shards]
+        self.shards = [Shard(build / s.name, width, int(s.tokens), self.max_id + 1) for s in shards]
         #: global number of each shard's first document (and the total last), from the shards' own document tables
         self.doc_lo = np.cumsum([0] + [s.n_documents for s in self.shards], dtype=np.int64)
         self.n_documents = int(self.doc_lo[-1])
@@ -105,7 +109,8 @@ class NgramIndex:
 
     # -- checks -------------------------------------------------------------------------------------------------
 
-    def _ids(self, ids) -> np.ndarray:
+    def checked_ids(self, ids) -> np.ndarray:
+        """A token sequence as a 1-D int64 array, every id in 0..max_id; InvalidQuery otherwise."""
         array = _int_array(ids, "a token sequence")
         if array.ndim != 1:
             raise InvalidQuery(f"a token sequence is 1-D, not shape {array.shape}")
@@ -129,7 +134,9 @@ class NgramIndex:
             bad = int(array[(array < 0) | (array > self.max_id)][0])
             raise InvalidQuery(f"token id {bad} is outside this index's range 0..{self.max_id}")
 
-    def _batch(self, queries, lengths) -> tuple[np.ndarray, np.ndarray]:
+    def checked_batch(self, queries, lengths) -> tuple[np.ndarray, np.ndarray]:
+        """A batch (Q, n) of token ids and its row lengths, checked as `find_many` takes them; InvalidQuery
+        otherwise."""
         q = _int_array(queries, "a batch of token ids")
         if q.ndim != 2:
             raise InvalidQuery(f"a batch is a 2-D array (queries x tokens), not shape {q.shape}")
@@ -152,7 +159,7 @@ class NgramIndex:
 
     def find(self, ids: Sequence[int]) -> Ranges:
         """Per shard, the rank range of the suffixes starting with `ids`; the empty sequence matches every token."""
-        q = self._ids(ids)
+        q = self.checked_ids(ids)
         if not len(q):
             return Ranges(tuple((0, s.searchable) for s in self.shards))
         return Ranges(tuple(shard.find_range(q) for shard in self.shards))
@@ -162,7 +169,7 @@ class NgramIndex:
 
     def find_many(self, queries, lengths=None) -> tuple[np.ndarray, np.ndarray]:
         """Rank ranges for every row of a (Q, n) array (row r is its first lengths[r] ids): lo and hi, (shards, Q)."""
-        q, lengths = self._batch(queries, lengths)
+        q, lengths = self.checked_batch(queries, lengths)
         lo = np.zeros((len(self.shards), len(q)), dtype=np.int64)
         hi = np.zeros_like(lo)
         if q.shape[1] == 0 or (lengths is not None and (lengths == 0).any()):  # the empty n-gram: every token
@@ -224,7 +231,7 @@ class NgramIndex:
 
     def ntd(self, ids: Sequence[int]) -> NextTokens:
         """The exact next-token distribution after `ids` (after nothing: every token's count), summed over shards."""
-        q = self._ids(ids)
+        q = self.checked_ids(ids)
         totals = np.zeros(self.max_id + 1, dtype=np.int64)
         prompt_count = ends = 0
         for shard in self.shards:
@@ -250,7 +257,7 @@ class NgramIndex:
         The longest occurring n-gram ending at i is at most one longer than the one ending at i - 1, so one
         left-to-right pass needs O(len(ids)) searches.
         """
-        q = self._ids(ids)
+        q = self.checked_ids(ids)
         cap = self._cap(cap, len(q))
         out = np.zeros(len(q), dtype=np.int64)
         k = 0
@@ -273,7 +280,7 @@ class NgramIndex:
         one occurring implies every shorter one does), then walks on with the one-pass recurrence of
         `match_lengths`. A shard is asked only about candidates the earlier shards lack.
         """
-        arrays = [self._ids(s) for s in sequences]
+        arrays = [self.checked_ids(s) for s in sequences]
         if not arrays:
             return []
         flat = np.concatenate(arrays)
@@ -336,9 +343,8 @@ class NgramIndex:
                 pos[rows] += 1
                 active = active[pos[active] < end[active]]
                 continue
-            middle = np.where(
-                galloping[active], np.minimum(hi[active], np.maximum(1, 2 * lo[active])), (lo[active] + hi[active] + 1) >> 1
-            )
+            doubled = np.minimum(hi[active], np.maximum(1, 2 * lo[active]))
+            middle = np.where(galloping[active], doubled, (lo[active] + hi[active] + 1) >> 1)
             lengths = np.where(walking[active], k[active], middle)
             found = np.zeros(len(active), dtype=bool)
             follow = np.nonzero(walking[active] & (anchor_shard[active] >= 0))[0]
@@ -411,7 +417,7 @@ class NgramIndex:
         A sequence with more than `max_clause_freq` occurrences in a shard is read at that many evenly spaced ranks,
         and the answer says `approx`.
         """
-        seqs = [[self._ids(s) for s in clause] for clause in clauses]
+        seqs = [[self.checked_ids(s) for s in clause] for clause in clauses]
         if not seqs or any(not clause or any(not len(s) for s in clause) for clause in seqs):
             raise InvalidQuery("a CNF query needs at least one clause, each of non-empty token sequences")
         approx = False
@@ -441,7 +447,7 @@ class NgramIndex:
         tokens = self.document_tokens(doc) if tokens is None else tokens
         spans: set[tuple[int, int]] = set()
         for seq in sequences:
-            q = self._ids(seq)
+            q = self.checked_ids(seq)
             n = len(q)
             if not n or n > len(tokens):
                 continue

@@ -22,8 +22,8 @@ def token_positions(byte_sa, tagged_starts, doc_starts, buckets, width, out) -> 
     `suffix_array.build_suffix_array`) that start a real token, in order, into `out`; how many.
 
     `tagged_starts[k]`: where document k starts in the tagged text (one more entry: its length); `doc_starts[k]`: in
-    tokens; `buckets[b]`: the document holding byte b << BUCKET_SHIFT (one entry past the text's last bucket). Suffixes that start inside a tag, mid-token
-    or on a separator are dropped.
+    tokens; `buckets[b]`: the document holding byte b << BUCKET_SHIFT (one entry past the text's last bucket).
+    Suffixes that start inside a tag, mid-token or on a separator are dropped.
     """
     n = 0
     for i in range(len(byte_sa)):

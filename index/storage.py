@@ -1,4 +1,4 @@
-"""Index folders: an atomic, locked build area and a checked manifest.
+"""Index folders: an atomic, locked build area and a checked manifest (its fields and checks: `index.layout`).
 
 Layout of an index folder DIR:
 
@@ -41,18 +41,13 @@ import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
 
 from .errors import BuildLocked, IndexCorrupt, IndexMissing, InspectorError
-from .suffix_array import SHARD_FILES, shard_sizes, width_for
+from .layout import CURRENT, MANIFEST, READERS, VERIFIED, FileFacts, Manifest
 
-FORMAT = "corpus-inspector"
-FORMAT_VERSION = 4
-MANIFEST = "manifest.json"
-CURRENT = "CURRENT"
-READERS = ".readers"
-VERIFIED = ".verified"
 _CHUNK = 1 << 24
 
 
@@ -105,7 +100,9 @@ def build_area(out: Path) -> Iterator[Path]:
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BuildLocked(f"another build is writing {out} (lock {lock_path} is held): wait for it to finish") from None
+            raise BuildLocked(
+                f"another build is writing {out} (lock {lock_path} is held): wait for it to finish"
+            ) from None
         for stale in [*out.glob(".tmp-*"), *out.glob(".trash-*")]:
             shutil.rmtree(stale, ignore_errors=True)
         tmp = out / f".tmp-{os.getpid()}-{time.time_ns()}"
@@ -120,8 +117,9 @@ def build_area(out: Path) -> Iterator[Path]:
         lock.close()
 
 
-def commit(tmp: Path, manifest: dict, known: dict[str, dict] | None = None) -> Path:
-    """Checksum every file in `tmp`, write the manifest, fsync, and make it the live build of its folder.
+def commit(tmp: Path, manifest: Manifest, known: dict[str, FileFacts] | None = None) -> Path:
+    """Checksum every file in `tmp`, write the manifest (with them as its `files`), fsync, and make it the live build
+    of its folder.
 
     `known`: files hard-linked from the live build (an append), with their facts from its manifest: their CRC is
     taken from there (checked by size), not read again; and as removing the old build changes their change time,
@@ -131,29 +129,25 @@ def commit(tmp: Path, manifest: dict, known: dict[str, dict] | None = None) -> P
     files = {}
     for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
         rel = path.relative_to(tmp).as_posix()
-        size = path.stat().st_size
-        same = rel in known and known[rel]["size"] == size
-        files[rel] = {"size": size, "crc32": known[rel]["crc32"] if same else crc32_file(path)}
-    manifest = {"format": FORMAT, "version": FORMAT_VERSION, **manifest, "files": files}
-    for rel, facts in files.items():  # nothing writes these files again
-        facts["ctime_ns"] = (tmp / rel).stat().st_ctime_ns
+        stat = path.stat()
+        same = rel in known and known[rel].size == stat.st_size
+        crc = known[rel].crc32 if same else crc32_file(path)
+        files[rel] = FileFacts(stat.st_size, crc, stat.st_ctime_ns)  # nothing writes these files again
     (tmp / READERS).touch()
-    text = json.dumps(manifest, indent=1).encode()
-    check_manifest(json.loads(text), out)  # what readers will check: a build never publishes what it can't open
-    (tmp / MANIFEST).write_bytes(text)
+    digest = replace(manifest, files=files).write(tmp)
     _fsync_tree(tmp)
     final = out / f"build-{time.time_ns()}"
     os.rename(tmp, final)
     pointer = out / f".{CURRENT}.new"
     with open(pointer, "w") as f:
-        f.write(f"{final.name}\nsha256 {hashlib.sha256(text).hexdigest()}\n")
+        f.write(f"{final.name}\nsha256 {digest}\n")
         f.flush()
         os.fsync(f.fileno())
     os.replace(pointer, out / CURRENT)
     _fsync_dir(out)
     remove_unused_builds(out)
     if known:
-        _remember_verified(final, hashlib.sha256(text).hexdigest(),
+        _remember_verified(final, digest,
                            {rel: _stat_facts((final / rel).stat()) for rel in known if rel in files})
     return final
 
@@ -272,39 +266,27 @@ class OpenBuild:
             self._holder = None
 
 
-def read_manifest(build: Path, digest: str, verify: bool | None) -> dict:
+def read_manifest(build: Path, digest: str, verify: bool | None) -> Manifest:
     """Read and check the manifest against `digest` (from CURRENT) and its schema, then every listed file: present,
     its size, and its CRC when `verify` is True or (None) when its change time is not the one recorded."""
     corrupt = f"index at {build.parent} is corrupt or incomplete"
     try:
         _own_stat(build, MANIFEST, corrupt, set())
-        text = (build / MANIFEST).read_bytes()
+        manifest = Manifest.read(build, digest)
     except OSError as exc:
         raise IndexCorrupt(f"{corrupt} (manifest unreadable: {exc.strerror}): rebuild it") from None
-    if hashlib.sha256(text).hexdigest() != digest:
-        raise IndexCorrupt(f"{corrupt} ({MANIFEST} fails its checksum): rebuild it")
-    try:
-        manifest = json.loads(text)
-    except ValueError:
-        raise IndexCorrupt(f"{corrupt} ({MANIFEST} is not JSON): rebuild it") from None
-    if isinstance(manifest, dict) and manifest.get("format") == FORMAT and manifest.get("version") != FORMAT_VERSION:
-        raise IndexCorrupt(
-            f"index at {build.parent} has format version {manifest.get('version')!r}, this program reads "
-            f"{FORMAT_VERSION}: rebuild it"
-        )
-    check_manifest(manifest, build.parent)
     verified = _read_verified(build, digest)
     passed, folders = {}, set()
-    for rel, facts in manifest["files"].items():
+    for rel, facts in manifest.files.items():
         try:
             stat = _own_stat(build, rel, corrupt, folders)
         except FileNotFoundError:
             raise IndexCorrupt(f"{corrupt} ({rel} is missing): rebuild it") from None
-        if stat.st_size != facts["size"]:
-            raise IndexCorrupt(f"{corrupt} ({rel} has {stat.st_size} bytes, expected {facts['size']}): rebuild it")
-        unchanged = stat.st_ctime_ns == facts["ctime_ns"] or verified.get(rel) == _stat_facts(stat)
+        if stat.st_size != facts.size:
+            raise IndexCorrupt(f"{corrupt} ({rel} has {stat.st_size} bytes, expected {facts.size}): rebuild it")
+        unchanged = stat.st_ctime_ns == facts.ctime_ns or verified.get(rel) == _stat_facts(stat)
         if verify or (verify is None and not unchanged):
-            if crc32_file(build / rel) != facts["crc32"]:
+            if crc32_file(build / rel) != facts.crc32:
                 raise IndexCorrupt(f"{corrupt} ({rel} fails its checksum): rebuild it")
             if not unchanged:
                 passed[rel] = _stat_facts(stat)  # taken before the read: a write during it leaves a record that fails
@@ -390,125 +372,3 @@ def _remember_verified(build: Path, digest: str, records: dict[str, list[int]]) 
         os.replace(tmp, build / VERIFIED)
     except OSError:
         tmp.unlink(missing_ok=True)
-
-
-# -- the manifest's shape ------------------------------------------------------------------------------------------
-
-_INT, _STR, _BOOL = "int", "str", "bool"
-_FILE = {"size": _INT, "crc32": _INT, "ctime_ns": _INT}
-_SCHEMA = {
-    "format": _STR,
-    "version": _INT,
-    "created": _STR,
-    "tokenizer": {"kind": _STR, "max_id": _INT},
-    "width": _INT,
-    "text_column": _STR,
-    "id_column": (_STR, None),
-    "documents": _INT,
-    "tokens": _INT,
-    "empty_skipped": _INT,
-    "sources": [{"path": _STR, "rows": _INT, "size": _INT, "mtime_ns": _INT, "footer_crc": _INT, "columns": [_STR]}],
-    "shards": [{"name": _STR, "doc_lo": _INT, "tokens": _INT, "documents": _INT}],
-    "fulltext": (None, {"stem": _BOOL, "fields": [{"column": _STR, "field": _STR, "kind": _STR}]}),
-    "normalized": (None, {"shards": [{"name": _STR, "doc_lo": _INT, "tokens": _INT, "documents": _INT}]}),
-    "files": {_STR: _FILE},
-}
-
-
-def _shape_error(value, schema, where: str) -> str | None:
-    """Where `value` departs from `schema` (dicts: these keys at least; [s]: a list of s; (a, b): either; {str: s}:
-    any keys, each value s), or None."""
-    if isinstance(schema, tuple):
-        errors = [_shape_error(value, option, where) for option in schema]
-        return None if None in errors else errors[-1]
-    if schema is None:
-        return None if value is None else f"{where} is not null"
-    if schema == _INT:
-        return None if type(value) is int and value >= 0 else f"{where} is not a non-negative integer"
-    if schema == _STR:
-        return None if isinstance(value, str) else f"{where} is not text"
-    if schema == _BOOL:
-        return None if isinstance(value, bool) else f"{where} is not true or false"
-    if isinstance(schema, list):
-        if not isinstance(value, list):
-            return f"{where} is not a list"
-        return next((e for i, v in enumerate(value) if (e := _shape_error(v, schema[0], f"{where}[{i}]"))), None)
-    if not isinstance(value, dict):
-        return f"{where} is not an object"
-    if list(schema) == [_STR]:
-        return next((e for k, v in value.items() if (e := _shape_error(v, schema[_STR], f"{where}.{k}"))), None)
-    for key, sub in schema.items():
-        if key not in value:
-            return f"{where}.{key} is missing"
-        if error := _shape_error(value[key], sub, f"{where}.{key}"):
-            return error
-    return None
-
-
-def _shards_error(shards: list[dict], documents: int) -> str | None:
-    """Shards must number the documents one after another, all of them."""
-    doc_lo = 0
-    for shard in shards:
-        if shard["doc_lo"] != doc_lo:
-            return f"shard {shard['name']} starts at document {shard['doc_lo']}, not {doc_lo}"
-        doc_lo += shard["documents"]
-    if doc_lo != documents:
-        return f"the shards hold {doc_lo} documents, the manifest says {documents}"
-    return None
-
-
-def _shard_files_error(shards: list[dict], files: dict[str, dict], width: int) -> str | None:
-    """Each shard's files are listed (so checked), and its raw files' sizes follow from its counts and the width."""
-    for shard in shards:
-        if shard["documents"] > shard["tokens"]:
-            return f"shard {shard['name']} has {shard['documents']} documents but {shard['tokens']} tokens"
-        sizes = shard_sizes(width, shard["tokens"], shard["documents"])
-        for file in SHARD_FILES:
-            rel = f"{shard['name']}/{file}"
-            if rel not in files:
-                return f"files.{rel} is missing"
-            if file in sizes and files[rel]["size"] != sizes[file]:
-                return f"files.{rel}.size is {files[rel]['size']}, its shard's tokens and the width make {sizes[file]}"
-    return None
-
-
-def _totals_error(manifest: dict) -> str | None:
-    """The manifest's totals are those of its parts: a hand edit of one number is refused, not shown."""
-    try:
-        width = width_for(manifest["tokenizer"]["max_id"])
-    except ValueError:
-        return "manifest.tokenizer.max_id does not fit in 32 bits"
-    if manifest["width"] != width:
-        return f"manifest.width is {manifest['width']}, the tokenizer's ids take {width}"
-    shard_tokens = sum(s["tokens"] for s in manifest["shards"])
-    if manifest["tokens"] + manifest["documents"] != shard_tokens:
-        return f"manifest.tokens is {manifest['tokens']}, its shards hold {shard_tokens - manifest['documents']}"
-    rows = sum(s["rows"] for s in manifest["sources"])
-    if manifest["documents"] + manifest["empty_skipped"] != rows:
-        return (f"manifest.documents ({manifest['documents']}) and manifest.empty_skipped "
-                f"({manifest['empty_skipped']}) do not add up to the sources' {rows} rows")
-    return None
-
-
-def check_manifest(manifest, out: Path) -> None:
-    """Every field this program reads, with its type, and the facts that tie fields together; IndexCorrupt if not."""
-    error = _shape_error(manifest, _SCHEMA, "manifest")
-    if error is None:
-        normalized = (manifest["normalized"] or {}).get("shards", [])
-        if manifest["format"] != FORMAT:
-            error = "not a corpus-inspector manifest"
-        elif any(not re.fullmatch(r"[\w.-]+(/[\w.-]+)*", rel) or ".." in rel.split("/") for rel in manifest["files"]):
-            error = "a file path leaves the build folder"
-        elif any(not re.fullmatch(r"shard-\d{4}", s["name"]) for s in manifest["shards"]) or any(
-            not re.fullmatch(r"normalized/shard-\d{4}", s["name"]) for s in normalized
-        ):
-            error = "a shard name is not shard-NNNN"
-        else:
-            error = (
-                _shards_error(manifest["shards"], manifest["documents"])
-                or (_shards_error(normalized, manifest["documents"]) if manifest["normalized"] else None)
-                or _totals_error(manifest)
-                or _shard_files_error([*manifest["shards"], *normalized], manifest["files"], manifest["width"])
-            )
-    if error:
-        raise IndexCorrupt(f"index at {out} is corrupt or incomplete ({error}): rebuild it")

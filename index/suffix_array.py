@@ -147,7 +147,8 @@ def build_suffix_array(folder: Path, width: int, n_tokens: int, n_documents: int
     byte_sa = pydivsufsort.divsufsort(tagged) if len(tagged) else np.zeros(0, np.int32)
     del tagged
     sort_seconds = time.perf_counter() - start
-    bucket_starts = np.arange(0, int(tagged_starts[-1]) + 2 * (1 << sa_kernels.BUCKET_SHIFT), 1 << sa_kernels.BUCKET_SHIFT)
+    bucket = 1 << sa_kernels.BUCKET_SHIFT
+    bucket_starts = np.arange(0, int(tagged_starts[-1]) + 2 * bucket, bucket)
     buckets = (np.searchsorted(tagged_starts, bucket_starts, side="right") - 1).clip(0, max(0, n_documents - 1))
     written = 0
     with open(folder / "sa.bin", "wb") as out:

@@ -25,6 +25,7 @@ from .benchmarks import (
     open_benchmarks,
 )
 from .build import Progress, build_index
+from .build_options import BuildOptions
 from .check_worker import CheckWorker
 from .compact import compact
 from .contamination import (
@@ -47,35 +48,11 @@ from .contamination import (
     save_report,
     score_split,
 )
-from .contamination_view import (
-    MEASURE_HELP,
-    UPLOAD_TYPES,
-    BenchmarkLayout,
-    benchmark_layout,
-    benchmark_source,
-    bulletin_signature,
-    check_upload,
-    decontamination_rows,
-    hide_folder,
-    histogram_rows,
-    item_html,
-    item_key,
-    item_label,
-    kept_report_path,
-    measure_help,
-    parse_item_key,
-    report_name,
-    safe_upload_name,
-    snippet_html,
-    sorted_items,
-    summary_rows,
-    unique_name,
-    uploaded_name,
-)
 from .corpus_index import ORDERS, CorpusIndex, live_build_name, open_index
 from .decontaminate import DecontaminationReport
 from .decontaminate import decontaminate as write_decontaminated
 from .demo import DEFAULT_DEMO, build_demo
+from .document_view import DocumentMatches, DocumentWindow, document_matches, document_window
 from .highlight import highlight_html
 from .index_finder import NotAnIndex, find_indexes
 from .labels import (
@@ -115,7 +92,7 @@ from .labels import (
 from .labels import (
     Progress as LabelProgress,
 )
-from .query import BOUNDARIES, parse_ids
+from .query import BOUNDARIES, bounded_text, parse_ids
 from .results import (
     BuildReport,
     CompactReport,
@@ -140,24 +117,11 @@ from .results import (
     Snippet,
     Variant,
 )
+from .roots import ROOTS_ENV, confined_path
 from .sampling import BINNINGS, Sample, SampleBin, SampledDocument, sample, sample_key
 from .settings import Settings
-from .web import (
-    ROOTS_ENV,
-    DocumentMatches,
-    DocumentWindow,
-    confined_path,
-    document_matches,
-    document_window,
-    escape_markdown,
-    url_int,
-    url_range,
-    url_span,
-    url_text,
-)
 
 __all__ = [
-    "url_range",
     "DocumentMatches",
     "document_matches",
     "ORDERS",
@@ -192,41 +156,16 @@ __all__ = [
     "save_report",
     "score_split",
     "write_decontaminated",
-    "MEASURE_HELP",
-    "UPLOAD_TYPES",
-    "BenchmarkLayout",
-    "benchmark_layout",
-    "benchmark_source",
     "benchmark_stem",
-    "bulletin_signature",
-    "check_upload",
-    "decontamination_rows",
-    "hide_folder",
-    "histogram_rows",
-    "item_html",
-    "item_key",
-    "item_label",
-    "kept_report_path",
-    "measure_help",
-    "parse_item_key",
-    "report_name",
-    "safe_upload_name",
-    "snippet_html",
-    "sorted_items",
-    "summary_rows",
-    "unique_name",
-    "uploaded_name",
-    "url_text",
-    "url_int",
-    "url_span",
-    "escape_markdown",
     "document_window",
     "confined_path",
     "ROOTS_ENV",
     "DocumentWindow",
     "BOUNDARIES",
+    "bounded_text",
     "DEFAULT_DEMO",
     "BuildLocked",
+    "BuildOptions",
     "BuildReport",
     "CompactReport",
     "CorpusError",
@@ -284,7 +223,6 @@ __all__ = [
     "Item",
     "Label",
     "LabelStats",
-    "Progress",
     "Rename",
     "RenamePlan",
     "Scheme",

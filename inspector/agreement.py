@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .results import _Result
+from .results import Result
 
 
 def cohen_kappa(a: Sequence[int], b: Sequence[int], *, scale: Sequence[int], ordinal: bool) -> float | None:
@@ -80,7 +80,7 @@ def majority(values: Sequence[int]) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
-class ScoreBin(_Result):
+class ScoreBin(Result):
     """Items whose score lies in [lo, hi) (the last bin includes hi), and the share labelled positive."""
 
     lo: float
@@ -91,7 +91,7 @@ class ScoreBin(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class ScoreAgreement(_Result):
+class ScoreAgreement(Result):
     #: what counts as positive: "keep", or ">= 3"
     positive: str
     #: items with a score and a majority label

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from index.errors import InspectorError
 
-from .results import _Result
+from .results import Result
 
 #: a plain JSON file is parsed whole (its records have no boundaries to stream by): refuse it above this size
 MAX_JSON_BYTES = 512 * 1024 * 1024
@@ -56,7 +56,7 @@ class BenchmarkError(InspectorError):
 
 
 @dataclass(frozen=True, slots=True)
-class BenchmarkItem(_Result):
+class BenchmarkItem(Result):
     """One benchmark record as the contamination measures see it."""
 
     benchmark: str
@@ -73,7 +73,7 @@ class BenchmarkItem(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class Problem(_Result):
+class Problem(Result):
     """A record that could not be read; every other record still comes through."""
 
     file: str

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,12 +32,29 @@ from index import storage
 from index.catalog import build_catalog
 from index.errors import CorpusError, InspectorError
 from index.fulltext import DEFAULT_TOKENIZER, FieldSpec, check_tokenizer, field_specs, join_indexes, skipped_fields
+from index.layout import (
+    CATALOG,
+    DOCUMENT_SCHEMA,
+    DOCUMENTS,
+    FULLTEXT,
+    NORMALIZED,
+    SIGNALS,
+    FileFacts,
+    FulltextRecord,
+    Manifest,
+    NormalizedRecord,
+    ShardRecord,
+    SourceFile,
+    TokenizerRecord,
+    shard_records,
+)
 from index.shard_merge import Run, assemble
 from index.suffix_array import MAX_SHARD_TOKENS, cpu_count, width_for
 
+from .build_options import BuildOptions
 from .build_part import PartJob, Rows, build_part, write_table
 from .compact import compact, needs_compaction
-from .corpus import SourceFile, find_parquet_files, has_words, inspect_source, metadata_schema, text_sizes
+from .corpus import find_parquet_files, has_words, inspect_source, metadata_schema, text_sizes
 from .quality import signals_table
 from .results import BuildReport
 from .settings import DEFAULT, Settings
@@ -48,8 +65,6 @@ Progress = Callable[[str, int, int], None]
 #: the least (estimated) tokens of a part: a part costs a worker's start (~0.6 s) and a run to merge; a corpus (or an
 #: append) under twice this is one part, indexed in this process
 PART_TOKENS = 4_000_000
-#: the document table's columns (parts record all but the shard, which publish lays out)
-DOCUMENT_TABLE = ("doc", "file", "row", "id", "tokens", "chars", "shard", "text_crc")
 #: most workers (or Ray tasks at once) a build asks for
 MAX_WORKERS = 1024
 #: what a build worker holds besides its run's sort: Tantivy's writer heap, a batch, the tokenizer, NumPy
@@ -81,20 +96,10 @@ class _Plan:
     sources: list[SourceFile]
     specs: list[FieldSpec]
     tokenizer: Tokenizer
-    tokenizer_spec: str
     width: int
-    shard_tokens: int
-    text_column: str
-    id_column: str | None
-    stem: bool
-    fulltext: bool
-    #: how the full-text index cuts text into terms (index.fulltext.TOKENIZERS); None until an append takes the base's
-    fulltext_tokenizer: str | None
-    #: also index the normalised text (`inspector.normalize`), so a contamination check finds re-cased and
-    #: re-wrapped copies; None until an append takes the base's (a new build: on)
-    normalized: bool | None
-    #: compute the heuristic quality signals (`inspector.quality`) into the catalog
-    signals: bool
+    #: the options, `tokenizer` as parts load it and `shard_tokens` settled; `fulltext_tokenizer` and `normalized`
+    #: stay None until an append takes the base's (a new build: the default tokenizer, normalised on)
+    options: BuildOptions
     #: metadata columns no filter can take, each as `name (type): why` (index.fulltext.skipped_fields)
     skipped: list[str] = field(default_factory=list)
 
@@ -105,7 +110,7 @@ class _Base:
     lock until it has published, so the base stays as it is without being held open."""
 
     folder: Path
-    manifest: dict
+    manifest: Manifest
 
 
 def build_index(
@@ -129,6 +134,7 @@ def build_index(
     workers: int | None = None,
     memory_gib: float | None = None,
     ray: str | None = None,
+    options: BuildOptions | None = None,
 ) -> BuildReport:
     """Index Parquet files, folders or globs into `out`: n-gram shards, the full-text index and the catalog.
 
@@ -146,29 +152,37 @@ def build_index(
     `index.fulltext.TOKENIZERS`); an append takes the index's own unless told.
     `normalized`: also index normalised text (on for a new build: a contamination check then also finds re-cased
     and re-wrapped copies, for 1.5-2x the build time; docs/benchmarks.md); an append takes the index's own.
+    `options`: all of these at once (`BuildOptions`, as the CLI makes them), instead of the keywords.
     """
     started = time.perf_counter()
     progress = progress or _no_progress
+    given = BuildOptions(text_column, id_column, tokenizer, shard_tokens, fulltext, stem, fulltext_tokenizer,
+                         normalized, signals, allow_empty, append, force, workers, memory_gib, ray)
+    if options is not None and given != BuildOptions():
+        raise InspectorError("give the build's options either as keywords or as `options`, not both")
+    options = options if options is not None else given
+    workers, memory_gib = options.workers, options.memory_gib
     if workers is not None and (not isinstance(workers, numbers.Integral) or isinstance(workers, bool)
                                 or not 1 <= workers <= MAX_WORKERS):
         raise InspectorError(f"--workers must be a whole number from 1 to {MAX_WORKERS}, not {workers!r}")
     if memory_gib is not None and (isinstance(memory_gib, bool) or not isinstance(memory_gib, numbers.Real)
                                    or not 0 < memory_gib < 1 << 20):
         raise InspectorError(f"--memory-gib must be a positive number of GiB, not {memory_gib!r}")
-    shard_tokens = settings.shard_tokens if shard_tokens is None else shard_tokens
-    plan = _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, fulltext_tokenizer,
-                 normalized, signals)
+    if options.shard_tokens is None:
+        options = replace(options, shard_tokens=settings.shard_tokens)
+    plan = _plan(corpus, options)
     base = None
-    if append:
+    if options.append:
         storage.live_build(Path(out))  # there is an index to append to (checked before the folder is locked)
     try:
         with storage.build_area(Path(out)) as tmp:
-            if append:
-                base = _open_base(Path(out), plan, force)
-            plan.fulltext_tokenizer = plan.fulltext_tokenizer or DEFAULT_TOKENIZER
-            plan.normalized = True if plan.normalized is None else plan.normalized
-            jobs, cores = _cut(plan, base, tmp, settings, progress, workers, memory_gib, ray, allow_empty)
-            parts = _run(jobs, cores, ray, progress)
+            if options.append:
+                base = _open_base(Path(out), plan)
+            plan.options = replace(plan.options,
+                                   fulltext_tokenizer=plan.options.fulltext_tokenizer or DEFAULT_TOKENIZER,
+                                   normalized=True if plan.options.normalized is None else plan.options.normalized)
+            jobs, cores = _cut(plan, base, tmp, settings, progress)
+            parts = _run(jobs, cores, options.ray, progress)
             final, shards = publish(tmp, plan, base, jobs, parts, progress)
     except OSError as exc:  # disk full, file too large, read-only or missing folder: the temporary build is gone
         where = exc.filename or out
@@ -176,62 +190,63 @@ def build_index(
             f"build failed writing {where}: {exc.strerror or exc}; the previous index in {out}, if any, is kept"
         ) from None
     compacted = 0
-    if base is not None and needs_compaction(shards, plan.shard_tokens):
-        compacted = compact(out, shard_tokens=plan.shard_tokens, small_only=True, progress=progress).merged
-    shard_count = len(shards) - (len(base.manifest["shards"]) if base is not None else 0)
+    if base is not None and needs_compaction(shards, plan.options.shard_tokens):
+        compacted = compact(out, shard_tokens=plan.options.shard_tokens, small_only=True, progress=progress).merged
+    shard_count = len(shards) - (len(base.manifest.shards) if base is not None else 0)
     return _report(final, plan, base, parts, cores, shard_count, compacted, time.perf_counter() - started)
 
 
-def _plan(corpus, text_column, id_column, tokenizer, shard_tokens, fulltext, stem, fulltext_tokenizer, normalized,
-          signals) -> _Plan:
+def _plan(corpus, options: BuildOptions) -> _Plan:
     """Find and check the input files and the tokenizer; choose the token width."""
     files = find_parquet_files(corpus)
-    sources = [inspect_source(path, text_column) for path in files]
-    schema = metadata_schema(sources, text_column) if fulltext else None
+    sources = [inspect_source(path, options.text_column) for path in files]
+    schema = metadata_schema(sources, options.text_column) if options.fulltext else None
     specs = field_specs(schema) if schema is not None else []
-    tok = make_tokenizer(tokenizer)
+    tok = make_tokenizer(options.tokenizer)
     width = width_for(tok.max_id)
+    shard_tokens = options.shard_tokens
     integer = isinstance(shard_tokens, numbers.Integral) and not isinstance(shard_tokens, bool)
     if not integer or not 1 <= shard_tokens <= MAX_SHARD_TOKENS:
         raise InspectorError(f"--shard-tokens must be between 1 and {MAX_SHARD_TOKENS:,}, not {shard_tokens!r}")
     spec = str(tok.path) if tok.kind == "hf" else tok.kind
-    if fulltext_tokenizer is not None:
-        check_tokenizer(fulltext_tokenizer)
-    return _Plan(sources, specs, tok, spec, width, int(shard_tokens), text_column, id_column, stem, fulltext,
-                 fulltext_tokenizer, normalized, signals, skipped_fields(schema) if schema is not None else [])
+    if options.fulltext_tokenizer is not None:
+        check_tokenizer(options.fulltext_tokenizer)
+    return _Plan(sources, specs, tok, width, replace(options, tokenizer=spec, shard_tokens=int(shard_tokens)),
+                 skipped_fields(schema) if schema is not None else [])
 
 
-def _open_base(out: Path, plan: _Plan, force: bool) -> _Base:
+def _open_base(out: Path, plan: _Plan) -> _Base:
     """The live build of `out`, checked to take `plan`'s files as new shards: the same options, none of the files
     already in it (by path, or by footer checksum and size) unless `force`."""
+    options = plan.options
     build = storage.OpenBuild(out)
     try:
         manifest = build.manifest
-        tokenizer = load_tokenizer(manifest["tokenizer"], build.folder)
-        has_signals = "signals.arrow" in manifest["files"]
-        fulltext = manifest["fulltext"]
+        tokenizer = load_tokenizer(manifest.tokenizer.identity, build.folder)
+        has_signals = SIGNALS in manifest.files
+        fulltext = manifest.fulltext
         # not told: the index's own (an index from before the choice: words)
-        theirs = fulltext.get("tokenizer", "words") if fulltext else plan.fulltext_tokenizer
-        normalized = manifest["normalized"] is not None
+        theirs = fulltext.terms if fulltext else options.fulltext_tokenizer
+        normalized = manifest.normalized is not None
         wanted = {
-            "--text-column": (plan.text_column, manifest["text_column"]),
-            "--id-column": (plan.id_column, manifest["id_column"]),
+            "--text-column": (options.text_column, manifest.text_column),
+            "--id-column": (options.id_column, manifest.id_column),
             "--tokenizer": (plan.tokenizer.identity(), tokenizer.identity()),
-            "--no-fulltext": (not plan.fulltext, fulltext is None),
-            "--stem": (plan.stem, bool(fulltext and fulltext["stem"])),
-            "--fulltext-tokenizer": (plan.fulltext_tokenizer or theirs, theirs),
-            "--normalized": (normalized if plan.normalized is None else plan.normalized, normalized),
-            "--no-signals": (not plan.signals, not has_signals),
+            "--no-fulltext": (not options.fulltext, fulltext is None),
+            "--stem": (options.stem, bool(fulltext and fulltext.stem)),
+            "--fulltext-tokenizer": (options.fulltext_tokenizer or theirs, theirs),
+            "--normalized": (normalized if options.normalized is None else options.normalized, normalized),
+            "--no-signals": (not options.signals, not has_signals),
         }
         differ = [f"{option} (the index: {theirs!r}, here: {ours!r})" for option, (ours, theirs) in wanted.items()
                   if ours != theirs]
         if differ:
             raise InspectorError(f"--append: {out} was built with other options; give the same: {'; '.join(differ)}")
-        plan.fulltext_tokenizer, plan.normalized = theirs, normalized
+        plan.options = replace(options, fulltext_tokenizer=theirs, normalized=normalized)
         if fulltext is not None:  # the full-text index's fields are fixed: new files may lack some, not add any
-            fields = {f["column"]: f for f in fulltext["fields"]}
+            fields = {f.column: f for f in fulltext.fields}
             extra = [s.column for s in plan.specs if s.column not in fields]
-            other = [s.column for s in plan.specs if s.column in fields and asdict(s) != fields[s.column]]
+            other = [s.column for s in plan.specs if s.column in fields and s != fields[s.column]]
             if extra or other:
                 what = (f"metadata columns the index does not have ({', '.join(extra)})" if extra else
                         f"metadata columns of another type than in the index ({', '.join(other)})")
@@ -239,13 +254,13 @@ def _open_base(out: Path, plan: _Plan, force: bool) -> _Base:
                     f"--append: the new files have {what}; the full-text index of {out} cannot take them: rebuild "
                     "instead"
                 )
-            plan.specs = [FieldSpec(**f) for f in fulltext["fields"]]
-        if not force:
+            plan.specs = list(fulltext.fields)
+        if not options.force:
             for source in plan.sources:
-                for number, old in enumerate(manifest["sources"]):
-                    same_path = old["path"] == source.path
-                    if same_path or (old["footer_crc"], old["size"]) == (source.footer_crc, source.size):
-                        how = "the same path" if same_path else f"the same content as {old['path']}"
+                for number, old in enumerate(manifest.sources):
+                    same_path = old.path == source.path
+                    if same_path or (old.footer_crc, old.size) == (source.footer_crc, source.size):
+                        how = "the same path" if same_path else f"the same content as {old.path}"
                         raise InspectorError(
                             f"--append: {source.path} is already in {out} (source file {number}, {how}); "
                             "pass --force to index it again"
@@ -255,21 +270,23 @@ def _open_base(out: Path, plan: _Plan, force: bool) -> _Base:
         build.close()
 
 
-def _cut(plan: _Plan, base: _Base | None, tmp: Path, settings: Settings, progress: Progress,
-         workers: int | None, memory_gib: float | None, ray: str | None, allow_empty: bool) -> tuple[list[PartJob], int]:
+def _cut(plan: _Plan, base: _Base | None, tmp: Path, settings: Settings, progress: Progress
+         ) -> tuple[list[PartJob], int]:
     """Count every file's texts, then cut the rows into parts of equal text, two per worker (a part that tokenizes
     slowly is made up by the others); (parts, workers).
 
     How many workers: the cores this process may use (or `workers`), then no more than the memory budget holds at
     `_worker_bytes` each; one worker indexes the corpus as one part, in this process."""
+    options = plan.options
+    workers, ray = options.workers, options.ray
     progress("count texts", 0, len(plan.sources))
     with ThreadPoolExecutor(cpu_count()) as pool:  # Parquet decoding lets go of the GIL
         sizes = []
-        for done, counted in enumerate(pool.map(lambda s: text_sizes(s, plan.text_column), plan.sources), 1):
+        for done, counted in enumerate(pool.map(lambda s: text_sizes(s, options.text_column), plan.sources), 1):
             sizes.append(counted)
             progress("count texts", done, len(plan.sources))
     written = [source for source, s in zip(plan.sources, sizes) if s.any()]
-    if not allow_empty and not has_words(written, plan.text_column):
+    if not options.allow_empty and not has_words(written, options.text_column):
         what = "to append" if base is not None else "to index"
         rows = sum(s.rows for s in plan.sources)
         raise CorpusError(
@@ -283,23 +300,21 @@ def _cut(plan: _Plan, base: _Base | None, tmp: Path, settings: Settings, progres
 
         cores = workers or cluster_cpus(ray or None)
     else:
+        memory_gib = options.memory_gib
         budget = memory_gib * 2**30 if memory_gib is not None else _MEMORY_SHARE * available_memory()
         cores = workers or cpu_count()
         while cores > 1 and cores * _worker_bytes(plan, -(-estimate // (2 * cores))) > budget:
             cores -= 1
     n_parts = 1 if ray is None and cores == 1 else max(1, min(2 * cores, estimate // PART_TOKENS))
     cuts = _cut_rows(sizes, n_parts)
-    doc_lo = base.manifest["documents"] if base is not None else 0
-    first_file = len(base.manifest["sources"]) if base is not None else 0
+    doc_lo = base.manifest.documents if base is not None else 0
+    first_file = len(base.manifest.sources) if base is not None else 0
     jobs = []
     for number, rows in enumerate(cuts):
         jobs.append(PartJob(
             number=number, folder=str(tmp / "parts" / f"part-{number:04d}"),
             rows=tuple(Rows(first_file + f, plan.sources[f], lo, hi) for f, lo, hi in rows),
-            doc_lo=doc_lo, text_column=plan.text_column, id_column=plan.id_column, tokenizer=plan.tokenizer_spec,
-            width=plan.width, shard_tokens=plan.shard_tokens, specs=tuple(plan.specs), stem=plan.stem,
-            fulltext_tokenizer=plan.fulltext_tokenizer,
-            fulltext=plan.fulltext, normalized=plan.normalized, signals=plan.signals, batch_rows=settings.batch_rows,
+            doc_lo=doc_lo, options=options, width=plan.width, specs=tuple(plan.specs), batch_rows=settings.batch_rows,
             threads=cores if len(cuts) == 1 else 1,
         ))
         doc_lo += sum(int(np.count_nonzero(sizes[f][lo:hi])) for f, lo, hi in rows)
@@ -309,7 +324,7 @@ def _cut(plan: _Plan, base: _Base | None, tmp: Path, settings: Settings, progres
 def _worker_bytes(plan: _Plan, part_tokens: int) -> int:
     """A worker's peak: one run's sort (5 bytes per byte of tokens: the tokens and libdivsufsort's 32-bit array)
     and the rest it holds (`_WORKER_BASE_BYTES`)."""
-    return 5 * plan.width * min(plan.shard_tokens, part_tokens) + _WORKER_BASE_BYTES
+    return 5 * plan.width * min(plan.options.shard_tokens, part_tokens) + _WORKER_BASE_BYTES
 
 
 def _cut_rows(sizes: list[np.ndarray], n_parts: int) -> list[list[tuple[int, int, int]]]:
@@ -405,94 +420,94 @@ def _run(jobs: list[PartJob], workers: int, ray: str | None, progress: Progress)
 
 
 def publish(tmp: Path, plan: _Plan, base: _Base | None, jobs: list[PartJob], parts: list[dict],
-            progress: Progress) -> tuple[Path, list[dict]]:
+            progress: Progress) -> tuple[Path, list[ShardRecord]]:
     """Tie the parts (after the base build's files, hard-linked) into one index in `tmp` and make it live: the
     parts' sorted runs merged into whole shards (`index.shard_merge`: their shape follows the documents and
     --shard-tokens, not the parts), one Tantivy index of all segments, the document table and catalog, the
-    manifest; the folder of the new live build and its shards' manifest entries."""
+    manifest; the folder of the new live build and its shards' manifest records."""
     progress("publish", 0, 1)
-    base_manifest = base.manifest if base is not None else {"shards": [], "normalized": None, "sources": []}
-    known = {}  # files linked from the base build: their checksums are known
-    shards = _link_shards(base, base_manifest["shards"], tmp, known)
-    normalized = _link_shards(base, (base_manifest["normalized"] or {}).get("shards", []), tmp, known)
+    options = plan.options
+    old = base.manifest if base is not None else None
+    known: dict[str, FileFacts] = {}  # files linked from the base build: their checksums are known
+    shards = _link_shards(base, old.shards if old else (), tmp, known)
+    normalized = _link_shards(base, old.normalized.shards if old and old.normalized else (), tmp, known)
     tables, signals, doc_lo = [], [], 0
     if base is not None:
-        tables.append(feather.read_table(base.folder / "documents.arrow", memory_map=True).drop_columns(["doc"]))
-        if plan.signals:
-            signals.append(feather.read_table(base.folder / "signals.arrow", memory_map=True))
-        doc_lo = base_manifest["documents"]
+        tables.append(feather.read_table(base.folder / DOCUMENTS, memory_map=True).drop_columns(["doc"]))
+        if options.signals:
+            signals.append(feather.read_table(base.folder / SIGNALS, memory_map=True))
+        doc_lo = old.documents
     n_symbols = plan.tokenizer.max_id + 1
     merged = _merge_progress(progress, parts)
-    new_shards = assemble(_runs(jobs, parts, "runs"), tmp, "", plan.shard_tokens, plan.width, n_symbols,
-                          cpu_count(), len(shards), merged)
-    if plan.normalized:
-        normalized += _numbered(assemble(_runs(jobs, parts, "normalized_runs"), tmp, "normalized/",
-                                         plan.shard_tokens, plan.width, n_symbols, cpu_count(), len(normalized),
-                                         merged), doc_lo)
-    shard_lo = np.array([e["doc_lo"] for e in new_shards], dtype=np.int64)
+    new_shards = shard_records(assemble(_runs(jobs, parts, "runs"), tmp, "", options.shard_tokens, plan.width,
+                                        n_symbols, cpu_count(), len(shards), merged))
+    if options.normalized:
+        normalized += _numbered(shard_records(assemble(
+            _runs(jobs, parts, "normalized_runs"), tmp, f"{NORMALIZED}/", options.shard_tokens, plan.width, n_symbols,
+            cpu_count(), len(normalized), merged)), doc_lo)
+    shard_lo = np.array([e.doc_lo for e in new_shards], dtype=np.int64)
     for job in jobs:
         folder = Path(job.folder)
-        table = feather.read_table(folder / "documents.arrow")
+        table = feather.read_table(folder / DOCUMENTS)
         local = np.arange(job.doc_lo - doc_lo, job.doc_lo - doc_lo + table.num_rows)
         shard = np.searchsorted(shard_lo, local, side="right") - 1 + len(shards)
-        tables.append(table.append_column("shard", pa.array(shard.astype(np.int32))).select(list(DOCUMENT_TABLE[1:])))
-        if plan.signals:
-            signals.append(feather.read_table(folder / "signals.arrow"))
+        tables.append(table.append_column("shard", pa.array(shard.astype(np.int32))).select(DOCUMENT_SCHEMA.names[1:]))
+        if options.signals:
+            signals.append(feather.read_table(folder / SIGNALS))
     shards += _numbered(new_shards, doc_lo)
-    if plan.fulltext:
-        folders = ([base.folder / "fulltext"] if base is not None else []) + [Path(j.folder) / "fulltext" for j in jobs]
-        join_indexes(folders, tmp / "fulltext", link=[base is not None])
+    if options.fulltext:
+        folders = ([base.folder / FULLTEXT] if base is not None else []) + [Path(j.folder) / FULLTEXT for j in jobs]
+        join_indexes(folders, tmp / FULLTEXT, link=[base is not None])
         if base is not None:
-            for file in (tmp / "fulltext").iterdir():
-                rel = f"fulltext/{file.name}"
-                if rel in base_manifest["files"] and not file.name.endswith(".json"):
-                    known[rel] = base_manifest["files"][rel]
-    documents = pa.concat_tables(tables) if tables else None
-    documents = _document_table(documents)
-    write_table(documents, tmp / "documents.arrow")
+            for file in (tmp / FULLTEXT).iterdir():
+                rel = f"{FULLTEXT}/{file.name}"
+                if rel in old.files and not file.name.endswith(".json"):
+                    known[rel] = old.files[rel]
+    documents = _document_table(pa.concat_tables(tables) if tables else None)
+    write_table(documents, tmp / DOCUMENTS)
     signal_table = None
-    if plan.signals:
+    if options.signals:
         signal_table = pa.concat_tables(signals) if signals else signals_table(pa.array([], pa.large_string()))
-        write_table(signal_table, tmp / "signals.arrow")
+        write_table(signal_table, tmp / SIGNALS)
     shutil.rmtree(tmp / "parts", ignore_errors=True)
-    sources = [*base_manifest["sources"], *(asdict(s) for s in plan.sources)]
-    build_catalog(tmp / "catalog.duckdb", documents, [s["path"] for s in sources], plan.text_column, plan.id_column,
+    sources = (*(old.sources if old else ()), *plan.sources)
+    build_catalog(tmp / CATALOG, documents, [s.path for s in sources], options.text_column, options.id_column,
                   signal_table)
     plan.tokenizer.save(tmp)
-    manifest = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tokenizer": plan.tokenizer.identity(),
-        "width": plan.width,
-        "text_column": plan.text_column,
-        "id_column": plan.id_column,
-        "documents": documents.num_rows,
-        "tokens": int(pc.sum(documents["tokens"]).as_py() or 0),
-        "empty_skipped": base_manifest.get("empty_skipped", 0) + sum(p["empty"] for p in parts),
-        "sources": sources,
-        "shards": shards,
-        "fulltext": {"stem": plan.stem, "tokenizer": plan.fulltext_tokenizer,
-                     "fields": [asdict(s) for s in plan.specs]} if plan.fulltext else None,
-        "normalized": {"shards": normalized} if plan.normalized else None,
-    }
+    manifest = Manifest(
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        tokenizer=TokenizerRecord(plan.tokenizer.identity()),
+        width=plan.width,
+        text_column=options.text_column,
+        id_column=options.id_column,
+        documents=documents.num_rows,
+        tokens=int(pc.sum(documents["tokens"]).as_py() or 0),
+        empty_skipped=(old.empty_skipped if old else 0) + sum(p["empty"] for p in parts),
+        sources=sources,
+        shards=tuple(shards),
+        fulltext=FulltextRecord(options.stem, options.fulltext_tokenizer, tuple(plan.specs))
+        if options.fulltext else None,
+        normalized=NormalizedRecord(tuple(normalized)) if options.normalized else None,
+    )
     final = storage.commit(tmp, manifest, known)
     progress("publish", 1, 1)
     return final, shards
 
 
-def _link_shards(base: _Base | None, entries: list[dict], tmp: Path, known: dict) -> list[dict]:
+def _link_shards(base: _Base | None, entries: Sequence[ShardRecord], tmp: Path, known: dict) -> list[ShardRecord]:
     """Hard-link the base build's shard folders into `tmp` under their names (a copy where links cannot be made);
-    their manifest entries."""
+    their manifest records."""
     for entry in entries:
-        source = base.folder / entry["name"]
-        (tmp / entry["name"]).mkdir(parents=True)
+        source = base.folder / entry.name
+        (tmp / entry.name).mkdir(parents=True)
         for file in source.iterdir():
-            rel = f"{entry['name']}/{file.name}"
+            rel = f"{entry.name}/{file.name}"
             try:
                 os.link(file, tmp / rel)
             except OSError:
                 shutil.copy2(file, tmp / rel)
-            known[rel] = base.manifest["files"][rel]
-    return [dict(e) for e in entries]
+            known[rel] = base.manifest.files[rel]
+    return list(entries)
 
 
 def _runs(jobs: list[PartJob], parts: list[dict], key: str) -> list[Run]:
@@ -501,9 +516,9 @@ def _runs(jobs: list[PartJob], parts: list[dict], key: str) -> list[Run]:
             for job, facts in zip(jobs, parts) for run in facts[key]]
 
 
-def _numbered(entries: list[dict], doc_lo: int) -> list[dict]:
-    """Shard entries laid out from document 0, numbered from `doc_lo` on."""
-    return [{**e, "doc_lo": e["doc_lo"] + doc_lo} for e in entries]
+def _numbered(entries: list[ShardRecord], doc_lo: int) -> list[ShardRecord]:
+    """Shard records laid out from document 0, numbered from `doc_lo` on."""
+    return [replace(e, doc_lo=e.doc_lo + doc_lo) for e in entries]
 
 
 def _merge_progress(progress: Progress, parts: list[dict]) -> Callable[[int], None]:
@@ -520,11 +535,8 @@ def _merge_progress(progress: Progress, parts: list[dict]) -> Callable[[int], No
 
 def _document_table(table: pa.Table | None) -> pa.Table:
     """The index's document table: the parts' rows in order, numbered."""
-    if table is None or table.num_rows == 0:
-        table = pa.table({"file": pa.array([], pa.int32()), "row": pa.array([], pa.int64()),
-                          "id": pa.array([], pa.string()), "tokens": pa.array([], pa.int64()),
-                          "chars": pa.array([], pa.int64()), "shard": pa.array([], pa.int32()),
-                          "text_crc": pa.array([], pa.int64())}) if table is None else table
+    if table is None:
+        table = DOCUMENT_SCHEMA.empty_table().drop_columns(["doc"])
     table = table.combine_chunks()
     doc = pa.array(np.arange(table.num_rows, dtype=np.int64))
     return pa.table({"doc": doc, **{name: table[name] for name in table.column_names}})
@@ -535,8 +547,8 @@ def _report(final: Path, plan: _Plan, base: _Base | None, parts: list[dict], wor
     documents = sum(p["documents"] for p in parts)
     tokens = sum(p["tokens"] for p in parts)
     total = {k: sum(p["seconds"][k] for p in parts) for k in ("tokenize", "fulltext", "suffix_array", "signals")}
-    old_documents = base.manifest["documents"] if base is not None else 0
-    old_tokens = base.manifest["tokens"] if base is not None else 0
+    old_documents = base.manifest.documents if base is not None else 0
+    old_tokens = base.manifest.tokens if base is not None else 0
     return BuildReport(
         path=str(final.parent),
         documents=documents,

@@ -18,15 +18,14 @@ import pyarrow as pa
 from pyarrow import feather
 
 from index.fulltext import FieldSpec, FulltextWriter
+from index.layout import DOCUMENTS, FULLTEXT, PART_DOCUMENT_SCHEMA, SIGNALS, SourceFile
 from index.suffix_array import RUN_BYTES, TAG_BYTES, ShardWriter, build_suffix_array
 
-from .corpus import SourceFile, read_rows
+from .build_options import BuildOptions
+from .corpus import read_rows
 from .normalize import normalize
 from .quality import signals_table
 from .tokenizer import make_tokenizer
-
-#: what a part records of each document (its number is doc_lo + its place in the part; its shard is set by publish)
-DOCUMENT_FACTS = ("file", "row", "id", "tokens", "chars", "text_crc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,19 +46,10 @@ class PartJob:
     folder: str
     rows: tuple[Rows, ...]
     doc_lo: int
-    text_column: str
-    id_column: str | None
-    #: as `make_tokenizer` takes it: gpt2, bytes, or the path of a tokenizer.json
-    tokenizer: str
+    #: the build's options, settled: `tokenizer` as `make_tokenizer` takes it, no None left open
+    options: BuildOptions
     width: int
-    shard_tokens: int
     specs: tuple[FieldSpec, ...]
-    stem: bool
-    #: how the full-text index cuts text into terms: index.fulltext.TOKENIZERS
-    fulltext_tokenizer: str
-    fulltext: bool
-    normalized: bool
-    signals: bool
     batch_rows: int
     #: threads for tokenizing and Tantivy: 1 when parts run side by side, the cores when one part runs alone
     threads: int
@@ -73,20 +63,21 @@ def build_part(job: PartJob, progress=None) -> dict:
     the runs of all parts into the index's shards.
     """
     started = time.perf_counter()
+    options = job.options
     folder = Path(job.folder)
     folder.mkdir(parents=True)
-    tokenizer = make_tokenizer(job.tokenizer)
+    tokenizer = make_tokenizer(options.tokenizer)
     seconds = {"tokenize": 0.0, "fulltext": 0.0, "suffix_array": 0.0, "signals": 0.0}
     runs = _Runs(folder / "runs", job, seconds)
-    normalized = _Runs(folder / "normalized", job, seconds) if job.normalized else None
-    text_index = (FulltextWriter(folder / "fulltext", job.specs, job.stem, job.threads, job.fulltext_tokenizer)
-                  if job.fulltext else None)
-    docs = {k: [] for k in DOCUMENT_FACTS}
+    normalized = _Runs(folder / "normalized", job, seconds) if options.normalized else None
+    text_index = (FulltextWriter(folder / FULLTEXT, job.specs, options.stem, job.threads, options.fulltext_tokenizer)
+                  if options.fulltext else None)
+    docs = {k: [] for k in PART_DOCUMENT_SCHEMA.names}
     signals, empty, rows_done = [], 0, 0
     metadata = [spec.column for spec in job.specs]
     try:
         for rows in job.rows:
-            for batch in read_rows(rows.source, rows.file, rows.lo, rows.hi, job.text_column, job.id_column,
+            for batch in read_rows(rows.source, rows.file, rows.lo, rows.hi, options.text_column, options.id_column,
                                    job.batch_rows, metadata):
                 keep = [i for i, text in enumerate(batch.texts) if text]
                 empty += len(batch.texts) - len(keep)
@@ -102,7 +93,7 @@ def build_part(job: PartJob, progress=None) -> dict:
                     first = job.doc_lo + len(docs["file"])
                     text_index.add(range(first, first + len(texts)), texts, columns)
                     seconds["fulltext"] += time.perf_counter() - t0
-                if job.signals:
+                if options.signals:
                     t0 = time.perf_counter()
                     signals.append(signals_table(pa.array(texts, pa.large_string())))
                     seconds["signals"] += time.perf_counter() - t0
@@ -128,7 +119,7 @@ def build_part(job: PartJob, progress=None) -> dict:
         if text_index is not None:
             text_index.abort()
         raise
-    _write_facts(folder, docs, signals if job.signals else None)
+    _write_facts(folder, docs, signals if options.signals else None)
     return {
         "number": job.number,
         "documents": len(docs["file"]),
@@ -152,18 +143,10 @@ def write_table(table: pa.Table, path: Path) -> None:
 
 def _write_facts(folder: Path, docs: dict[str, list], signals: list[pa.Table] | None) -> None:
     """documents.arrow (and signals.arrow): what `publish` joins into the index's document table and catalog."""
-    table = pa.table({
-        "file": pa.array(docs["file"], pa.int32()),
-        "row": pa.array(docs["row"], pa.int64()),
-        "id": pa.array(docs["id"], pa.string()),
-        "tokens": pa.array(docs["tokens"], pa.int64()),
-        "chars": pa.array(docs["chars"], pa.int64()),
-        "text_crc": pa.array(docs["text_crc"], pa.int64()),
-    })
-    write_table(table, folder / "documents.arrow")
+    write_table(pa.Table.from_pydict(docs, schema=PART_DOCUMENT_SCHEMA), folder / DOCUMENTS)
     if signals is not None:
         joined = pa.concat_tables(signals) if signals else signals_table(pa.array([], pa.large_string()))
-        write_table(joined, folder / "signals.arrow")
+        write_table(joined, folder / SIGNALS)
 
 
 class _Runs:
@@ -172,7 +155,7 @@ class _Runs:
     tokens (separators included)."""
 
     def __init__(self, folder: Path, job: PartJob, seconds: dict[str, float]):
-        self.folder, self.width, self.shard_tokens = folder, job.width, job.shard_tokens
+        self.folder, self.width, self.shard_tokens = folder, job.width, job.options.shard_tokens
         self.seconds = seconds
         self.facts: list[dict] = []
         self.writer: ShardWriter | None = None

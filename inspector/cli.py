@@ -11,6 +11,7 @@ from . import (
     DEFAULT_DEMO,
     ORDERS,
     PRESETS,
+    BuildOptions,
     ContaminationParams,
     IndexMissing,
     InspectorError,
@@ -21,7 +22,6 @@ from . import (
     build_demo,
     build_index,
     check_contamination,
-    compact as compact_index,
     load_report,
     open_benchmark,
     open_benchmarks,
@@ -30,6 +30,9 @@ from . import (
     save_report,
     score_split,
     write_decontaminated,
+)
+from . import (
+    compact as compact_index,
 )
 from .contamination import MATCH_MODES, missed_note
 
@@ -153,9 +156,7 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
     """Index Parquet files, folders or globs (CORPUS...) into --out (or add them to it, with --append)."""
     bar = _Bar()
     try:
-        report = build_index(
-            corpus,
-            out,
+        options = BuildOptions(
             text_column=text_column,
             id_column=id_column,
             tokenizer=tokenizer,
@@ -163,16 +164,16 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
             fulltext=not no_fulltext,
             stem=stem,
             fulltext_tokenizer=fulltext_tokenizer,
-            progress=bar,
-            allow_empty=allow_empty,
             normalized=normalized,
             signals=signals,
+            allow_empty=allow_empty,
             append=append,
             force=force,
             workers=workers,
             memory_gib=memory_gib,
             ray=ray,
         )
+        report = build_index(corpus, out, options=options, progress=bar)
     finally:
         bar.close()
 
@@ -222,7 +223,8 @@ def info(index_dir, verify, as_json):
     result = _open(index_dir, verify=True if verify else None).info()
 
     def human(r):
-        click.echo(f"{r.path}: {r.documents:,} documents, {r.tokens:,} tokens, tokenizer {r.tokenizer}, built {r.created}")
+        click.echo(f"{r.path}: {r.documents:,} documents, {r.tokens:,} tokens, tokenizer {r.tokenizer}, "
+                   f"built {r.created}")
         click.echo(
             f"{len(r.shards)} shard(s), {r.bytes_on_disk:,} bytes on disk ({r.bytes_per_token} per token; "
             f"n-gram index {r.ngram_bytes_per_token})"
@@ -421,16 +423,30 @@ def stats(index_dir, as_json):
 
 
 @main.command()
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Where to write it (default ./data/demo).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help=f"Where to write it (default $INSPECTOR_DEMO, else {DEFAULT_DEMO}).")
 @JSON
 def demo(out, as_json):
     """Write the built-in demo corpus (Python's own documentation and source) and index it."""
+    click.echo(f"the demo goes to {out or DEFAULT_DEMO} (--out DIR or INSPECTOR_DEMO=DIR: elsewhere)", err=True)
     bar = _Bar()
     try:
         report = build_demo(out or DEFAULT_DEMO, progress=bar)
     finally:
         bar.close()
-    _emit(report, as_json, lambda r: click.echo(f"demo index: {r.documents:,} documents, {r.tokens:,} tokens -> {r.path}"))
+    _emit(report, as_json,
+          lambda r: click.echo(f"demo index: {r.documents:,} documents, {r.tokens:,} tokens -> {r.path}"))
+
+
+def app_script() -> Path:
+    """The app's entry, streamlit_app.py, with its pages/ beside it. pyproject.toml installs both as `inspector/app/`;
+    an editable install leaves them at the checkout's top, beside this package, for setuptools' editable finder
+    cannot import `inspector.app` from there (a namespace package mapped elsewhere: setuptools issue 4943)."""
+    package = Path(__file__).resolve().parent
+    for folder in (package / "app", package.parent):
+        if (folder / "streamlit_app.py").is_file() and (folder / "pages").is_dir():
+            return folder / "streamlit_app.py"
+    raise InspectorError(f"the app's files are not installed with {package}: reinstall corpus-inspector")
 
 
 def app_roots(host: str, roots, index_dir) -> list[str]:
@@ -458,13 +474,13 @@ def app(index_dir, port, host, roots):
     """Open the app in the browser, on DIR or else on the demo index (built first if missing)."""
     import os
 
-    from .web import ROOTS_ENV
+    from .roots import ROOTS_ENV
 
-    entry = Path(__file__).resolve().parents[1] / "streamlit_app.py"
-    if not entry.exists():
-        raise InspectorError("the app's files are not installed here: install from a checkout with `pip install -e .`")
+    entry = app_script()
     if index_dir is None:
         index_dir = DEFAULT_DEMO / "index"
+        click.echo(f"the demo index: {index_dir} (INSPECTOR_DEMO=DIR: a demo elsewhere; or `inspector app DIR`)",
+                   err=True)
         try:
             open_index(index_dir).close()
         except InspectorError:  # none yet, or one an older version built: the demo is ours to (re)build
@@ -480,6 +496,10 @@ def app(index_dir, port, host, roots):
                "--server.address", host, "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
                "--server.maxUploadSize", str(Settings().max_upload_mb), *APP_SPEED_OPTIONS]
     os.execvpe(sys.executable, command, env)
+
+
+#: the contamination options' defaults: ContaminationParams' own
+CONTAM = ContaminationParams()
 
 
 def _results(specs, benchmarks) -> dict | None:
@@ -508,11 +528,14 @@ def _results(specs, benchmarks) -> dict | None:
 @click.argument("benchmarks", metavar="BENCH...", nargs=-1, required=True)
 @click.option("--fields", help="Fields to check, comma-separated (dotted for nested: choices.text).")
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), help="A known layout (default: picked from the fields).")
-@click.option("--n", "n", type=int, default=13, show_default=True, help="n-gram size of the overlap measure.")
-@click.option("--min-match", type=int, default=13, show_default=True, help="Tokens a match needs to count (L).")
-@click.option("--clean-below", type=float, default=0.2, show_default=True, help="Coverage below which it is clean.")
-@click.option("--dirty-from", type=float, default=0.8, show_default=True, help="Coverage from which an item is dirty.")
-@click.option("--match", "match", type=click.Choice(MATCH_MODES), default="auto", show_default=True,
+@click.option("--n", "n", type=int, default=CONTAM.n, show_default=True, help="n-gram size of the overlap measure.")
+@click.option("--min-match", type=int, default=CONTAM.min_match, show_default=True,
+              help="Tokens a match needs to count (L).")
+@click.option("--clean-below", type=float, default=CONTAM.clean_below, show_default=True,
+              help="Coverage below which it is clean.")
+@click.option("--dirty-from", type=float, default=CONTAM.dirty_from, show_default=True,
+              help="Coverage from which an item is dirty.")
+@click.option("--match", "match", type=click.Choice(MATCH_MODES), default=CONTAM.match, show_default=True,
               help="Compare exact tokens, normalised text (an index built with --normalized), or both (each item's "
               "verdict the worse); auto: both when the index has normalised text, else exact.")
 @click.option("--normalize", is_flag=True, help="The same as --match normalized.")
@@ -522,9 +545,9 @@ def _results(specs, benchmarks) -> dict | None:
 @click.option("--score-field", help="A field of the benchmark rows holding each item's score.")
 @click.option("--results", "results_specs", multiple=True, help="Per-item scores: FILE or NAME=FILE (repeatable).")
 @click.option("--out", type=click.Path(path_type=Path), help="Save the report (.json, .jsonl, .csv or .parquet).")
-@click.option("--max-items", type=int, default=ContaminationParams().max_items, show_default=True,
+@click.option("--max-items", type=int, default=CONTAM.max_items, show_default=True,
               help="The check's budget: most items (every result is held in memory).")
-@click.option("--max-chars", type=int, default=ContaminationParams().max_text_chars, show_default=True,
+@click.option("--max-chars", type=int, default=CONTAM.max_text_chars, show_default=True,
               help="The check's budget: most characters of item text.")
 @JSON
 def contam(index_dir, benchmarks, fields, preset, n, min_match, clean_below, dirty_from, match, normalize,
@@ -599,21 +622,17 @@ def decontaminate(index_dir, report_path, out, mask, as_json):
     """Write the corpus again without the documents a `contam --out REPORT.json` flags (or with spans masked)."""
     report = load_report(report_path)
     index = open_index(index_dir)  # a changed source is checked row by row below: stopped, or said after the copy
-    if report["build"] != index.build.name:
+    if report.build != index.build.name:
         raise InvalidQuery(
-            f"{report_path} was made on build {report['build']}; {index_dir} now serves {index.build.name}: "
+            f"{report_path} was made on build {report.build}; {index_dir} now serves {index.build.name}: "
             "run `inspector contam` again"
         )
-    documents = report["documents"]
-    if report.get("mode") == "normalized" and documents and "normalized_spans" not in documents[0]:
-        # kept before reports had both kinds of spans: a normalised check's spans are of its normalised text
-        documents = [{**d, "spans": [], "normalized_spans": d["spans"]} for d in documents]
-    if report.get("documents_approx"):
+    if report.documents_approx:
         click.echo(f"warning: {report_path} lists an even sample of the documents holding its matches (some spans "
                    "occur too often to list them all): the copy keeps the others", err=True)
     bar = _Bar()
     try:
-        result = write_decontaminated(index, documents, out, mask=mask, progress=bar)
+        result = write_decontaminated(index, report.documents, out, mask=mask, progress=bar)
     finally:
         bar.close()
     _emit(result, as_json, lambda r: click.echo(

@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from pyarrow import feather
 
 from index import storage
 from index.errors import InspectorError
+from index.layout import CATALOG, DOCUMENTS, NORMALIZED, FileFacts, Manifest, NormalizedRecord, ShardRecord, shard_name
 from index.shard_merge import Run, write_merged
 from index.suffix_array import MAX_SHARD_TOKENS, cpu_count, finish_shard
 
@@ -52,10 +54,10 @@ def groups(tokens: list[int], shard_tokens: int, small_only: bool = False) -> li
     return packed
 
 
-def needs_compaction(shards: list[dict], shard_tokens: int) -> bool:
+def needs_compaction(shards: Sequence[ShardRecord], shard_tokens: int) -> bool:
     """Whether an append left more than AUTO_SMALL_SHARDS small shards (under half of `shard_tokens`) among
-    `shards` (a manifest's entries)."""
-    small = sum(2 * s["tokens"] < shard_tokens for s in shards)
+    `shards` (a manifest's records)."""
+    small = sum(2 * s.tokens < shard_tokens for s in shards)
     return small > AUTO_SMALL_SHARDS
 
 
@@ -81,14 +83,14 @@ def _compact(out: Path, shard_tokens: int, small_only: bool, progress, started: 
         base = storage.OpenBuild(out)
         try:
             manifest = base.manifest
-            main = groups([s["tokens"] for s in manifest["shards"]], shard_tokens, small_only)
-            normalized_entries = (manifest["normalized"] or {}).get("shards", [])
-            normal = groups([s["tokens"] for s in normalized_entries], shard_tokens, small_only)
-            before = len(manifest["shards"])
+            main = groups([s.tokens for s in manifest.shards], shard_tokens, small_only)
+            normalized_entries = manifest.normalized.shards if manifest.normalized else ()
+            normal = groups([s.tokens for s in normalized_entries], shard_tokens, small_only)
+            before = len(manifest.shards)
             if len(main) == before and len(normal) == len(normalized_entries):
                 return CompactReport(str(out), before, before, 0, round(time.perf_counter() - started, 3))
-            total = sum(manifest["shards"][n]["tokens"] for g in main if len(g) > 1 for n in g) + sum(
-                normalized_entries[n]["tokens"] for g in normal if len(g) > 1 for n in g)
+            total = sum(manifest.shards[n].tokens for g in main if len(g) > 1 for n in g) + sum(
+                normalized_entries[n].tokens for g in normal if len(g) > 1 for n in g)
             merged = [0]
 
             def merging(tokens: int) -> None:
@@ -96,58 +98,59 @@ def _compact(out: Path, shard_tokens: int, small_only: bool, progress, started: 
                 if progress is not None:
                     progress("compact shards", merged[0], total)
 
-            known: dict[str, dict] = {}
-            width, n_symbols = manifest["width"], manifest["tokenizer"]["max_id"] + 1
-            files = manifest["files"]
-            shards = _write_groups(base.folder, tmp, files, manifest["shards"], main, "", width, n_symbols, known,
+            known: dict[str, FileFacts] = {}
+            width, n_symbols = manifest.width, manifest.tokenizer.max_id + 1
+            files = manifest.files
+            shards = _write_groups(base.folder, tmp, files, manifest.shards, main, False, width, n_symbols, known,
                                    merging)
-            normalized = _write_groups(base.folder, tmp, files, normalized_entries, normal, "normalized/", width,
+            normalized = _write_groups(base.folder, tmp, files, normalized_entries, normal, True, width,
                                        n_symbols, known, merging)
             renumber = np.repeat(np.arange(len(main), dtype=np.int32), [len(g) for g in main])
             _link_rest(base.folder, tmp, manifest, known)
             _renumber_documents(base.folder, tmp, renumber)
-            new = {**{k: v for k, v in manifest.items() if k not in ("format", "version", "files")},
-                   "shards": shards, "normalized": {"shards": normalized} if manifest["normalized"] else None}
+            new = replace(manifest, shards=shards,
+                          normalized=NormalizedRecord(normalized) if manifest.normalized else None)
             storage.commit(tmp, new, known)
         finally:
             base.close()
     return CompactReport(str(out), before, len(shards), before - len(shards), round(time.perf_counter() - started, 3))
 
 
-def _write_groups(build: Path, tmp: Path, files: dict, entries: list[dict], packed: list[list[int]], prefix: str,
-                  width: int, n_symbols: int, known: dict, merging: Callable[[int], None]) -> list[dict]:
+def _write_groups(build: Path, tmp: Path, files: Mapping[str, FileFacts], entries: Sequence[ShardRecord],
+                  packed: list[list[int]], normalized: bool, width: int, n_symbols: int, known: dict,
+                  merging: Callable[[int], None]) -> tuple[ShardRecord, ...]:
     """Each group as one shard of `tmp`: a lone shard hard-linked under its new number (its facts, from the live
     build's manifest `files`, into `known`), a group merged."""
     out = []
     for number, group in enumerate(packed):
-        name = f"{prefix}shard-{number:04d}"
+        name = shard_name(number, normalized)
         members = [entries[n] for n in group]
         folder = tmp / name
         folder.parent.mkdir(parents=True, exist_ok=True)
         if len(members) == 1:
             folder.mkdir()
-            for file in (build / members[0]["name"]).iterdir():
+            for file in (build / members[0].name).iterdir():
                 os.link(file, folder / file.name)
-                known[f"{name}/{file.name}"] = files[f"{members[0]['name']}/{file.name}"]
+                known[f"{name}/{file.name}"] = files[f"{members[0].name}/{file.name}"]
         else:
             pieces = []
             for m in members:
-                starts = np.load(build / m["name"] / "doc_starts.npy")
-                pieces.append((Run(build / m["name"], m["documents"], m["tokens"]), starts, 0, m["documents"]))
+                starts = np.load(build / m.name / "doc_starts.npy")
+                pieces.append((Run(build / m.name, m.documents, m.tokens), starts, 0, m.documents))
             write_merged(folder, pieces, width, cpu_count())
-            tokens = sum(m["tokens"] for m in members)
+            tokens = sum(m.tokens for m in members)
             finish_shard(folder, width, tokens, n_symbols)
             merging(tokens)
-        out.append({"name": name, "doc_lo": members[0]["doc_lo"], "tokens": sum(m["tokens"] for m in members),
-                    "documents": sum(m["documents"] for m in members)})
-    return out
+        out.append(ShardRecord(name, members[0].doc_lo, sum(m.tokens for m in members),
+                               sum(m.documents for m in members)))
+    return tuple(out)
 
 
-def _link_rest(build: Path, tmp: Path, manifest: dict, known: dict) -> None:
+def _link_rest(build: Path, tmp: Path, manifest: Manifest, known: dict) -> None:
     """Hard-link every file of the live build but its shards, the document table and the catalog."""
-    for rel, facts in manifest["files"].items():
+    for rel, facts in manifest.files.items():
         top = rel.split("/")[0]
-        if top.startswith("shard-") or top == "normalized" or rel in ("documents.arrow", "catalog.duckdb"):
+        if top.startswith("shard-") or top == NORMALIZED or rel in (DOCUMENTS, CATALOG):
             continue
         (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
         os.link(build / rel, tmp / rel)
@@ -156,14 +159,14 @@ def _link_rest(build: Path, tmp: Path, manifest: dict, known: dict) -> None:
 
 def _renumber_documents(build: Path, tmp: Path, renumber: np.ndarray) -> None:
     """documents.arrow and the catalog with each document's new shard number."""
-    table = feather.read_table(build / "documents.arrow")
+    table = feather.read_table(build / DOCUMENTS)
     shard = renumber[table["shard"].to_numpy()] if table.num_rows else np.zeros(0, np.int32)
     write_table(table.set_column(table.schema.get_field_index("shard"), "shard", pa.array(shard, pa.int32())),
-                tmp / "documents.arrow")
-    shutil.copyfile(build / "catalog.duckdb", tmp / "catalog.duckdb")
+                tmp / DOCUMENTS)
+    shutil.copyfile(build / CATALOG, tmp / CATALOG)
     import duckdb
 
-    with duckdb.connect(str(tmp / "catalog.duckdb")) as con:
+    with duckdb.connect(str(tmp / CATALOG)) as con:
         con.register("renumber", pa.table({"old": pa.array(np.arange(len(renumber), dtype=np.int32)),
                                            "new": pa.array(renumber)}))
         con.execute("UPDATE documents SET shard = renumber.new FROM renumber WHERE documents.shard = renumber.old")

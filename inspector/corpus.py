@@ -1,16 +1,13 @@
-"""Parquet shards in: file discovery, schema checks, batched reading, and fetching a document back by file/row.
+"""Parquet shards in: file discovery, schema checks and batched reading, for the build (a document is read back
+by file and row in `inspector.documents`).
 
 Files are read in sorted path order, in record batches, so a shard never loads whole. Every problem names the file
 (and the column and row when there is one).
 """
 from __future__ import annotations
 
-import bisect
 import glob
 import itertools
-import threading
-import zlib
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,22 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from index.errors import CorpusError, SourceChanged
+from index.errors import CorpusError
+from index.layout import SourceFile
 
-_FOOTER = 1 << 16
-
-
-@dataclass(frozen=True, slots=True)
-class SourceFile:
-    """A Parquet shard as the index saw it: its size and modification time say on open that it was changed after
-    the build; its footer's CRC (and each document's text CRC, in the document table) are checked when it is read."""
-
-    path: str
-    rows: int
-    size: int
-    mtime_ns: int
-    footer_crc: int
-    columns: tuple[str, ...]
+from .documents import footer_crc
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +30,6 @@ class Batch:
     texts: list
     ids: list | None
     columns: dict  # the requested metadata columns (None where a file lacks one)
-
-
-def footer_crc(path: Path) -> int:
-    with open(path, "rb") as f:
-        size = f.seek(0, 2)
-        f.seek(max(0, size - _FOOTER))
-        return zlib.crc32(f.read())
 
 
 def find_parquet_files(inputs: Sequence[str | Path]) -> list[Path]:
@@ -104,19 +82,6 @@ def metadata_schema(sources: Sequence[SourceFile], text_column: str) -> pa.Schem
     return pa.schema([f for f in merged if f.name != text_column])
 
 
-def read_batches(
-    sources: Sequence[SourceFile],
-    text_column: str,
-    id_column: str | None,
-    batch_rows: int = 2048,
-    metadata: Sequence[str] = (),
-) -> Iterator[Batch]:
-    """Texts, ids (when the column exists) and `metadata` columns in batches; a null text is an error naming file,
-    column and row."""
-    for file_index, source in enumerate(sources):
-        yield from read_rows(source, file_index, 0, source.rows, text_column, id_column, batch_rows, metadata)
-
-
 def read_rows(
     source: SourceFile,
     file_index: int,
@@ -127,7 +92,8 @@ def read_rows(
     batch_rows: int = 2048,
     metadata: Sequence[str] = (),
 ) -> Iterator[Batch]:
-    """`read_batches` over rows [row_lo, row_hi) of one file: only the row groups holding them are read."""
+    """Texts, ids (when the column exists) and `metadata` columns of rows [row_lo, row_hi) of one file, in batches:
+    only the row groups holding them are read; a null text is an error naming file, column and row."""
     has_id = id_column is not None and id_column in source.columns
     extra = [c for c in metadata if c in source.columns and c != text_column]
     columns = list(dict.fromkeys([text_column] + ([id_column] if has_id else []) + extra))
@@ -194,51 +160,6 @@ def has_words(sources: Sequence[SourceFile], text_column: str, batch_rows: int =
     except (pa.ArrowException, OSError) as exc:
         raise CorpusError(f"{source.path}: unreadable near row {row} ({_first_line(exc)})") from None
     return False
-
-
-class RowReader:
-    """Fetches whole rows back from the source shards by (file, row), keeping a few decoded row groups."""
-
-    def __init__(self, sources: Sequence[dict], cache_groups: int = 4):
-        self._sources = sources
-        self._files: dict[int, tuple[pq.ParquetFile, list[int]]] = {}
-        self._groups: OrderedDict[tuple[int, int], pa.Table] = OrderedDict()
-        self._cache_groups = cache_groups
-        self._lock = threading.Lock()  # the app shares one reader between its sessions' threads
-
-    def _open(self, file_index: int) -> tuple[pq.ParquetFile, list[int]]:
-        if file_index not in self._files:
-            source = self._sources[file_index]
-            path = Path(source["path"])
-            try:
-                changed = path.stat().st_size != source["size"] or footer_crc(path) != source["footer_crc"]
-            except OSError:
-                raise SourceChanged(f"source shard {path} is gone: restore it or rebuild the index") from None
-            if changed:
-                raise SourceChanged(f"source shard {path} changed since the index was built: rebuild the index")
-            handle = pq.ParquetFile(path)
-            starts = [0]
-            for i in range(handle.metadata.num_row_groups):
-                starts.append(starts[-1] + handle.metadata.row_group(i).num_rows)
-            self._files[file_index] = (handle, starts)
-        return self._files[file_index]
-
-    def read(self, file_index: int, row: int) -> dict:
-        with self._lock:
-            return self._read(file_index, row)
-
-    def _read(self, file_index: int, row: int) -> dict:
-        handle, starts = self._open(file_index)
-        group = bisect.bisect_right(starts, row) - 1
-        key = (file_index, group)
-        table = self._groups.get(key)
-        if table is None:
-            table = handle.read_row_group(group)
-            self._groups[key] = table
-            if len(self._groups) > self._cache_groups:
-                self._groups.popitem(last=False)
-        self._groups.move_to_end(key)
-        return table.slice(row - starts[group], 1).to_pylist()[0]
 
 
 def _first_line(exc: BaseException) -> str:

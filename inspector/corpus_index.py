@@ -18,7 +18,8 @@ import numpy as np
 from index import storage
 from index.catalog import Catalog
 from index.errors import InspectorError, InvalidQuery
-from index.fulltext import FieldSpec, Fulltext
+from index.fulltext import Fulltext
+from index.layout import CATALOG, DOCUMENTS, FULLTEXT
 from index.ngram_index import NgramIndex
 
 from .documents import Documents
@@ -68,21 +69,21 @@ class CorpusIndex:
         self._open = storage.OpenBuild(self.path, verify)
         self.build, self.manifest = self._open.folder, self._open.manifest
         try:
-            self.engine = NgramIndex(
-                self.build, self.manifest["shards"], self.manifest["width"], self.manifest["tokenizer"]["max_id"]
-            )
+            self.engine = NgramIndex(self.build, self.manifest.shards, self.manifest.width,
+                                     self.manifest.tokenizer.max_id)
             self.documents = Documents(self.build, self.manifest)
-            if ray is not None and ray is not False:  # count/find fanned out to Ray actors (inspector.ray_cluster)
-                from .ray_cluster import RayNgramIndex
+            if ray is not None and ray is not False:  # count/find fanned out to Ray actors (inspector.ray_engine)
+                from .ray_engine import RayNgramIndex
 
                 address = None if ray is True else ray
                 self.engine = RayNgramIndex(self.engine, self.build, self.manifest, address, ray_actors)
         except BaseException:
             self.close()
             raise
-        self.n_tokens = int(self.manifest["tokens"])
+        self.n_tokens = self.manifest.tokens
         self.n_documents = len(self.documents)
-        self.sources = self.manifest["sources"]
+        #: the source files as manifest.json lists them (dicts: path, rows, size, mtime_ns, footer_crc, columns)
+        self.sources = [s.to_json() for s in self.manifest.sources]
         #: source shards changed since the build (by size or time): say so; their documents' texts are checked on read
         self.changed_sources = self.documents.changed_sources()
 
@@ -116,18 +117,18 @@ class CorpusIndex:
     def normalized_engine(self) -> NgramIndex:
         """The n-gram index of the documents' normalised text (`inspector.normalize`), same document numbers; only
         in builds made with `--normalized`."""
-        spec = self.manifest.get("normalized")
-        if not spec:
+        spec = self.manifest.normalized
+        if spec is None:
             raise InvalidQuery(
                 f"index at {self.path} has no normalised n-gram index: rebuild it with `inspector build ... "
                 "--normalized` to match normalised text"
             )
-        return NgramIndex(self.build, spec["shards"], self.manifest["width"], self.manifest["tokenizer"]["max_id"])
+        return NgramIndex(self.build, spec.shards, self.manifest.width, self.manifest.tokenizer.max_id)
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
         """Loaded on first use (the GPT-2 one takes ~0.3 s), and checked against the one that built the index."""
-        return load_tokenizer(self.manifest["tokenizer"], self.build)
+        return load_tokenizer(self.manifest.tokenizer.identity, self.build)
 
     # -- n-grams ------------------------------------------------------------------------------------------------
 
@@ -142,7 +143,9 @@ class CorpusIndex:
         """How a query is echoed in its answer: the text, or the ids it was given as."""
         return (text or "") if ids is None else ",".join(map(str, ids))
 
-    def count(self, query: str | None = None, *, ids: Sequence[int] | None = None, boundary: str = "word") -> CountResult:
+    def count(
+        self, query: str | None = None, *, ids: Sequence[int] | None = None, boundary: str = "word"
+    ) -> CountResult:
         """Occurrences of the query (an empty query counts every token): the sum over the token sequences it stands
         for (its `variants`, each with its own count), with a per-shard breakdown."""
         per_shard = [0] * len(self.engine.shards)
@@ -165,7 +168,8 @@ class CorpusIndex:
         return self.engine.count_many(ids, lengths)
 
     def ntd(
-        self, prompt: str | None = None, *, ids: Sequence[int] | None = None, top: int | None = None, boundary: str = "word"
+        self, prompt: str | None = None, *, ids: Sequence[int] | None = None, top: int | None = None,
+        boundary: str = "word",
     ) -> NtdResult:
         """Every token that follows the prompt, with its count and probability count(prompt+t)/count(prompt).
 
@@ -196,7 +200,8 @@ class CorpusIndex:
         )
 
     def infgram_ntd(
-        self, prompt: str | None = None, *, ids: Sequence[int] | None = None, top: int | None = None, boundary: str = "word"
+        self, prompt: str | None = None, *, ids: Sequence[int] | None = None, top: int | None = None,
+        boundary: str = "word",
     ) -> InfgramNtdResult:
         """The next-token distribution after the prompt's longest suffix that some token follows in the corpus
         (infini-gram's ∞-gram distribution): the plain `ntd` when the whole prompt is followed by a token, else its
@@ -411,11 +416,10 @@ class CorpusIndex:
 
     @cached_property
     def fulltext(self) -> Fulltext:
-        spec = self.manifest.get("fulltext")
-        if not spec:
+        spec = self.manifest.fulltext
+        if spec is None:
             raise InspectorError(f"index at {self.path} was built with --no-fulltext: rebuild it without that flag")
-        return Fulltext(self.build / "fulltext", [FieldSpec(**f) for f in spec["fields"]], spec["stem"],
-                        spec.get("tokenizer", "words"))  # an index from before the choice: words
+        return Fulltext(self.build / FULLTEXT, list(spec.fields), spec.stem, spec.terms)
 
     def filter_columns(self) -> dict[str, str]:
         """Columns usable in `where` filters, with their kind (int, float or str; u64 columns say int)."""
@@ -493,7 +497,7 @@ class CorpusIndex:
 
     @cached_property
     def catalog(self) -> Catalog:
-        return Catalog(self.build / "catalog.duckdb")
+        return Catalog(self.build / CATALOG)
 
     def stats(self, bins: int = 30, max_facet_values: int = 50) -> CorpusStats:
         """Documents and tokens per file, per value of each low-cardinality text column and of each true/false
@@ -524,23 +528,23 @@ class CorpusIndex:
 
     def info(self) -> IndexInfo:
         m = self.manifest
-        on_disk = sum(f["size"] for f in m["files"].values())
-        ngram = sum(f["size"] for name, f in m["files"].items() if name.startswith(("shard-", "documents.arrow")))
+        on_disk = sum(f.size for f in m.files.values())
+        ngram = sum(f.size for name, f in m.files.items() if name.startswith(("shard-", DOCUMENTS)))
         return IndexInfo(
             path=str(self.path),
             build=self.build.name,
-            created=m["created"],
-            tokenizer=m["tokenizer"]["kind"],
+            created=m.created,
+            tokenizer=m.tokenizer.kind,
             documents=self.n_documents,
             tokens=self.n_tokens,
-            empty_skipped=m["empty_skipped"],
-            files=tuple(s["path"] for s in self.sources),
-            shards=tuple(ShardInfo(s["name"], s["documents"], s["tokens"]) for s in m["shards"]),
+            empty_skipped=m.empty_skipped,
+            files=tuple(s.path for s in m.sources),
+            shards=tuple(ShardInfo(s.name, s.documents, s.tokens) for s in m.shards),
             bytes_on_disk=on_disk,
             bytes_per_token=round(on_disk / self.n_tokens, 3) if self.n_tokens else 0.0,
             ngram_bytes_per_token=round(ngram / self.n_tokens, 3) if self.n_tokens else 0.0,
-            text_column=m["text_column"],
-            id_column=m["id_column"],
+            text_column=m.text_column,
+            id_column=m.id_column,
             changed_sources=self.changed_sources,
         )
 
@@ -630,7 +634,7 @@ def open_index(
     `ray`: a Ray address ("auto", "HOST:PORT"; True: a local instance or RAY_ADDRESS) to answer count/find and their
     batch forms from `ray_actors` Ray actors (default: one per CPU of the cluster), each holding a contiguous group
     of this build's shards; with fewer shards than actors, a group's actors split a batch's rows
-    (`inspector.ray_cluster`; needs the `ray` extra).
+    (`inspector.ray_engine`; needs the `ray` extra).
     """
     return CorpusIndex(path, settings=settings, verify=verify, ray=ray, ray_actors=ray_actors)
 

@@ -22,14 +22,15 @@ import pyarrow.parquet as pq
 
 from index.errors import InspectorError, SourceChanged
 
+from .contamination import FlaggedDocument
 from .normalize import normalize_with_offsets, original_span
-from .results import _Result
+from .results import Result
 
 Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
-class DecontaminationReport(_Result):
+class DecontaminationReport(Result):
     out: str
     files: int
     rows_in: int
@@ -39,16 +40,15 @@ class DecontaminationReport(_Result):
     characters_masked: int
 
 
-def decontaminate(index, flagged: Sequence, out: str | Path, *, mask: bool = False,
+def decontaminate(index, flagged: Sequence[FlaggedDocument], out: str | Path, *, mask: bool = False,
                   progress: Progress | None = None) -> DecontaminationReport:
-    """Write every source shard of `index` to `out` without the `flagged` documents (`FlaggedDocument`s, or dicts
-    with `doc`, `spans` and `normalized_spans`), or with their spans replaced by one space each when `mask` (a span
-    of normalised text: the characters of the document's text it came from)."""
+    """Write every source shard of `index` to `out` without the `flagged` documents (a report's `documents`), or
+    with their spans replaced by one space each when `mask` (a span of normalised text: the characters of the
+    document's text it came from)."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InspectorError(f"{out} exists and is not an empty folder: choose a new --out")
-    docs = {int(_get(f, "doc")): ([tuple(s) for s in _get(f, "spans")],
-                                   [tuple(s) for s in _get(f, "normalized_spans", ())]) for f in flagged}
+    docs = {f.doc: (f.spans, f.normalized_spans) for f in flagged}
     partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"  # renamed to `out` once whole
     try:
         partial.mkdir(parents=True)
@@ -88,13 +88,9 @@ def _write(index, docs: dict, out: Path, mask: bool, progress: Progress | None) 
     return len(sources), rows_in, rows_out, masked_chars
 
 
-def _get(item, key, default=None):
-    return item.get(key, default) if isinstance(item, dict) else getattr(item, key, default)
-
-
 def _copy(index, source: str, target: Path, by_row: dict, docs: dict, mask: bool) -> tuple[int, int, int]:
     """One shard: (rows read, rows written, characters masked)."""
-    text_column = index.manifest["text_column"]
+    text_column = index.manifest.text_column
     handle = pq.ParquetFile(source)
     rows_in = rows_out = masked = 0
     with pq.ParquetWriter(target, handle.schema_arrow) as writer:
@@ -123,7 +119,8 @@ def _copy(index, source: str, target: Path, by_row: dict, docs: dict, mask: bool
     beyond = sorted(doc for (file, row), doc in by_row.items() if file == source and row >= rows_in)
     if beyond:
         raise SourceChanged(f"{source} has {rows_in:,} rows now, fewer than when it was indexed (document "
-                            f"{beyond[0]} was row {index.documents.row(beyond[0]):,}): rebuild the index and check again")
+                            f"{beyond[0]} was row {index.documents.row(beyond[0]):,}): rebuild the index and check "
+                            "again")
     return rows_in, rows_out, masked
 
 
@@ -136,7 +133,7 @@ def _check_unchanged(index, doc: int, text) -> None:
         )
 
 
-def _masked(index, doc: int, text: str, spans: tuple[list, list]) -> tuple[str, int]:
+def _masked(index, doc: int, text: str, spans: tuple[tuple, tuple]) -> tuple[str, int]:
     """The text (checked to be the one indexed) with each matched span replaced by one space: `spans` are token
     spans of the document's tokens and of its normalised text's tokens."""
     exact, normalized = spans

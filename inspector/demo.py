@@ -28,7 +28,18 @@ from .build import Progress, build_index
 from .quality import quality_score
 from .results import BuildReport
 
-DEFAULT_DEMO = Path(os.environ.get("INSPECTOR_DEMO", "data/demo"))
+
+def demo_folder() -> Path:
+    """Where the demo goes unless told: `INSPECTOR_DEMO`, else the user's data folder (`$XDG_DATA_HOME`, else
+    ~/.local/share) under corpus-inspector/demo; never the working folder, which differs from one run to the next."""
+    if os.environ.get("INSPECTOR_DEMO"):
+        return Path(os.environ["INSPECTOR_DEMO"])
+    data_home = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(data_home) if os.path.isabs(data_home) else Path.home() / ".local" / "share"  # as the XDG spec says
+    return base / "corpus-inspector" / "demo"
+
+
+DEFAULT_DEMO = demo_folder()
 SHARDS = 4
 #: the demo's texts as the package ships them; columns `_TEXT_COLUMNS`, in a fixed order
 BUNDLE = Path(__file__).with_name("demo_corpus.parquet")

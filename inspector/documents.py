@@ -7,36 +7,41 @@ build, so a document is never shown with text other than the one its counts and 
 """
 from __future__ import annotations
 
+import bisect
 import os
+import threading
 import zlib
+from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
+import pyarrow.parquet as pq
 
 from index.errors import IndexCorrupt, InvalidQuery, SourceChanged
+from index.layout import DOCUMENTS, Manifest, SourceFile
 
-from .corpus import RowReader
 from .results import Document
 
 
 class Documents:
     """Document `doc` (0..len-1, in corpus order): its source file and row, id, token count, and whole text."""
 
-    def __init__(self, build: Path, manifest: dict):
-        self.sources = manifest["sources"]
-        self.text_column = manifest["text_column"]
+    def __init__(self, build: Path, manifest: Manifest):
+        self.sources = manifest.sources
+        self.text_column = manifest.text_column
         corrupt = f"index at {build.parent} is corrupt or incomplete"
         try:
-            table = feather.read_table(pa.memory_map(str(build / "documents.arrow")), memory_map=True)
+            table = feather.read_table(pa.memory_map(str(build / DOCUMENTS)), memory_map=True)
             self._file, self._row, self._tokens, self._text_crc = (
                 _mapped(table.column(name)) for name in ("file", "row", "tokens", "text_crc")
             )
             self._id = table.column("id")
         except (pa.ArrowException, OSError, KeyError) as exc:
             raise IndexCorrupt(f"{corrupt} (document table: {exc}): rebuild it") from None
-        if table.num_rows != manifest["documents"]:
+        if table.num_rows != manifest.documents:
             raise IndexCorrupt(f"{corrupt} (document table): rebuild it")
         self._rows = RowReader(self.sources)
 
@@ -44,14 +49,14 @@ class Documents:
         """Source shards (of `paths`, or all) whose size or modification time is not what the build saw (gone ones
         too): one stat each."""
         changed = []
-        for source in self.sources if paths is None else [s for s in self.sources if s["path"] in paths]:
+        for source in self.sources if paths is None else [s for s in self.sources if s.path in paths]:
             try:
-                stat = os.stat(source["path"])
-                same = (stat.st_size, stat.st_mtime_ns) == (source["size"], source["mtime_ns"])
+                stat = os.stat(source.path)
+                same = (stat.st_size, stat.st_mtime_ns) == (source.size, source.mtime_ns)
             except OSError:
                 same = False
             if not same:
-                changed.append(source["path"])
+                changed.append(source.path)
         return tuple(changed)
 
     def __len__(self) -> int:
@@ -67,7 +72,7 @@ class Documents:
         return self._id[self.check(doc)].as_py()
 
     def file(self, doc: int) -> str:
-        return self.sources[int(self._file[self.check(doc)])]["path"]
+        return self.sources[int(self._file[self.check(doc)])].path
 
     def row(self, doc: int) -> int:
         return int(self._row[self.check(doc)])
@@ -83,7 +88,7 @@ class Documents:
 
     def file_index(self, path: str) -> int | None:
         """The position of source file `path` in this build's sources, or None."""
-        return next((i for i, source in enumerate(self.sources) if source["path"] == path), None)
+        return next((i for i, source in enumerate(self.sources) if source.path == path), None)
 
     def find_row(self, path: str, row: int) -> int | None:
         """The document read from row `row` of source file `path`, or None. Documents are numbered in file and row
@@ -131,13 +136,13 @@ class Documents:
         text = record.pop(self.text_column)
         if not isinstance(text, str) or zlib.crc32(text.encode()) != self.text_crc(doc):
             raise SourceChanged(
-                f"document {doc} ({self.sources[file_index]['path']}, row {row}) has changed since the index was "
+                f"document {doc} ({self.sources[file_index].path}, row {row}) has changed since the index was "
                 "built: its counts and matches describe the old text; rebuild the index"
             )
         return Document(
             doc=doc,
             id=self._id[doc].as_py(),
-            file=self.sources[file_index]["path"],
+            file=self.sources[file_index].path,
             row=row,
             tokens=int(self._tokens[doc]),
             text=text,
@@ -168,3 +173,60 @@ def _plain(value):
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return str(value)
+
+
+_FOOTER = 1 << 16
+
+
+def footer_crc(path: Path) -> int:
+    """The CRC-32 of a shard's last 64 KiB (its Parquet footer): recorded by the build, checked before a row is read
+    back, so a rewritten shard is never read as the one indexed."""
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        f.seek(max(0, size - _FOOTER))
+        return zlib.crc32(f.read())
+
+
+class RowReader:
+    """Fetches whole rows back from the source shards by (file, row), keeping a few decoded row groups."""
+
+    def __init__(self, sources: Sequence[SourceFile], cache_groups: int = 4):
+        self._sources = sources
+        self._files: dict[int, tuple[pq.ParquetFile, list[int]]] = {}
+        self._groups: OrderedDict[tuple[int, int], pa.Table] = OrderedDict()
+        self._cache_groups = cache_groups
+        self._lock = threading.Lock()  # the app shares one reader between its sessions' threads
+
+    def _open(self, file_index: int) -> tuple[pq.ParquetFile, list[int]]:
+        if file_index not in self._files:
+            source = self._sources[file_index]
+            path = Path(source.path)
+            try:
+                changed = path.stat().st_size != source.size or footer_crc(path) != source.footer_crc
+            except OSError:
+                raise SourceChanged(f"source shard {path} is gone: restore it or rebuild the index") from None
+            if changed:
+                raise SourceChanged(f"source shard {path} changed since the index was built: rebuild the index")
+            handle = pq.ParquetFile(path)
+            starts = [0]
+            for i in range(handle.metadata.num_row_groups):
+                starts.append(starts[-1] + handle.metadata.row_group(i).num_rows)
+            self._files[file_index] = (handle, starts)
+        return self._files[file_index]
+
+    def read(self, file_index: int, row: int) -> dict:
+        with self._lock:
+            return self._read(file_index, row)
+
+    def _read(self, file_index: int, row: int) -> dict:
+        handle, starts = self._open(file_index)
+        group = bisect.bisect_right(starts, row) - 1
+        key = (file_index, group)
+        table = self._groups.get(key)
+        if table is None:
+            table = handle.read_row_group(group)
+            self._groups[key] = table
+            if len(self._groups) > self._cache_groups:
+                self._groups.popitem(last=False)
+        self._groups.move_to_end(key)
+        return table.slice(row - starts[group], 1).to_pylist()[0]

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from index.errors import IndexMissing
-from index.storage import CURRENT
+from index.layout import CURRENT
 
 
 def find_indexes(folders: Iterable[str], depth: int = 2, entries: int = 2000) -> list[str]:

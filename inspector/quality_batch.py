@@ -1,5 +1,5 @@
-"""The quality signals of a whole batch of texts at once: `quality.values` for every text, to the last bit, without
-a Python loop over documents, words or lines (issue 10: the signals may add at most 20 % to a build).
+"""The quality signals of a whole batch of texts at once: `quality_values.values` for every text, to the last bit,
+without a Python loop over documents, words or lines (issue 10: the signals may add at most 20 % to a build).
 
 Words are split where `str.split()` splits, over the batch's UTF-8 bytes; lines and paragraphs come from Arrow's
 string kernels. Each word becomes a number (`dictionary_encode`), so a word n-gram is a pair (its (n-1)-gram's
@@ -7,8 +7,8 @@ group, its last word) and the n-grams of all documents are grouped by one sort p
 its (n-1)-gram repeats, so each n looks only at the windows whose (n-1)-gram occurs twice or more in its document.
 
 Texts holding a line break `str.splitlines` knows beyond "\\n" (\\r, \\v, \\f, \\x1c-\\x1e, \\x85, \\u2028, \\u2029)
-take the per-text way (`quality.values`): the rules split lines three different ways, and only with "\\n" alone do
-the three agree with a split at "\\n". `tests/test_quality.py` holds both ways equal on random texts.
+take the per-text way (`quality_values.values`): the rules split lines three different ways, and only with "\\n"
+alone do the three agree with a split at "\\n". `tests/test_quality.py` holds both ways equal on random texts.
 """
 from __future__ import annotations
 
@@ -18,18 +18,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inspector import quality
+from .quality_values import END_PUNCTUATION, FINEWEB_STOP, POLICY, SIGNALS, STOP_WORDS
+from .quality_values import values as text_values
 
 _OTHER_LINE_BREAKS = "[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]"
 #: what str.isspace calls white space (the last is U+3000)
 _SPACES = tuple(chr(c) for c in range(0x3001) if chr(c).isspace())
 _WHITESPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _SPACES) + "]"  # as an RE2 class
-_SENTENCE_END = r"[.!?]+(?:" + _WHITESPACE + "|$)"  # quality._SENTENCE_END, as RE2 has no lookahead
+_SENTENCE_END = r"[.!?]+(?:" + _WHITESPACE + "|$)"  # quality_values._SENTENCE_END, as RE2 has no lookahead
 _CITATION = r"\[\p{Nd}*\]|\[edit\]|\[citation needed\]"  # Python's \d is any decimal digit, RE2's only 0-9
 
 
 def values(texts: list[str] | pa.Array) -> dict[str, np.ndarray]:
-    """`quality.values` of each text, one float64 array per signal (plus the C4 page flags)."""
+    """`quality_values.values` of each text, one float64 array per signal (plus the C4 page flags)."""
     column = texts.cast(pa.large_string()) if isinstance(texts, pa.Array) else pa.array(texts, pa.large_string())
     if not len(column):
         return {name: np.zeros(0) for name in _NAMES}
@@ -41,13 +42,13 @@ def values(texts: list[str] | pa.Array) -> dict[str, np.ndarray]:
             for name, array in _values(column.take(plain)).items():
                 out[name][plain] = array
         for i in np.flatnonzero(other):
-            for name, value in quality.values(column[int(i)].as_py()).items():
+            for name, value in text_values(column[int(i)].as_py()).items():
                 out[name][i] = value
         return out
     return _values(column)
 
 
-_NAMES = (*quality.SIGNALS, "c4_lorem_ipsum", "c4_curly_bracket")
+_NAMES = (*SIGNALS, "c4_lorem_ipsum", "c4_curly_bracket")
 
 
 def _values(column: pa.Array) -> dict[str, np.ndarray]:
@@ -73,7 +74,7 @@ def _values(column: pa.Array) -> dict[str, np.ndarray]:
     repeats, chars = paragraphs.duplicates()
     out["q_dup_para_frac"], out["q_dup_para_char_frac"] = _ratio(repeats, paragraphs.count), _ratio(chars, n_chars)
     # FineWeb: text.split("\n")
-    out["q_line_punct_ratio"] = _ratio(pieces.per_doc(_ends_with(pieces.strings, quality._FINEWEB_STOP)), pieces.count)
+    out["q_line_punct_ratio"] = _ratio(pieces.per_doc(_ends_with(pieces.strings, FINEWEB_STOP)), pieces.count)
     out["q_short_line_ratio"] = _ratio(pieces.per_doc(pieces.length <= 30), pieces.count)
     blank = _flags(pc.equal(pc.utf8_trim_whitespace(pieces.strings), ""))
     out["q_char_dup_ratio"] = _ratio(pieces.select(~blank).duplicates()[1], n_chars - newlines)
@@ -96,7 +97,7 @@ def _flags(array) -> np.ndarray:
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a / b as floats, 0 where b is 0 (quality._div)."""
+    """a / b as floats, 0 where b is 0 (quality_values._div)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return np.divide(a, b, out=np.zeros(len(a)), where=b != 0)
 
@@ -175,8 +176,8 @@ class _Pieces:
         return np.bincount(self.doc, weights=np.asarray(weights, np.float64), minlength=self.n_docs)
 
     def duplicates(self) -> tuple[np.ndarray, np.ndarray]:
-        """quality._duplicates per document: the pieces equal to an earlier one of their document, their characters.
-        Only pieces sharing their length with another of their document are compared (hashed) at all."""
+        """quality_values._duplicates per document: the pieces equal to an earlier one of their document, their
+        characters. Only pieces sharing their length with another of their document are compared (hashed) at all."""
         if not len(self.doc):
             return np.zeros(self.n_docs), np.zeros(self.n_docs)
         _, same_length, _ = _group(self.doc * (int(self.length.max()) + 1) + self.length)
@@ -234,7 +235,7 @@ def _words(column: pa.Array) -> dict[str, np.ndarray]:
     lengths = _numbers(pc.utf8_length(vocabulary))[ids]
     alpha = _flags(pc.match_substring_regex(vocabulary, r"\pL"))[ids]
     alnum = _flags(pc.match_substring_regex(vocabulary, r"[\pL\pN]"))[ids]
-    stop = _flags(pc.is_in(vocabulary, value_set=pa.array(quality._STOP_WORDS, vocabulary.type)))[ids]
+    stop = _flags(pc.is_in(vocabulary, value_set=pa.array(STOP_WORDS, vocabulary.type)))[ids]
 
     def per_doc(weights):
         return np.bincount(doc, weights=np.asarray(weights, np.float64), minlength=n_docs)
@@ -271,7 +272,7 @@ def _group(key: np.ndarray, within: np.ndarray | None = None) -> tuple[np.ndarra
 
 
 def _ngrams(ids: np.ndarray, doc: np.ndarray, lengths: np.ndarray, n_chars: np.ndarray) -> dict[str, np.ndarray]:
-    """quality._ngram_signals for every document: top 2/3/4-gram and duplicated 5..10-gram character shares."""
+    """quality_values._ngram_signals for every document: top 2/3/4-gram and duplicated 5..10-gram character shares."""
     n_docs = len(n_chars)
     out = {**{f"q_top_{n}_gram": np.zeros(n_docs) for n in (2, 3, 4)},
            **{f"q_dup_{n}_gram": np.zeros(n_docs) for n in range(5, 11)}}
@@ -322,23 +323,23 @@ def _top(windows, count, doc, doc_start, words_per_doc, chars_before, n, n_chars
 
 
 def _c4(lines: _Pieces) -> dict[str, np.ndarray]:
-    """quality._c4 for every document over its lines (str.splitlines), in line order: a lorem-ipsum or curly-bracket
-    line ends the page's reading (and flags it); only lines before it are counted."""
+    """quality_values._c4 for every document over its lines (str.splitlines), in line order: a lorem-ipsum or
+    curly-bracket line ends the page's reading (and flags it); only lines before it are counted."""
     n_docs = lines.n_docs
     stripped = pc.utf8_trim_whitespace(lines.strings)
-    at = np.flatnonzero(_ends_with(stripped, quality._END_PUNCTUATION + ("]",)))
+    at = np.flatnonzero(_ends_with(stripped, END_PUNCTUATION + ("]",)))
     line = stripped.take(pa.array(at))
     words = pc.utf8_split_whitespace(line)
     per_line = _numbers(pc.list_value_length(words))
     word_line = np.repeat(np.arange(len(at)), per_line)
     too_long = np.bincount(word_line[_numbers(pc.utf8_length(words.flatten())) > 1000], minlength=len(at)) > 0
     line = pc.replace_substring_regex(line, _CITATION, "")
-    ok = ~too_long & (per_line >= 3) & _ends_with(line, quality._END_PUNCTUATION) & ~_flags(pc.ends_with(line, "..."))
+    ok = ~too_long & (per_line >= 3) & _ends_with(line, END_PUNCTUATION) & ~_flags(pc.ends_with(line, "..."))
     lower = pc.utf8_lower(pc.replace_substring(line, "\u0130", "i\u0307"))  # str.lower's full mapping of İ
     lorem = _flags(pc.match_substring(lower, "lorem ipsum"))
     javascript = _flags(pc.match_substring(lower, "javascript"))
     curly = _flags(pc.match_substring(line, "{"))
-    policy = _flags(pc.match_substring_regex(lower, "|".join(quality._POLICY)))
+    policy = _flags(pc.match_substring_regex(lower, "|".join(POLICY)))
     ends_page = ok & (lorem | (~javascript & curly))
     doc = lines.doc[at]
     page_end = np.full(n_docs, len(lines.doc))

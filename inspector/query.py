@@ -59,13 +59,27 @@ def as_ids(ids, what: str = "ids") -> tuple[int, ...]:
     return tuple(int(i) for i in items)
 
 
-def check_int(name: str, value, minimum: int = 0) -> int:
-    """An integer argument (limit, offset, context, top): a float, bool or string is an error, never cut silently."""
+def check_int(name: str, value, minimum: int = 0, maximum: int | None = None) -> int:
+    """An integer argument (limit, offset, context, top; up to `maximum` when given): a float, bool or string is an
+    error, never cut silently."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidQuery(f"{name} must be an integer, not {value!r}")
+    if maximum is not None and not minimum <= value <= maximum:
+        raise InvalidQuery(f"{name} must be between {minimum:,} and {maximum:,}, not {value:,}")
     if value < minimum:
         raise InvalidQuery(f"{name} must be at least {minimum}, not {value}")
     return int(value)
+
+
+def bounded_text(value: str | None, name: str, limit: int) -> str:
+    """A text from outside (a URL's value, a typed folder; None is ""), at most `limit` characters and without NUL
+    (no parser below us expects one)."""
+    text = value or ""
+    if len(text) > limit:
+        raise InvalidQuery(f"{name} has {len(text):,} characters; the limit is {limit:,}")
+    if "\x00" in text:
+        raise InvalidQuery(f"{name} contains a NUL character")
+    return text
 
 
 def check_ids(tokenizer: Tokenizer, settings: Settings, ids: Sequence[int], limit: int | None = None) -> None:
@@ -195,7 +209,7 @@ def parse_where(text: str) -> list[tuple[str, str, str]]:
         m = _CONDITION.match(text, pos)
         if m is None:
             raise InvalidQuery(
-                f"--where: cannot read a condition at column {pos + 1} of {text!r}; "
+                f"the metadata filter: cannot read a condition at column {pos + 1} of {text!r}; "
                 "write COLUMN OP VALUE joined by AND, with OP one of = != < <= > >="
             )
         value = m.group("value")
@@ -204,5 +218,5 @@ def parse_where(text: str) -> list[tuple[str, str, str]]:
         conditions.append((m.group("column").strip('"'), m.group("op"), value))
         pos = m.end()
         if m.group("and") is None and pos < len(text):
-            raise InvalidQuery(f"--where: expected AND at column {pos + 1} of {text!r}")
+            raise InvalidQuery(f"the metadata filter: expected AND at column {pos + 1} of {text!r}")
     return conditions

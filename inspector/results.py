@@ -7,7 +7,9 @@ from dataclasses import dataclass, field, fields, is_dataclass
 _ATOMS = (str, int, float, bool, type(None))
 
 
-class _Result:
+class Result:
+    """What every answer shares: `as_dict`, the JSON the CLI prints."""
+
     def as_dict(self) -> dict:
         """What `dataclasses.asdict` gives, 5x faster: a report of 50,000 items took 4 s, so long that a shared
         server's other requests waited on it."""
@@ -29,7 +31,7 @@ def _plain(value):
 
 
 @dataclass(frozen=True, slots=True)
-class Variant(_Result):
+class Variant(Result):
     """One token sequence a text query stands for, and how often it occurs."""
 
     ids: tuple[int, ...]
@@ -38,7 +40,7 @@ class Variant(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class CountResult(_Result):
+class CountResult(Result):
     """`count` is the sum over `variants`: the token sequences the query stands for (two for a word-mode text
     that starts with a letter: ' word…' and 'word…'), each with its own ids, tokens and count."""
 
@@ -51,7 +53,7 @@ class CountResult(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class NextToken(_Result):
+class NextToken(Result):
     id: int
     token: str
     count: int
@@ -59,7 +61,7 @@ class NextToken(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class NtdResult(_Result):
+class NtdResult(Result):
     prompt: str
     prompt_count: int
     approx: bool
@@ -71,7 +73,7 @@ class NtdResult(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class InfgramNtdResult(_Result):
+class InfgramNtdResult(Result):
     """The ∞-gram next-token distribution: `ntd` is conditioned on the prompt's longest suffix that is followed by
     a token in the corpus (the whole prompt when it is; nothing, the unigram distribution, when no suffix is)."""
 
@@ -84,7 +86,7 @@ class InfgramNtdResult(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class ProbResult(_Result):
+class ProbResult(Result):
     prompt: str
     next: str
     next_tokens: tuple[str, ...]
@@ -97,7 +99,7 @@ class ProbResult(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class InfgramToken(_Result):
+class InfgramToken(Result):
     id: int
     token: str
     #: longest n such that the n tokens ending here occur in the corpus (how far back the corpus "remembers")
@@ -110,20 +112,20 @@ class InfgramToken(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class InfgramResult(_Result):
+class InfgramResult(Result):
     text: str
     tokens: tuple[InfgramToken, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Snippet(_Result):
+class Snippet(Result):
     left: str
     match: str
     right: str
 
 
 @dataclass(frozen=True, slots=True)
-class Match(_Result):
+class Match(Result):
     """A match inside a document: token offsets and, for lossless tokenizers, character offsets in its text."""
 
     token_start: int
@@ -133,7 +135,7 @@ class Match(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class DocumentHit(_Result):
+class DocumentHit(Result):
     doc: int
     id: str | None
     file: str
@@ -143,7 +145,7 @@ class DocumentHit(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class FindResult(_Result):
+class FindResult(Result):
     query: str
     clauses: tuple[tuple[Variant, ...], ...]
     count: int
@@ -153,7 +155,7 @@ class FindResult(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class Document(_Result):
+class Document(Result):
     doc: int
     id: str | None
     file: str
@@ -164,14 +166,14 @@ class Document(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class ShardInfo(_Result):
+class ShardInfo(Result):
     name: str
     documents: int
     tokens: int
 
 
 @dataclass(frozen=True, slots=True)
-class IndexInfo(_Result):
+class IndexInfo(Result):
     path: str
     #: the build folder answering (a rebuild publishes a new one)
     build: str
@@ -193,7 +195,7 @@ class IndexInfo(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class BuildReport(_Result):
+class BuildReport(Result):
     path: str
     documents: int
     tokens: int
@@ -220,7 +222,7 @@ class BuildReport(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class CompactReport(_Result):
+class CompactReport(Result):
     path: str
     shards_before: int
     shards_after: int
@@ -230,7 +232,7 @@ class CompactReport(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class SearchHit(_Result):
+class SearchHit(Result):
     doc: int
     score: float
     id: str | None
@@ -245,7 +247,7 @@ class SearchHit(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class SearchResult(_Result):
+class SearchResult(Result):
     query: str
     filters: tuple[tuple[str, str, str], ...]
     total: int
@@ -256,7 +258,7 @@ class SearchResult(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class Distribution(_Result):
+class Distribution(Result):
     """Of the column's finite values (`count`); NaN and ±inf are left out, counted in `non_finite`."""
 
     column: str
@@ -271,14 +273,14 @@ class Distribution(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class GroupCount(_Result):
+class GroupCount(Result):
     value: str | None
     documents: int
     tokens: int
 
 
 @dataclass(frozen=True, slots=True)
-class CorpusStats(_Result):
+class CorpusStats(Result):
     documents: int
     tokens: int
     per_file: tuple[GroupCount, ...]

@@ -36,24 +36,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.catalog import FLOAT_TYPES, INTEGER_TYPES
 from index.errors import InvalidQuery
-from index.fulltext import _number
+from index.fulltext import filter_number
 
-from .query import check_query_text, parse_where
-from .results import _Result
+from .query import check_int, check_query_text, parse_where
+from .results import Result
 
 BINNINGS = ("width", "quantile")
 DEFAULT_BINS = 5
 MAX_BINS = 100
 MAX_PER_BIN = 10_000
-_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                  "UBIGINT", "UHUGEINT")
-_FLOAT_TYPES = ("FLOAT", "DOUBLE")
 _FOLDERS = re.compile(r"[/\\]")
 
 
 @dataclass(frozen=True, slots=True)
-class SampleBin(_Result):
+class SampleBin(Result):
     bin: int
     #: `low <= score < high`; the last bin includes its `high`. None for a uniform sample (no score)
     low: float | None
@@ -66,7 +64,7 @@ class SampleBin(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class SampledDocument(_Result):
+class SampledDocument(Result):
     doc: int
     bin: int
     score: float | int | None
@@ -78,7 +76,7 @@ class SampledDocument(_Result):
 
 
 @dataclass(frozen=True, slots=True)
-class Sample(_Result):
+class Sample(Result):
     """A sample and the arguments that reproduce it (`exclude_docs` is echoed as its count, `excluded`)."""
 
     score: str | None
@@ -152,14 +150,14 @@ def sample(
     (e.g. those already labelled). See the module's docstring for the edges and the order of sampling.
     """
     catalog = index.catalog
-    per_bin = _bounded("per_bin", per_bin, 1, MAX_PER_BIN)
-    seed = _bounded("seed", seed, 0, 2**63 - 1)
+    per_bin = check_int("per_bin", per_bin, 1, MAX_PER_BIN)
+    seed = check_int("seed", seed, 0, 2**63 - 1)
     if score is None:
         if bins not in (None, 1):
             raise InvalidQuery("bins need a score column: give one, or leave bins out for a uniform sample")
         bins, binning = 1, None
     else:
-        bins = _bounded("bins", DEFAULT_BINS if bins is None else bins, 1, MAX_BINS)
+        bins = check_int("bins", DEFAULT_BINS if bins is None else bins, 1, MAX_BINS)
         if binning not in BINNINGS:
             raise InvalidQuery(f"binning must be one of {', '.join(BINNINGS)}, not {binning!r}")
         numeric = catalog.numeric_columns()
@@ -205,7 +203,7 @@ def sample(
     taken = np.bincount(candidate_bins[chosen], minlength=n_bins)
 
     sources = _sources(catalog, docs[candidates[chosen]].tolist())
-    integer_score = score is not None and catalog.types[score].startswith(_INTEGER_TYPES)
+    integer_score = score is not None and catalog.types[score].startswith(INTEGER_TYPES)
     documents = []
     for c in chosen.tolist():
         p = int(candidates[c])
@@ -289,14 +287,6 @@ def _bins(values: np.ndarray, bins: int, binning: str) -> tuple[list[float] | No
     return edges, np.minimum(np.searchsorted(np.array(edges), values, side="right") - 1, n_bins - 1)
 
 
-def _bounded(name: str, value, least: int, most: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidQuery(f"{name} must be an integer, not {value!r}")
-    if not least <= value <= most:
-        raise InvalidQuery(f"{name} must be between {least:,} and {most:,}, not {value:,}")
-    return int(value)
-
-
 def _doc_numbers(docs: Iterable[int]) -> np.ndarray:
     items = list(docs)
     for item in items:
@@ -313,17 +303,17 @@ def _condition(catalog, column: str, op: str, value: str) -> tuple[str, list]:
     if catalog.kind(column) in ("nested", "binary", "none", "other"):  # as search, which has no field for them
         raise InvalidQuery(f"column {column!r} holds {kind}: only numbers, text, true/false and dates can be filtered")
     if catalog.kind(column) == "number":
-        number = _number(column, "int" if kind.startswith(_INTEGER_TYPES) else "float", value)
+        number = filter_number(column, "int" if kind.startswith(INTEGER_TYPES) else "float", value)
         if op == "!=":
             return f"{quoted} IS DISTINCT FROM ?", [number]
-        if kind.startswith(_FLOAT_TYPES):  # DuckDB orders NaN above every number; search never matches it
+        if kind.startswith(FLOAT_TYPES):  # DuckDB orders NaN above every number; search never matches it
             return f"({quoted} {op} ? AND NOT isnan({quoted}))", [number]
         return f"{quoted} {op} ?", [number]
     if kind == "BOOLEAN":
         text = value.strip().lower()
         number = {"true": 1, "false": 0}.get(text)
         if number is None:
-            number = _number(column, "int", value)
+            number = filter_number(column, "int", value)
         if op == "!=":
             return f"CAST({quoted} AS INTEGER) IS DISTINCT FROM ?", [number]
         return f"CAST({quoted} AS INTEGER) {op} ?", [number]

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 
@@ -16,7 +19,6 @@ from inspector import (
     NotAnIndex,
     Settings,
     confined_path,
-    escape_markdown,
     find_indexes,
     live_build_name,
     open_index,
@@ -189,11 +191,28 @@ def stats():
     return corpus_stats(path, live_build_name(path))
 
 
-md = escape_markdown  # every label, caption or message built from corpus data or a URL goes through this
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:&=^\"'])")
+
+
+def md(text: object) -> str:
+    """Text made inert for Streamlit's Markdown (labels, captions, errors): every special character escaped. Every
+    label, caption or message built from corpus data or a URL goes through this."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def show_error(exc: Exception) -> None:
     st.error(md(str(exc)))
+
+
+@contextmanager
+def stop_on_error() -> Iterator[None]:
+    """A block whose InspectorError is the page's answer (a bad link, a refused request): shown in an error box,
+    and the page stops there."""
+    try:
+        yield
+    except InspectorError as exc:
+        show_error(exc)
+        st.stop()
 
 
 def token_label(token: str) -> str:

@@ -15,6 +15,7 @@ import streamlit as st
 from inspector import (
     InspectorError,
     InvalidQuery,
+    bounded_text,
     check_annotator,
     current_labels,
     get_task,
@@ -24,10 +25,9 @@ from inspector import (
     rename_annotator,
     renames,
     tasks,
-    url_int,
-    url_text,
 )
-from pages._shared import PAGES, current_index, md, show_error, stop_without_tasks
+from pages._shared import PAGES, current_index, md, show_error, stop_on_error, stop_without_tasks
+from pages._urls import url_int
 
 MAX_DISAGREEMENTS = 200  # listed with a link each (the export has them all)
 MAX_TASK_CHOICES = 1000
@@ -38,8 +38,8 @@ index = current_index()
 st.title("Agreement")
 params = st.query_params
 names = [t.name for t in tasks(index)]
-try:
-    url_task = url_text(params.get("task"), "task", 64)
+with stop_on_error():
+    url_task = bounded_text(params.get("task"), "task", 64)
     if url_task and url_task not in names:
         raise InvalidQuery(f"there is no task {url_task!r} at this index; create one on the Sample page")
     bins = url_int(params.get("bins"), "bins (score bins)", 1, 20, default=5)
@@ -49,10 +49,7 @@ try:
         "positive_from") else None
     url_annotator = params.get("annotator")
     if url_annotator is not None:
-        check_annotator(url_text(url_annotator, "annotator", 64))
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
+        check_annotator(bounded_text(url_annotator, "annotator", 64))
 
 # the lead's name, kept in this page's URL and in every link to Annotate (a link opened in a new tab has no session)
 lead = url_annotator or st.session_state.get("annotator_seen") or ""
@@ -72,12 +69,9 @@ if task is None:
     st.info("Choose a task.")
     st.stop()
 
-try:
+with stop_on_error():
     result = label_stats(index, task, positive_from=positive_from, bins=bins)
     table = label_table(index, task)
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
 
 st.caption(md(f"{task.items:,} items · labels {task.scheme.spec} · created {task.created}"
               + (f" · score: {task.score_name}" if task.score_name else "")))

@@ -25,6 +25,7 @@ from inspector import (
     InvalidQuery,
     add_label,
     annotator_view,
+    bounded_text,
     check_annotator,
     current_labels,
     get_task,
@@ -32,12 +33,11 @@ from inspector import (
     next_item,
     skip,
     tasks,
-    url_int,
-    url_text,
 )
 from pages._label_keys import action, answer, label_keys, take_press
 from pages._read_ahead import AHEAD, window_cache
-from pages._shared import PAGES, SETTINGS, current_index, md, show_error, stop_without_tasks
+from pages._shared import PAGES, SETTINGS, current_index, md, show_error, stop_on_error, stop_without_tasks
+from pages._urls import url_int
 
 MAX_TASK_CHOICES = 1000
 MAX_NOTE = 2000
@@ -77,22 +77,19 @@ def url_place(given) -> tuple[int | None, int]:
 params = st.query_params
 all_tasks = tasks(index)
 names = [t.name for t in all_tasks]
-try:
-    url_task = url_text(params.get("task"), "task", 64)
+with stop_on_error():
+    url_task = bounded_text(params.get("task"), "task", 64)
     if url_task and url_task not in names:
         raise InvalidQuery(f"there is no task {url_task!r} at this index; create one on the Sample page")
     url_annotator = params.get("annotator")
     if url_annotator is not None:
-        url_text(url_annotator, "annotator", 64)
+        bounded_text(url_annotator, "annotator", 64)
         check_annotator(url_annotator)
     url_place(params)
     url_round = url_int(params.get("round"), "round", 1, 2, default=1)
     task = get_task(index, url_task) if url_task else None
     if url_round == 2 and task is not None and not task.second_pass:
         raise InvalidQuery(f"task {task.name!r} has no second pass: round must be 1")
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
 
 stop_without_tasks(names)
 
@@ -114,11 +111,8 @@ elif "annotator_name" not in st.session_state:  # a widget's value is dropped on
 annotator = right.text_input("Your name", key="annotator_name", max_chars=64,
                              help="1-64 letters, digits and . _ @ + -: your labels are kept under it")
 if annotator:
-    try:
+    with stop_on_error():
         check_annotator(annotator)
-    except InspectorError as exc:
-        show_error(exc)
-        st.stop()
     if annotator != url_annotator:
         st.session_state.annotator_seen = annotator
         st.query_params["annotator"] = annotator

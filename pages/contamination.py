@@ -14,31 +14,35 @@ import streamlit as st
 
 from inspector import (
     PRESETS,
-    UPLOAD_TYPES,
     BenchmarkError,
     CheckWorker,
     ContaminationParams,
+    ContaminationReport,
     InspectorError,
     InvalidQuery,
+    ItemResult,
+    benchmark_stem,
+    bounded_text,
+    check_text,
+    item_rows,
+    keep_report,
+    kept_reports,
+    load_report,
+    missed_note,
+)
+from pages._contamination_view import (
+    UPLOAD_TYPES,
     benchmark_layout,
     benchmark_source,
-    benchmark_stem,
     bulletin_signature,
-    check_text,
     check_upload,
     decontamination_rows,
     hide_folder,
     histogram_rows,
     item_html,
-    item_key,
     item_label,
-    item_rows,
-    keep_report,
     kept_report_path,
-    kept_reports,
-    load_report,
     measure_help,
-    missed_note,
     parse_item_key,
     report_name,
     snippet_html,
@@ -46,9 +50,8 @@ from inspector import (
     summary_rows,
     unique_name,
     uploaded_name,
-    url_text,
 )
-from pages._shared import PAGES, SETTINGS, current_index, md, show_error
+from pages._shared import PAGES, SETTINGS, current_index, md, show_error, stop_on_error
 
 FILTERS = ["all", "dirty", "partial", "clean", "empty"]
 ORDERS = {"desc": "coverage, highest first", "asc": "coverage, lowest first", "file": "file order"}
@@ -73,7 +76,7 @@ st.caption("Which benchmark items occur in this corpus: each item's share of tok
 
 
 @st.cache_resource(max_entries=8, show_spinner="Reading the report…")
-def _report(path: str, signature: tuple) -> dict:
+def _report(path: str, signature: tuple) -> ContaminationReport:
     return load_report(path)
 
 
@@ -102,10 +105,10 @@ def _worker() -> CheckWorker:
 params = st.query_params
 kept = _bulletin(str(index.path), index.build.name, bulletin_signature(index))
 names = [report_name(r.path) for r in kept]
-fresh = st.session_state.get("contam_fresh")  # the last report this session ran: (its kept name or None, its dict)
-try:
-    url_report = url_text(params.get("report"), "report", 300)
-    url_item = url_text(params.get("item"), "item", 300)
+fresh = st.session_state.get("contam_fresh")  # the last report this session ran: (its kept name or None, the report)
+with stop_on_error():
+    url_report = bounded_text(params.get("report"), "report", 300)
+    url_item = bounded_text(params.get("item"), "item", 300)
     url_verdict = params.get("verdict", "all")
     if url_verdict not in FILTERS:
         raise InvalidQuery(f"verdict must be one of {', '.join(FILTERS)}, not {url_verdict[:40]!r}")
@@ -114,76 +117,74 @@ try:
         parse_item_key(url_item)
         if not url_report and not (fresh and fresh[0] is None):
             raise InvalidQuery("item needs a report: give report= too, or open one from the list")
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
 showing = bool(url_report) or bool(fresh and fresh[0] is None)
 
 # -- parameters, shared by the benchmark check and the text check ----------------------------------------------------
-normalized_index = bool(index.manifest.get("normalized"))
-helps = measure_help(ContaminationParams().as_dict())  # the inputs' help says what each one sets, not its value
+normalized_index = index.manifest.normalized is not None
+defaults = ContaminationParams()  # the inputs start at the check's own defaults
+helps = measure_help(defaults)  # the inputs' help says what each one sets, not its value
 with st.expander("Parameters"):
     c = st.columns(3)
-    n = c[0].number_input("n (overlap n-grams)", 1, 1000, 13, key="contam_n", help=helps["n"])
-    min_match = c[1].number_input("L (minimum match, tokens)", 1, 1000, 13, key="contam_min_match", help=helps["L"])
-    evidence = c[2].number_input("Evidence documents per item", 0, MAX_EVIDENCE, 3, key="contam_evidence",
-                                 help=helps["evidence"])
+    n = c[0].number_input("n (overlap n-grams)", 1, 1000, defaults.n, key="contam_n", help=helps["n"])
+    min_match = c[1].number_input("L (minimum match, tokens)", 1, 1000, defaults.min_match, key="contam_min_match",
+                                  help=helps["L"])
+    evidence = c[2].number_input("Evidence documents per item", 0, MAX_EVIDENCE, defaults.evidence_documents,
+                                 key="contam_evidence", help=helps["evidence"])
     c = st.columns(2)
     if normalized_index:
-        match = c[0].radio("Match", list(MATCH_LABELS), format_func=MATCH_LABELS.get, horizontal=True,
-                           key="contam_match", help=helps["match"])
+        match = c[0].radio("Match", list(MATCH_LABELS), list(MATCH_LABELS).index(defaults.match),
+                           format_func=MATCH_LABELS.get, horizontal=True, key="contam_match", help=helps["match"])
     else:  # exact is all this index can do: said, with how to build one that does more
         match = c[0].radio("Match", ["auto"], format_func=lambda _: "exact (this index has no normalised shards)",
                            disabled=True, key="contam_match_exact", help=helps["match"])
         c[0].caption(missed_note("exact"))
-    count_templates = c[1].toggle("Count template text", key="contam_count_templates",
+    count_templates = c[1].toggle("Count template text", defaults.count_templates, key="contam_count_templates",
                                   help=helps["count_templates"])
-    clean_below, dirty_from = st.slider("Clean below / dirty from (coverage)", 0.0, 1.0, (0.2, 0.8), 0.05,
-                                        key="contam_thresholds", help=helps["thresholds"])
+    clean_below, dirty_from = st.slider("Clean below / dirty from (coverage)", 0.0, 1.0,
+                                        (defaults.clean_below, defaults.dirty_from), 0.05, key="contam_thresholds",
+                                        help=helps["thresholds"])
 check_params = ContaminationParams(n=int(n), min_match=int(min_match), clean_below=clean_below,
                                    dirty_from=dirty_from, evidence_documents=int(evidence), match=match,
                                    count_templates=bool(count_templates),
                                    max_items=SETTINGS.max_check_items, max_text_chars=SETTINGS.max_check_chars)
 
 
-def show_evidence(item: dict) -> None:
+def show_evidence(item: ItemResult) -> None:
     """The documents holding an item's longest match: the match in context, and a link marking it in its document."""
-    approx = " (at least)" if item["evidence_approx"] else ""
-    st.caption(f"{item['evidence_documents']:,} document(s){approx} hold the longest match; "
-               f"{min(len(item['evidence']), MAX_EVIDENCE)} shown")
-    for e in item["evidence"][:MAX_EVIDENCE]:
+    approx = " (at least)" if item.evidence_approx else ""
+    st.caption(f"{item.evidence_documents:,} document(s){approx} hold the longest match; "
+               f"{min(len(item.evidence), MAX_EVIDENCE)} shown")
+    for e in item.evidence[:MAX_EVIDENCE]:
         with st.container(border=True):
-            st.html(f'{TEXT_STYLE}<div class="kwic">{snippet_html(e["snippet"])}</div>')
-            where = (f"doc {e['doc']}", e["id"], f"{Path(e['file']).name} row {e['row']}")
+            st.html(f'{TEXT_STYLE}<div class="kwic">{snippet_html(e.snippet)}</div>')
+            where = (f"doc {e.doc}", e.id, f"{Path(e.file).name} row {e.row}")
             label = md("Open " + " · ".join(part for part in where if part))
-            span = e.get("span")
-            query = {"doc": str(e["doc"])} | ({"mark": f"{span[0]}-{span[1]}"} if span else {})
+            query = {"doc": str(e.doc)} | ({"mark": f"{e.span[0]}-{e.span[1]}"} if e.span else {})
             st.page_link(PAGES["document"], label=label, query_params=query)
 
 
-def show_item(item: dict, params: dict) -> None:
+def show_item(item: ItemResult, params: ContaminationParams) -> None:
     """An item's measures (each saying what it means with `params`, the check's), its text with the matched spans
     marked (the longest match in red, template text grey), its evidence."""
     helps = measure_help(params)
-    ways = "matched_by" in item  # reports kept before the match modes have no such key
     c = st.columns(3) + st.columns(3)  # two rows: six numbers side by side would cut "276 tokens" short
-    c[0].metric("Verdict", item["verdict"], help=helps["verdict"])
-    c[1].metric("Coverage", "–" if item["coverage"] is None else f"{item['coverage']:.1%}", help=helps["coverage"])
-    c[2].metric("N-gram overlap", "–" if item["overlap"] is None else f"{item['overlap']:.1%}",
-                help=f"{helps['overlap']} Here {item['ngrams_found']:,} of {item['ngrams']:,}.")
-    c[3].metric("Longest match", f"{item['longest_match']:,} tokens",
-                help=f"{helps['longest_match']} It occurs {item['longest_count']:,} times.")
-    c[4].metric("Evidence documents", f"{item['evidence_documents']:,}", help=helps["evidence_documents"])
-    if ways:
-        c[5].metric("Matched by", item["matched_by"] or "none", help=helps["matched_by"])
-    template = item.get("template_spans", ())
-    body = item_html(item["text"], item["spans"], item["longest_span"], SETTINGS.document_window_chars, template)
+    c[0].metric("Verdict", item.verdict, help=helps["verdict"])
+    c[1].metric("Coverage", "–" if item.coverage is None else f"{item.coverage:.1%}", help=helps["coverage"])
+    c[2].metric("N-gram overlap", "–" if item.overlap is None else f"{item.overlap:.1%}",
+                help=f"{helps['overlap']} Here {item.ngrams_found:,} of {item.ngrams:,}.")
+    c[3].metric("Longest match", f"{item.longest_match:,} tokens",
+                help=f"{helps['longest_match']} It occurs {item.longest_count:,} times.")
+    c[4].metric("Evidence documents", f"{item.evidence_documents:,}", help=helps["evidence_documents"])
+    if item.matched_by is not None:  # None: a report kept before the match modes cannot say
+        c[5].metric("Matched by", item.matched_by or "none", help=helps["matched_by"])
+    template = item.template_spans
+    body = item_html(item.text, item.spans, item.longest_span, SETTINGS.document_window_chars, template)
     st.html(f'{TEXT_STYLE}<pre class="contam-text">{body}</pre>')
     st.caption("Marked: spans inside corpus matches of at least L tokens; red: the longest match"
                + ("; grey: template text, shared by several items of this benchmark file "
-                  + ("(counted, as asked)." if params.get("count_templates") else "(not counted).")
+                  + ("(counted, as asked)." if params.count_templates else "(not counted).")
                   if template else "."))
-    if item["evidence"]:
+    if item.evidence:
         show_evidence(item)
 
 
@@ -266,7 +267,8 @@ with st.expander("Check benchmarks", expanded=not showing):
                     options = choices[name] | ({"shown_as": uploaded_name(upload.name)} if upload else {})
                     specs.append((spec, options))
                 try:  # in the worker process: this server's other sessions keep the interpreter meanwhile
-                    report = _worker().check(index, specs, check_params, progress=progress)
+                    report = ContaminationReport.from_dict(_worker().check(index, specs, check_params,
+                                                                           progress=progress))
                 except InspectorError as exc:  # files are named as uploaded; should a message quote the folder
                     raise BenchmarkError(hide_folder(str(exc), tmp)) from None
         except InspectorError as exc:
@@ -274,7 +276,7 @@ with st.expander("Check benchmarks", expanded=not showing):
             st.stop()
         finally:
             slot.release()
-        bar.progress(1.0, text=f"Checked {len(report['items']):,} items")
+        bar.progress(1.0, text=f"Checked {len(report.items):,} items")
         try:
             kept_name = report_name(keep_report(index, report))
         except (InspectorError, OSError) as exc:
@@ -291,9 +293,8 @@ with st.expander("Check a text", expanded="contam_text_result" in st.session_sta
                         max_chars=SETTINGS.max_check_text_chars)
     if st.button("Check the text", key="contam_check_text"):
         try:
-            url_text(text, "the text", SETTINGS.max_check_text_chars)
-            st.session_state.contam_text_result = (check_text(index, text, check_params).as_dict(),
-                                                   check_params.as_dict())
+            bounded_text(text, "the text", SETTINGS.max_check_text_chars)
+            st.session_state.contam_text_result = (check_text(index, text, check_params), check_params)
         except InspectorError as exc:
             show_error(exc)
     if "contam_text_result" in st.session_state:
@@ -312,8 +313,8 @@ if kept:
                      "dirty": st.column_config.NumberColumn(help="Items with coverage from the report's dirty "
                                                                  "threshold."),
                      "dirty %": st.column_config.NumberColumn(format="%.1f", help=helps["dirty %"])})
-    report_labels = {"": "—"} | {report_name(r.path): f"{r.created} · {', '.join(r.benchmarks)} · {r.mode} · {r.dirty:,} of "
-              f"{r.items:,} dirty" for r in kept}
+    report_labels = {"": "—"} | {report_name(r.path): f"{r.created} · {', '.join(r.benchmarks)} · {r.mode} · "
+                                 f"{r.dirty:,} of {r.items:,} dirty" for r in kept}
     chosen = st.selectbox("Open a report", [""] + names, index=names.index(url_report) + 1 if url_report else 0,
                           format_func=report_labels.get)
     if chosen != url_report:  # another report: its view from the start
@@ -324,23 +325,20 @@ else:
 
 # -- the open report ------------------------------------------------------------------------------------------------
 if report_path is not None:
-    try:
+    with stop_on_error():  # removed or replaced since it was listed
         report = fresh[1] if fresh and fresh[0] == url_report else _report(str(report_path), bulletin_signature(index))
-    except InspectorError as exc:  # removed or replaced since it was listed
-        show_error(exc)
-        st.stop()
 elif fresh is not None and fresh[0] is None:
     report = fresh[1]
 else:
     st.stop()
 
 st.subheader(md(f"Report {url_report or '(not kept)'}"))
-p = report["params"]
+p = report.params
 report_helps = measure_help(p)
-templates = "templates counted" if p.get("count_templates") else "templates not counted"
-st.caption(md(f"{report['mode']} mode · build {report['build']} · {report['tokenizer']} tokenizer · created "
-              f"{report['created']} · n={p['n']}, L={p['min_match']}, clean below {p['clean_below']:.0%}, dirty "
-              f"from {p['dirty_from']:.0%}") + (f" · {templates}" if "count_templates" in p else ""))
+templates = "templates counted" if p.count_templates else "templates not counted"
+st.caption(md(f"{report.mode} mode · build {report.build} · {report.tokenizer} tokenizer · created "
+              f"{report.created} · n={p.n}, L={p.min_match}, clean below {p.clean_below:.0%}, dirty "
+              f"from {p.dirty_from:.0%}") + ("" if report.kept_before_ways else f" · {templates}"))
 if note := missed_note(report):
     st.info(note)
 summary_formats = {"dirty %": "%.1f", "mean overlap": "%.3f", "mean coverage": "%.3f"}
@@ -349,33 +347,33 @@ st.dataframe(summary, hide_index=True, column_config={"benchmark": st.column_con
     help=report_helps["benchmark"])} | {column: st.column_config.NumberColumn(format=summary_formats.get(column),
                                                                              help=report_helps[column])
                                         for column in summary.columns[1:]})
-st.caption(md(" — ".join(benchmark_source(b) for b in report["benchmarks"])))
-for b in report["benchmarks"]:
-    if b["problems"]:
-        with st.expander(md(f"{b['name']}: {b['skipped']:,} record(s) skipped")):
-            st.text("\n".join(b["problems"][:100]))
+st.caption(md(" — ".join(benchmark_source(b) for b in report.benchmarks)))
+for b in report.benchmarks:
+    if b.problems:
+        with st.expander(md(f"{b.name}: {b.skipped:,} record(s) skipped")):
+            st.text("\n".join(b.problems[:100]))
 st.caption("Items per coverage decile")
 st.bar_chart(pd.DataFrame(histogram_rows(report)), x="coverage", y="items", color="benchmark", stack=False,
              sort=False)
 
 stem = (url_report or "report").removesuffix(".json")
 d = st.columns(3)
-d[0].download_button("Report (JSON)", lambda: json.dumps(report, ensure_ascii=False), f"{stem}.json",
+d[0].download_button("Report (JSON)", lambda: json.dumps(report.as_dict(), ensure_ascii=False), f"{stem}.json",
                      "application/json", key="contam_download_report")
-d[1].download_button(f"Decontamination list (CSV, {len(report['documents']):,} documents)",
+d[1].download_button(f"Decontamination list (CSV, {len(report.documents):,} documents)",
                      lambda: pd.DataFrame(decontamination_rows(report), columns=[
                          "doc", "id", "file", "row", "items", "tokens_matched"]).to_csv(index=False),
                      f"{stem}-decontamination.csv", "text/csv", key="contam_download_documents")
-d[2].download_button("Items (CSV)", lambda: pd.DataFrame(item_rows(report)).to_csv(index=False),
+d[2].download_button("Items (CSV)", lambda: pd.DataFrame(item_rows(report.items)).to_csv(index=False),
                      f"{stem}-items.csv", "text/csv", key="contam_download_items")
 
 # -- items ----------------------------------------------------------------------------------------------------------
 st.subheader("Items")
-by_key = {item_key(i): i for i in report["items"]}
+by_key = {i.key: i for i in report.items}
 if url_item and url_item not in by_key:
     st.error(md(f"this report has no item {url_item[:80]!r}"))
     st.stop()
-counts = {v: sum(1 for i in report["items"] if i["verdict"] == v) for v in FILTERS[1:]} | {"all": len(by_key)}
+counts = {v: sum(1 for i in report.items if i.verdict == v) for v in FILTERS[1:]} | {"all": len(by_key)}
 left, right = st.columns(2)
 verdict = left.radio("Verdict", FILTERS, index=FILTERS.index(url_verdict), horizontal=True,
                      format_func=lambda v: f"{v} ({counts[v]:,})")
@@ -383,11 +381,11 @@ order = right.radio("Order", list(ORDERS), horizontal=True, format_func=ORDERS.g
 if verdict != url_verdict:  # another filter: its items from the first
     st.query_params.from_dict({k: v for k, v in params.items() if k != "item"} | {"verdict": verdict})
     st.rerun()
-shown = sorted_items(report["items"], verdict, order)
+shown = sorted_items(report.items, verdict, order)
 listed = shown[:MAX_TABLE_ROWS]
-table = pd.DataFrame(item_rows({"items": listed}, text_chars=120), columns=ITEM_COLUMNS)
-table["matched_by"] = [i.get("matched_by", "") for i in listed]
-ways = any("matched_by" in i for i in listed[:1])  # reports kept before the match modes cannot say
+table = pd.DataFrame(item_rows(listed, text_chars=120), columns=ITEM_COLUMNS)
+table["matched_by"] = [i.matched_by or "" for i in listed]
+ways = any(i.matched_by is not None for i in listed[:1])  # reports kept before the match modes cannot say
 table_key = f"contam_items_{url_report}_{verdict}_{order}"
 column = st.column_config
 picked = st.dataframe(  # a missing value (an item without id, an empty item's coverage) is blank, never "None"
@@ -408,7 +406,7 @@ if not rows:  # nothing picked (or unpicked): the next pick opens, even of the s
     st.session_state.pop("contam_picked", None)
 elif (picked_now := (table_key, rows[0])) != st.session_state.get("contam_picked"):
     st.session_state.contam_picked = picked_now  # a new pick opens its item, in the URL; an old one stays put
-    st.query_params["item"] = item_key(listed[rows[0]])
+    st.query_params["item"] = listed[rows[0]].key
     st.rerun()
 if len(shown) > MAX_TABLE_ROWS:
     st.caption(f"The first {MAX_TABLE_ROWS:,} of {len(shown):,} items; the CSV download has them all.")
@@ -416,7 +414,7 @@ if not shown:
     st.info("No items with this verdict.")
     st.stop()
 
-keys = [item_key(i) for i in shown[:MAX_CHOICES]]
+keys = [i.key for i in shown[:MAX_CHOICES]]
 if url_item and url_item not in keys:
     keys.insert(0, url_item)
 current = url_item or keys[0]
@@ -427,5 +425,5 @@ if chosen_item != current:
     st.query_params["item"] = chosen_item
     st.rerun()
 item = by_key[chosen_item]
-st.markdown(f"#### {md(chosen_item)}" + (f" · {md(item['id'])}" if item["id"] else ""))
+st.markdown(f"#### {md(chosen_item)}" + (f" · {md(item.id)}" if item.id else ""))
 show_item(item, p)

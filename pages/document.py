@@ -12,15 +12,14 @@ from inspector import (
     DocumentMatches,
     InspectorError,
     annotator_metadata,
+    bounded_text,
     document_matches,
     document_window,
     get_task,
     highlight_html,
-    url_int,
-    url_span,
-    url_text,
 )
-from pages._shared import PAGES, SETTINGS, current_index, md, show_error
+from pages._shared import PAGES, SETTINGS, current_index, md, show_error, stop_on_error
+from pages._urls import url_int, url_span
 
 MATCH_LIMIT = 1000
 LEAD = 300  # characters shown before the match stepped to
@@ -68,11 +67,11 @@ try:  # ?doc= given empty is a bad link, never document 0 unasked
     mark = url_span(params.get("mark"), "mark (the characters to mark)")
     at_given = bool(params.get("at"))
     at = url_int(params.get("at"), "at (the first character shown)", 0, 10**15, default=0)
-    ngram = url_text(params.get("ngram"), "the n-gram to mark", SETTINGS.max_query_chars)
-    search = url_text(params.get("search"), "the search terms to mark", SETTINGS.max_query_chars)
+    ngram = bounded_text(params.get("ngram"), "the n-gram to mark", SETTINGS.max_query_chars)
+    search = bounded_text(params.get("search"), "the search terms to mark", SETTINGS.max_query_chars)
     match = url_int(params.get("match"), "match (the match shown)", 1, MATCH_LIMIT) if params.get("match") else None
     # opened from Annotate (?task=): what that task hides from its annotators stays hidden here
-    task = get_task(index, url_text(params.get("task"), "task", 64)) if params.get("task") else None
+    task = get_task(index, bounded_text(params.get("task"), "task", 64)) if params.get("task") else None
     blind = task is not None and task.blind
     if match and not (ngram or search):
         raise InspectorError("match (the match shown) needs an n-gram (ngram=) or search terms (search=) to mark")
@@ -92,26 +91,20 @@ doc = requested
 
 matches = None
 if ngram or search:
-    try:
+    with stop_on_error():
         matches = find_matches(index, str(index.build), doc, ngram, search)
         if match and match > len(matches.spans):
             raise InspectorError(f"match (the match shown) must be from 1 to {len(matches.spans):,} (the matches in "
                                  f"document {doc}), not {match:,}" if matches.spans else
                                  f"match (the match shown): document {doc} has no matches of what is marked")
-    except InspectorError as exc:
-        show_error(exc)
-        st.stop()
     if match is None and not at_given and not mark and matches.spans:
         match = 1  # a link from a search or n-gram result: open its first match
 # the match stepped to (or the span marked), unless the URL names the window: shown, and scrolled into view
 focus = None if at_given else matches.spans[match - 1] if match else mark
 
-try:
+with stop_on_error():
     window = document_window(index, doc, at, size, ngram=ngram, search=search, marks=[mark] if mark else (),
                              focus=focus, lead=LEAD)
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
 
 if index.documents.changed_sources({window.file}):  # one stat: this document's shard
     shard = "This document's source shard" if blind else f"Source shard {window.file}"

@@ -1,5 +1,6 @@
 """N-grams: exact counts, probabilities, next-token distributions, ∞-gram coverage and document search over the
-suffix array. Every setting lives in the URL (`inspector.ngram_view.NgramView`): a link or Back shows the same view."""
+suffix array. Every setting lives in the URL (`NgramView`, pages/_ngram_view.py): a link or Back shows the same
+view."""
 import html
 import time
 from dataclasses import replace
@@ -7,8 +8,8 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from inspector import InspectorError, InvalidQuery, url_text
-from inspector.ngram_view import (
+from inspector import InspectorError, InvalidQuery, bounded_text
+from pages._ngram_view import (
     MAX_SEED,
     MAX_TOP,
     MODES,
@@ -26,7 +27,17 @@ from inspector.ngram_view import (
     rows_csv,
     variant_rows,
 )
-from pages._shared import SETTINGS, current_index, document_link, index_path, md, pager, show_error, token_label
+from pages._shared import (
+    SETTINGS,
+    current_index,
+    document_link,
+    index_path,
+    md,
+    pager,
+    show_error,
+    stop_on_error,
+    token_label,
+)
 
 #: each setting of the view and the widget that shows it
 WIDGETS = {"mode": "ngram_mode", "q": "ngram_query", "next": "ngram_next", "boundary": "ngram_boundary",
@@ -45,11 +56,8 @@ st.caption("Exact over every token of the corpus. A text starting with a letter 
            "text) and 'word…' (at a line or document start) unless the boundary is set to exact.")
 
 # -- the view: from the URL when it changed under us (a link, a reload, Back), else from the widgets ---------------
-try:
+with stop_on_error():
     url_view = NgramView.from_params(st.query_params, SETTINGS)
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
 arrived = st.session_state.get("ngram_view") != url_view
 for name, key in WIDGETS.items():
     if arrived or key not in st.session_state:
@@ -228,8 +236,8 @@ def show_infgram_token(tokens, k: int) -> None:
     t = tokens[k]
     context = ids[k - t.suffix_length : k]
     after = index.ntd(ids=context, top=10) if context else index.ntd("", top=10)
-    st.caption(md(f"After its context of {len(context):,} token(s), "
-                  f"{' '.join(token_label(x.token) for x in tokens[k - len(context) : k]) or '(none: the empty prompt)'}, "
+    shown_context = " ".join(token_label(x.token) for x in tokens[k - len(context) : k]) or "(none: the empty prompt)"
+    st.caption(md(f"After its context of {len(context):,} token(s), {shown_context}, "
                   f"the corpus continues {after.prompt_count:,} times; {token_label(t.token)} (id {t.id}) in "
                   f"{t.count:,} of them (p = {prob_text(t.prob)})"))
     table([{"token": token_label(n.token), "id": n.id, "count": n.count, "prob": n.prob} for n in after.next_tokens],
@@ -298,7 +306,7 @@ answer_box = st.empty()
 with answer_box.container():
     try:
         if view.mode != "∞-gram":  # one n-gram or CNF query; an ∞-gram text may be longer (bounded in tokens)
-            url_text(view.q, "the query", SETTINGS.max_query_chars)
+            bounded_text(view.q, "the query", SETTINGS.max_query_chars)
         with st.spinner("Running the query…"):
             started = time.perf_counter()
             answer = SHOW[view.mode](view)

@@ -17,7 +17,7 @@ st.caption(f"{info.bytes_on_disk / 2**20:,.1f} MiB on disk ({info.ngram_bytes_pe
            f"n-gram index); {info.empty_skipped:,} empty texts skipped")
 # After the figures above, which need neither: they are drawn while the statistics are computed and pandas imported
 corpus = stats()
-import pandas as pd
+import pandas as pd  # noqa: E402  (after the figures: see above)
 
 left, right = st.columns(2)
 with left:

@@ -14,15 +14,15 @@ from inspector import (
     BINNINGS,
     InspectorError,
     InvalidQuery,
+    bounded_text,
     create_task,
     labelled_docs,
     parse_scheme,
     sample,
     tasks,
-    url_int,
-    url_text,
 )
-from pages._shared import PAGES, SETTINGS, current_index, md, show_error
+from pages._shared import PAGES, SETTINGS, current_index, md, show_error, stop_on_error
+from pages._urls import url_int
 
 MAX_BINS = 100
 MAX_PER_BIN = 1000  # a task holds at most 100,000 items: 100 bins of 1,000
@@ -50,8 +50,8 @@ def _sample(path: str, build: str, score: str | None, bins: int, binning: str, p
 params = st.query_params
 drawn = any(name in params for name in PARAMS)
 default_score = "quality" if "quality" in numeric else numeric[0] if numeric else ""
-try:
-    score = url_text(params.get("score", default_score), "score", 200)
+with stop_on_error():
+    score = bounded_text(params.get("score", default_score), "score", 200)
     if score and score not in numeric:
         raise InvalidQuery(f"score {score[:40]!r} is not a numeric column of this corpus; the numeric columns are: "
                            f"{', '.join(numeric) or 'none'} (or leave it empty for a uniform sample)")
@@ -61,14 +61,11 @@ try:
         raise InvalidQuery(f"binning must be one of {', '.join(BINNINGS)}, not {binning[:40]!r}")
     per_bin = url_int(params.get("per_bin"), "per_bin (documents per bin)", 1, MAX_PER_BIN, default=10)
     seed = url_int(params.get("seed"), "seed", 0, MAX_SEED, default=0)
-    where = url_text(params.get("where"), "where (the filter)", SETTINGS.max_query_chars)
-    query = url_text(params.get("query"), "query (the full-text query)", SETTINGS.max_query_chars)
-    exclude_task = url_text(params.get("exclude_task"), "exclude_task (a task)", 200)
+    where = bounded_text(params.get("where"), "where (the filter)", SETTINGS.max_query_chars)
+    query = bounded_text(params.get("query"), "query (the full-text query)", SETTINGS.max_query_chars)
+    exclude_task = bounded_text(params.get("exclude_task"), "exclude_task (a task)", 200)
     if exclude_task and exclude_task not in task_names:
         raise InvalidQuery(f"exclude_task: no task {exclude_task[:64]!r} at this index")
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
 
 # the form starts from the URL (and again whenever the URL changes under it, e.g. a shared link)
 url_state = (score, bins, binning, per_bin, seed, where, query, exclude_task)
@@ -104,13 +101,10 @@ with st.form("sample_form"):
 if not drawn:
     st.info("Choose the settings and draw a sample.")
     st.stop()
-try:
+with stop_on_error():
     exclude = labelled_docs(index, exclude_task) if exclude_task else ()
     drawn_sample = _sample(str(index.path), index.build.name, score or None, bins, binning, per_bin, seed, where, query,
                            exclude)
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
 
 # -- the sample ------------------------------------------------------------------------------------------------------
 for warning in drawn_sample.warnings:

@@ -8,8 +8,9 @@ import re
 
 import streamlit as st
 
-from inspector import InspectorError, InvalidQuery, url_int, url_range, url_text
-from pages._shared import SETTINGS, current_index, document_link, md, pager, show_error, stats
+from inspector import InvalidQuery, bounded_text
+from pages._shared import SETTINGS, current_index, document_link, md, pager, stats, stop_on_error
+from pages._urls import url_int, url_range
 
 PAGE_SIZE = 10
 MAX_PAGE = SETTINGS.max_search_offset // PAGE_SIZE + 1
@@ -38,9 +39,9 @@ def set_url(**changes) -> None:
 
 index = current_index()
 st.title("Search")
-try:  # what a URL can say, bounded and checked before it reaches Tantivy
+with stop_on_error():  # what a URL can say, bounded and checked before it reaches Tantivy
     columns = index.filter_columns()
-    url_query = url_text(st.query_params.get("q"), "the search query", SETTINGS.max_query_chars)
+    url_query = bounded_text(st.query_params.get("q"), "the search query", SETTINGS.max_query_chars)
     url_page = url_int(st.query_params.get("page"), "page", 1, MAX_PAGE, default=1)
     sorts = [""] + [f"{sign}{c}" for c, kind in columns.items() if kind != "str" for sign in ("-", "")]
     sort = st.query_params.get("sort", "")
@@ -56,15 +57,14 @@ try:  # what a URL can say, bounded and checked before it reaches Tantivy
             raise InvalidQuery(f"{name}: no filterable column {column!r}; the columns are: "
                                f"{', '.join(sorted(columns)) or 'none'}")
         if columns[column] == "str":
-            chosen[column] = [url_text(v, name, MAX_FILTER_CHARS) for v in st.query_params.get_all(name)]
+            chosen[column] = [bounded_text(v, name, MAX_FILTER_CHARS) for v in st.query_params.get_all(name)]
         else:
-            ranges[column] = url_range(url_text(st.query_params.get(name), name, 100), name, columns[column] != "float")
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
+            text = bounded_text(st.query_params.get(name), name, 100)
+            ranges[column] = url_range(text, name, columns[column] != "float")
 
 st.session_state.search_query = url_query
-query = st.text_input("Query", key="search_query", placeholder='"exact phrase" AND word -excluded source:web', help=HELP,
+query = st.text_input("Query", key="search_query", placeholder='"exact phrase" AND word -excluded source:web',
+                      help=HELP,
                       on_change=lambda: set_url(q=st.session_state.search_query))
 
 corpus = stats()
@@ -97,7 +97,8 @@ with st.expander("Filters", expanded=False):
 
         def from_inputs(c=column, k=keys) -> None:
             a, b = st.session_state[k[1]], st.session_state[k[2]]
-            set_url(**{f"f_{c}": "" if a is None and b is None else f"{'' if a is None else a}..{'' if b is None else b}"})
+            shown = f"{'' if a is None else a}..{'' if b is None else b}"
+            set_url(**{f"f_{c}": "" if a is None and b is None else shown})
 
         if math.isfinite(highest - lowest):  # a browser draws a slider over ±1e308 as one dot, both ends at the left
             st.slider(md(column), lowest, highest, key=keys[0], on_change=from_slider)
@@ -119,11 +120,8 @@ st.selectbox("Sort", sorts, key="search_sort", on_change=lambda: set_url(sort=st
 st.session_state.search_page = url_page
 page = st.number_input("Page", min_value=1, max_value=MAX_PAGE, key="search_page",
                        on_change=lambda: set_url(page=str(st.session_state.search_page)))
-try:
+with stop_on_error():
     result = index.search(query, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=sort)
-except InspectorError as exc:
-    show_error(exc)
-    st.stop()
 for warning in result.warnings:
     st.warning(md(warning))
 st.metric("Matching documents", f"{result.total:,}")

@@ -5,48 +5,24 @@ In CI (CI=true) a skipped test fails: every part a test needs must be installed 
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from inspector import build_index, open_index
 
-XSS_TEXT = (
-    "Attack sampler: <script>alert('xss')</script> and <img src=x onerror=alert(1)> "
-    "and [click me](javascript:alert(2)) and math $x$ and **bold** and # heading — all must show literally."
+from .browser import CHROMIUM
+from .corpora import (
+    ESCAPES,
+    MIDDLE,
+    POEM,
+    annotation_corpus,
+    contam_corpus,
+    sample_rows,
+    search_rows,
+    write_parquet,
 )
-
-
-def write_parquet(path: Path, rows: list[dict], row_group_size: int | None = None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=row_group_size)
-    return path
-
-
-def sample_rows(seed: int = 7, n: int = 60) -> list[dict]:
-    """Documents with FineWeb-like metadata; a few planted phrases and the XSS sampler."""
-    rng = random.Random(seed)
-    words = "data model token corpus quality score language learning deep shard index search".split()
-    rows = []
-    for i in range(n):
-        text = " ".join(rng.choice(words) for _ in range(rng.randint(5, 60)))
-        rows.append(
-            {
-                "id": f"doc-{i:03d}",
-                "text": text,
-                "source": rng.choice(["web", "books", "code"]),
-                "quality": round(rng.random(), 3),
-                "url": f"https://example.org/{i}",
-            }
-        )
-    rows[3]["text"] = "The zebra-crossing phrase appears once in this corpus: purple elephant umbrella."
-    rows[10]["text"] = XSS_TEXT
-    rows[20]["text"] = "Unicode: naïve café — 東京 and emoji 🎉 then natural language after them."
-    rows[25]["text"] = ""
-    return rows
+from .profiles import PROFILE
 
 
 def damaged_keeping_time(out: Path) -> Path:
@@ -83,6 +59,84 @@ def index(index_dir):
     return open_index(index_dir)
 
 
+# -- the indexes a page's AppTest and browser tests share ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def annotation_index_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("annotation")
+    build_index([annotation_corpus(folder)], folder / "idx", signals=False)
+    return folder / "idx"
+
+
+@pytest.fixture(scope="module")
+def contam_index_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("contam")
+    build_index([contam_corpus(folder)], folder / "idx")
+    return folder / "idx"
+
+
+@pytest.fixture(scope="session")
+def poem_index_dir(tmp_path_factory) -> Path:
+    """The shared sample corpus, then the poem (line breaks inside) and the escapes; several index shards."""
+    folder = tmp_path_factory.mktemp("poem")
+    rows = sample_rows() + [{"id": "poem", "text": POEM, "source": "books", "quality": 0.5, "url": "u"},
+                            {"id": "escapes", "text": ESCAPES, "source": "code", "quality": 0.5, "url": "v"}]
+    write_parquet(folder / "corpus" / "a.parquet", rows)
+    build_index([folder / "corpus"], folder / "idx", shard_tokens=300)
+    return folder / "idx"
+
+
+@pytest.fixture(scope="session")
+def poem_index(poem_index_dir):
+    return open_index(poem_index_dir)
+
+
+@pytest.fixture(scope="module")
+def search_index_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("search")
+    write_parquet(folder / "corpus" / "a.parquet", search_rows())
+    build_index([folder / "corpus"], folder / "idx", tokenizer="bytes")
+    return folder / "idx"
+
+
+@pytest.fixture(scope="module")
+def search_index(search_index_dir):
+    with open_index(search_index_dir) as index:
+        yield index
+
+
+@pytest.fixture(scope="module")
+def middle_index_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("middle")
+    write_parquet(folder / "corpus" / "a.parquet", [{"id": "middle", "text": MIDDLE}, {"id": "b", "text": "other"}])
+    build_index([folder / "corpus"], folder / "idx", tokenizer="bytes")
+    return folder / "idx"
+
+
+# -- tiers: markers from what a test uses, so `bash tests/run.sh fast` can leave the slow kinds out ----------------
+
+
+def pytest_collection_modifyitems(config, items):
+    """browser: drives chromium (the `browser` fixture); apptest: runs pages in Streamlit's AppTest; property:
+    hypothesis examples (their count follows the profile); ray and install are marked by their modules."""
+    for item in items:
+        if "browser" in item.fixturenames:
+            item.add_marker(pytest.mark.browser)
+        if getattr(item.module, "AppTest", None) is not None or getattr(item.module, "open_page", None) is not None:
+            item.add_marker(pytest.mark.apptest)
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)
+    # modules holding slow tests first (a stable sort: each module's own order is kept), so that run in parallel
+    # (tests/run.sh: a module to a worker) the long ones start early instead of ending the run alone
+    heavy = {item.module for item in items if item.get_closest_marker("slow") or item.get_closest_marker("property")}
+    items.sort(key=lambda item: item.module not in heavy)
+
+
+def pytest_report_header(config):
+    return f"hypothesis profile: {PROFILE} (tests/profiles.py)"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -90,3 +144,32 @@ def pytest_runtest_makereport(item, call):
     if os.environ.get("CI") and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, where every part must be installed: {report.longrepr}"
+
+
+# -- the browser: Debian's chromium driven by Playwright (helpers in tests/browser.py) ---------------------------------
+
+
+@pytest.fixture(scope="module")  # per module: Playwright's loop must not outlive the module into AppTest's
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium: apt-get install chromium (tests/run.sh installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install -e '.[test]'")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    yield page
+    context.close()

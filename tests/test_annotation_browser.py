@@ -11,15 +11,15 @@ import pytest
 
 from inspector import create_task, label_stats, open_index, sample
 
-from .test_annotation_pages import HOSTILE, annotation_index_dir  # noqa: F401  (the seeded index, reused)
-from .test_app_browser import CHROMIUM, browser, page, screenshot, serve  # noqa: F401  (fixtures and helpers)
+from .browser import screenshot, serve
+from .corpora import HOSTILE
 
 GUIDELINE = "Keep fluent prose. <script>alert(1)</script> <b>not bold</b>"
 KEYS = {"alice": ["k", "k", "d", "k"], "bob": ["k", "d", "d", "k"]}
 
 
 @pytest.fixture(scope="module")
-def browse_task(annotation_index_dir):  # noqa: F811
+def browse_task(annotation_index_dir):
     """A keep/drop task of four documents, the markup document (doc 7) third."""
     with open_index(annotation_index_dir) as index:
         drawn = sample(index, "quality", bins=2, per_bin=3, seed=8)
@@ -30,7 +30,7 @@ def browse_task(annotation_index_dir):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def annotation_server(annotation_index_dir, browse_task):  # noqa: F811
+def annotation_server(annotation_index_dir, browse_task):
     yield from serve(annotation_index_dir)
 
 
@@ -43,8 +43,8 @@ def metric_value(p, label: str):
     return p.locator('[data-testid="stMetric"]').filter(has_text=label).locator('[data-testid="stMetricValue"]')
 
 
-def test_two_annotators_label_with_keys_and_the_agreement_shows(browser, page, annotation_server,  # noqa: F811
-                                                                annotation_index_dir, browse_task):  # noqa: F811
+def test_two_annotators_label_with_keys_and_the_agreement_shows(browser, page, annotation_server,
+                                                                annotation_index_dir, browse_task):
     from playwright.sync_api import expect
 
     other = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -94,14 +94,15 @@ def test_two_annotators_label_with_keys_and_the_agreement_shows(browser, page, a
 
     # the disagreement opens the Annotate page on its item
     page.get_by_role("link", name=f"doc {browse_task[1]}").click()
-    name = page.locator('input[aria-label="Your name"]')  # a new tab (this session has not annotated): the page asks who you are
+    # a new tab (this session has not annotated): the page asks who you are
+    name = page.locator('input[aria-label="Your name"]')
     name.fill("bob")
     name.press("Enter")
     expect(page.get_by_text("You labelled this item")).to_be_visible(timeout=20_000)
     assert "/annotate" in page.url and f"doc={browse_task[1]}" in page.url
 
 
-def test_the_sample_page_draws_and_creates_a_task(page, annotation_server, annotation_index_dir):  # noqa: F811
+def test_the_sample_page_draws_and_creates_a_task(page, annotation_server, annotation_index_dir):
     from playwright.sync_api import expect
 
     from inspector import tasks
@@ -127,8 +128,10 @@ def press_log(p) -> list[dict]:
     return sorted(rows, key=lambda r: r["n"])
 
 
+@pytest.mark.serial
 def test_keys_pressed_50_ms_apart_are_each_saved_in_order_or_shown_as_not_counted(
-        page, annotation_server, annotation_index_dir):  # noqa: F811
+    page, annotation_server, annotation_index_dir
+):
     """Label keys pressed every 50 ms, faster than the page saves: every press the page lists as saved is in the
     labels, in the order pressed and on the document it was pressed on; every other one is listed as not counted."""
     import random
@@ -173,7 +176,8 @@ def test_keys_pressed_50_ms_apart_are_each_saved_in_order_or_shown_as_not_counte
 
 
 def test_a_label_key_after_enter_in_the_name_or_the_note_box_labels_under_that_name(
-        page, annotation_server, annotation_index_dir):  # noqa: F811
+    page, annotation_server, annotation_index_dir
+):
     """The reported sequence: type `dave` in the name box, press Enter, press a label key. Enter leaves the box, so
     the key labels (for dave) and does not type into it (`daved`); the same after typing a note. While a box has
     focus the page says the keys are off."""
@@ -212,7 +216,8 @@ def test_a_label_key_after_enter_in_the_name_or_the_note_box_labels_under_that_n
 
 
 def test_a_disagreement_link_keeps_the_leads_name_in_this_tab_and_a_new_one(
-        browser, page, annotation_server, annotation_index_dir):  # noqa: F811
+    browser, page, annotation_server, annotation_index_dir
+):
     """The lead opens the Agreement page under their name and follows a disagreement: in the same tab, and in a new
     one (a new session, which knows nothing but the link), Annotate opens that item under the lead's name."""
     from urllib.parse import urljoin

@@ -29,28 +29,8 @@ from inspector import (
     tasks,
 )
 
-from .conftest import write_parquet
+from .corpora import WORDS, annotation_corpus, write_parquet
 from .pages import dataframe, label_keys, no_trouble, open_page, press_label
-
-HOSTILE = "<script>alert(1)</script> and <b>bold</b> and [a link](javascript:alert(2)) must show as text."
-WORDS = ["river", "stone", "cloud", "paper", "window", "garden", "lamp", "music", "silver", "table", "orange"]
-
-
-def annotation_corpus(folder: Path) -> Path:
-    """40 seeded documents with a `quality` score and a `source`; doc 7 is markup."""
-    rng = random.Random(5)
-    rows = [{"id": f"a-{i:02d}", "text": " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 40))),
-             "source": rng.choice(["web", "books"]), "quality": round(rng.random(), 3)} for i in range(40)]
-    rows[7]["text"] = HOSTILE
-    write_parquet(folder / "corpus" / "part-0.parquet", rows)
-    return folder / "corpus"
-
-
-@pytest.fixture(scope="module")
-def annotation_index_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("annotation")
-    build_index([annotation_corpus(folder)], folder / "idx", signals=False)
-    return folder / "idx"
 
 
 def page(index_dir, monkeypatch, file: str, **params) -> AppTest:
@@ -70,6 +50,7 @@ SAMPLE_ARGS = {"score": "quality", "bins": "3", "binning": "quantile", "per_bin"
                "where": "source = web", "query": ""}
 
 
+@pytest.mark.smoke
 def test_sample_page_shows_the_api_bins_and_creates_a_task(annotation_index_dir, monkeypatch):
     at = page(annotation_index_dir, monkeypatch, "sample", **SAMPLE_ARGS)
     no_trouble(at)
@@ -156,6 +137,7 @@ def reveal(at: AppTest):
     return toggle
 
 
+@pytest.mark.smoke
 def test_two_annotators_label_every_item_then_the_agreement_shows_kappa(annotation_index_dir, monkeypatch, keep_task,
                                                                       downloads):
     task, docs = keep_task

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from inspector import open_index
 
-from .conftest import XSS_TEXT
+from .corpora import XSS_TEXT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +29,7 @@ def no_trouble(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+@pytest.mark.smoke
 def test_overview_shows_the_index_facts(app, index):
     at = app.run()
     no_trouble(at)
@@ -79,7 +80,8 @@ def test_search_filters_and_snippets(app, index):
     at.slider(key="filter_quality").set_value((0.5, at.slider(key="filter_quality").max)).run()
     no_trouble(at)
     assert at.metric[0].value == f"{index.search('data', where='quality >= 0.5').total:,}"
-    at.slider(key="filter_quality").set_value((at.slider(key="filter_quality").min, at.slider(key="filter_quality").max))
+    quality = at.slider(key="filter_quality")
+    quality.set_value((quality.min, quality.max))
     at.text_input(key="search_query").input("script alert").run()
     snippet = at.html[0].value
     assert "&lt;<mark>script</mark>&gt;" in snippet and "<script>" not in snippet
@@ -116,7 +118,7 @@ def long_index(tmp_path_factory):
     """One 4 MB document (bytes tokenizer: a token per byte), with HTML in it."""
     from inspector import build_index
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     folder = tmp_path_factory.mktemp("long")
     text = "".join(f"line {i}: the quick brown fox <b>jumps</b> — naïve\n" for i in range(90_000))
@@ -174,7 +176,7 @@ def test_bad_document_urls_are_one_error_box(long_index, monkeypatch, params, me
 def test_the_app_switches_to_a_rebuilt_index_and_says_so(tmp_path, corpus_dir, monkeypatch):
     from inspector import build_index
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     out = tmp_path / "idx"
     build_index([corpus_dir], out)
@@ -223,7 +225,7 @@ def test_document_page_says_when_its_source_was_modified(tmp_path, monkeypatch):
 
     from inspector import build_index
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     path = write_parquet(tmp_path / "c" / "a.parquet", [{"text": "the indexed words"}, {"text": "more"}])
     build_index([tmp_path / "c"], tmp_path / "idx", tokenizer="bytes")
@@ -244,9 +246,10 @@ HOSTILE_COLUMN = ":red[q] [a](javascript:alert(1)) **b**"
 
 def test_column_names_from_the_corpus_are_shown_as_text(tmp_path, monkeypatch):
     """A Parquet column's name is corpus data: a filter's label shows it literally, never as Markdown."""
-    from inspector import build_index, escape_markdown
+    from inspector import build_index
+    from pages._shared import md as escape_markdown
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     rows = [{"text": f"row {i} data", HOSTILE_COLUMN: i / 10, "kind": "ab"[i % 2]} for i in range(9)]
     write_parquet(tmp_path / "c" / "a.parquet", rows)
@@ -265,7 +268,8 @@ def test_the_app_is_confined_by_default_only_beyond_localhost(tmp_path):
 
     assert app_roots("127.0.0.1", (), tmp_path / "idx") == [] and app_roots("localhost", (), "x") == []
     assert app_roots("0.0.0.0", (), tmp_path / "idx") == [str(tmp_path / "idx")]
-    assert app_roots("0.0.0.0", (tmp_path / "a", tmp_path / "b/../c"), "x") == [str(tmp_path / "a"), str(tmp_path / "c")]
+    roots = (tmp_path / "a", tmp_path / "b/../c")
+    assert app_roots("0.0.0.0", roots, "x") == [str(tmp_path / "a"), str(tmp_path / "c")]
 
 
 # -- marks in multi-byte text: a character split over tokens, at a window's or the document's end ----------------
@@ -292,7 +296,7 @@ def multibyte_rows(seed: int = 3, n: int = 12) -> list[dict]:
 def multibyte_index(request, tmp_path_factory):
     from inspector import build_index
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     folder = tmp_path_factory.mktemp(f"multibyte-{request.param}")
     write_parquet(folder / "c" / "m.parquet", multibyte_rows())
@@ -313,13 +317,14 @@ def expected_matches(text: str, terms: list[str], kind: str) -> list[tuple[int, 
 
 
 @pytest.mark.parametrize("query", ["東京", "עברית", "مرحبا", "🎉", "東京 OR 👍🏽 OR עברית"])
+@pytest.mark.slow
 def test_every_match_is_marked_with_its_characters(multibyte_index, query):
     """Windows of every size and place, the document's tokens walked in chunks of a few tokens too, mark each match
     (cut at the window's edges) exactly where plain string search finds it."""
     from inspector import document_matches, document_window
-    from inspector.web import _ngram_marks
+    from inspector.document_view import _ngram_marks
 
-    kind = multibyte_index.manifest["tokenizer"]["kind"]
+    kind = multibyte_index.manifest.tokenizer.kind
     rng = random.Random(kind + query)
     terms = query.split(" OR ")
     for doc in range(multibyte_index.n_documents):
@@ -341,9 +346,10 @@ def test_the_last_match_of_a_document_is_marked_on_the_page(tmp_path, monkeypatc
     """The reported case: the second match, at the document's end, ends in a token that starts no character."""
     from inspector import build_index
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
-    write_parquet(tmp_path / "c" / "h.parquet", [{"text": "שלום עברית ועוד עברית"}, {"text": "今日は東京に行きます 東京"}])
+    rows = [{"text": "שלום עברית ועוד עברית"}, {"text": "今日は東京に行きます 東京"}]
+    write_parquet(tmp_path / "c" / "h.parquet", rows)
     build_index([tmp_path / "c"], tmp_path / "idx", fulltext=False)
     for doc, word in (("0", "עברית"), ("1", "東京")):
         at = open_document(tmp_path / "idx", monkeypatch, doc=doc, ngram=word, match="2")

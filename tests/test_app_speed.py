@@ -11,13 +11,16 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from inspector import build_index, confined_path, live_build_name
 
-from .conftest import sample_rows, write_parquet
+from .corpora import sample_rows, write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
+#: it watches the order and timing of a server's own work: alone, not beside other tests
+pytestmark = pytest.mark.serial
 
 
 def test_inspector_app_turns_off_the_collection_after_each_rerun(index_dir):

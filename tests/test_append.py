@@ -21,7 +21,7 @@ from inspector import InspectorError, build_index, open_index
 from inspector.normalize import normalize
 
 from . import reference as ref
-from .conftest import write_parquet
+from .corpora import write_parquet
 
 WORDS = ["w1", "w2", "w3", "w4", "é", "w1w2"]
 
@@ -69,7 +69,8 @@ def _answers(index, queries: list[list[int]]) -> dict:
         "ntd": [(r.prompt_count, dict(zip(r.ids.tolist(), r.counts.tolist())), r.document_ends)
                 for r in (index.engine.ntd(q[:2]) for q in queries[:20])],
         "documents": [(d.id, d.file, d.row, d.text) for d in map(index.document, range(index.n_documents))],
-        "search": [[(h.doc, round(h.score, 4)) for h in index.search(w, limit=1000).hits] for w in ("w1", "w3 w4", "é")],
+        "search": [[(h.doc, round(h.score, 4)) for h in index.search(w, limit=1000).hits]
+                   for w in ("w1", "w3 w4", "é")],
         "totals": [index.search(w).total for w in WORDS],
         "catalog": catalog,
     }
@@ -78,8 +79,8 @@ def _answers(index, queries: list[list[int]]) -> dict:
 def _check_shard_column(index) -> None:
     """Each document's shard in the catalog is the manifest's shard whose document range holds it."""
     rows = index.catalog.cursor().execute("SELECT doc, shard FROM documents ORDER BY doc").fetchall()
-    shards = index.manifest["shards"]
-    assert rows and all(shards[s]["doc_lo"] <= d < shards[s]["doc_lo"] + shards[s]["documents"] for d, s in rows)
+    shards = index.manifest.shards
+    assert rows and all(shards[s].doc_lo <= d < shards[s].doc_lo + shards[s].documents for d, s in rows)
 
 
 def _check_against_reference(answers: dict, folders: list[Path], queries: list[list[int]]) -> None:
@@ -94,6 +95,7 @@ def _check_against_reference(answers: dict, folders: list[Path], queries: list[l
 
 
 @pytest.mark.parametrize("seed,in_parts", [(0, False), (1, False), (2, True), (3, False)])
+@pytest.mark.slow
 def test_an_append_answers_as_one_build_of_both(tmp_path, monkeypatch, seed, in_parts):
     """A then B appended (B in two parts in worker processes for one seed) against one build of A and B."""
     if in_parts:
@@ -107,14 +109,15 @@ def test_an_append_answers_as_one_build_of_both(tmp_path, monkeypatch, seed, in_
     build_index([a], tmp_path / "appended", tokenizer="bytes", shard_tokens=int(rng.integers(20, 400)))
     with open_index(tmp_path / "appended") as before:
         old = [(d.id, d.file, d.row) for d in map(before.document, range(before.n_documents))]
-        old_shards = len(before.manifest["shards"])
+        old_shards = len(before.manifest.shards)
     report = build_index([b], tmp_path / "appended", tokenizer="bytes", append=True, shard_tokens=shard_tokens,
                          workers=2)
-    assert report.parts == (4 if in_parts else 1) and report.appended and report.index_documents == report.documents + len(old)
+    assert report.parts == (4 if in_parts else 1) and report.appended
+    assert report.index_documents == report.documents + len(old)
     rows = [r for folder in (a, b) for r in ref.documents(ref.parquet_rows(folder))]
     queries = _queries(ref.encode_all([r.text for r in rows], ref.reference_tokenizer("bytes")), rng)
     with open_index(tmp_path / "both") as both, open_index(tmp_path / "appended", verify=True) as appended:
-        assert len(appended.manifest["shards"]) == old_shards + report.shards
+        assert len(appended.manifest.shards) == old_shards + report.shards
         assert [(d.id, d.file, d.row) for d in map(appended.document, range(len(old)))] == old  # numbers kept
         expected = _answers(both, queries)
         assert _answers(appended, queries) == expected
@@ -123,6 +126,7 @@ def test_an_append_answers_as_one_build_of_both(tmp_path, monkeypatch, seed, in_
 
 
 @pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.slow
 def test_parts_in_worker_processes_answer_as_one_part(tmp_path, monkeypatch, workers):
     """Rows are cut into parts inside files and across them; each part is indexed in a worker process."""
     rng = np.random.default_rng(workers)
@@ -229,6 +233,7 @@ def _big(folder: Path, docs: int = 6000) -> list[str]:
 
 
 @pytest.mark.parametrize("delay", [0.2, 1.0, 2.5])
+@pytest.mark.slow
 def test_a_killed_append_leaves_the_old_index_answering(tmp_path, delay):
     rng = np.random.default_rng(14)
     _write(tmp_path / "a", rng, files=2, docs=20)
@@ -260,6 +265,7 @@ def test_a_killed_append_leaves_the_old_index_answering(tmp_path, delay):
             d[:3] for d in before["documents"]]
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_build_is_one_line_and_keeps_the_index(tmp_path):
     """The kernel's OOM killer ends a worker, not the build: the build stops with one line saying what to do."""
     rng = np.random.default_rng(15)
@@ -302,7 +308,7 @@ def test_a_new_build_indexes_normalised_text_unless_told_and_an_append_takes_the
     with open_index(tmp_path / "on") as on, open_index(tmp_path / "off") as off:
         ids, lengths = _padded(queries)
         assert on.normalized_engine.count_many(ids, lengths).tolist() == [ref.count(normal, q) for q in queries]
-        assert off.manifest["normalized"] is None
+        assert off.manifest.normalized is None
     with pytest.raises(InspectorError, match=r"--normalized \(the index: False, here: True\)"):
         build_index([tmp_path / "c"], tmp_path / "off", tokenizer="bytes", signals=False, normalized=True,
                     append=True)

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from inspector import CorpusError, InspectorError, InvalidQuery, build_index, open_index
 from inspector.cli import main
 
-from .conftest import write_parquet
+from .corpora import write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,6 +95,7 @@ main()
         (700_000, "catalog"),  # DuckDB: an error on its write-ahead log
     ],
 )
+@pytest.mark.slow
 def test_disk_full_during_a_build_is_one_line_and_keeps_the_index(wide_corpus, live, limit, names):
     before = _answers(live)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}  # no .pyc cut short by the limit

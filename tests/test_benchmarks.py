@@ -222,7 +222,8 @@ def test_every_format_gives_the_same_items(tmp_path, name, fmt, compressed, has_
     assert [i.index for i in got] == list(range(len(records)))
     assert all(i.benchmark == benchmark.name for i in got)
     if has_lines:  # each CSV record spans two lines (the answer has a newline), after one header line
-        assert [i.line for i in got] == ([i + 1 for i in range(12)] if fmt == "jsonl" else [2 + 2 * i for i in range(12)])
+        lines = [i + 1 for i in range(12)] if fmt == "jsonl" else [2 + 2 * i for i in range(12)]
+        assert [i.line for i in got] == lines
     else:
         assert all(i.line is None for i in got)
     assert items(benchmark) == got  # records() streams the file again, same answer
@@ -259,10 +260,10 @@ def test_a_single_jsonl_record_on_one_line_is_one_record(tmp_path):
 def test_csv_quoted_newlines_and_commas_keep_their_line_numbers(tmp_path):
     path = tmp_path / "quoted.csv"
     path.write_text(
-        'id,question,answer\n'
+        "id,question,answer\n"
         '1,"What, exactly,\nspans lines?","a ""quoted""\nanswer"\n'
-        '2,plain,ok\n'
-        '\n'
+        "2,plain,ok\n"
+        "\n"
         '3,"too","many",columns\n'
         '4,"last\n\nrow",end\n'
     )
@@ -283,7 +284,8 @@ def test_csv_quoted_newlines_and_commas_keep_their_line_numbers(tmp_path):
 
 def test_nested_list_number_and_null_fields(tmp_path):
     records = [
-        {"q": {"stem": "Which is a gas?", "choices": [{"label": "A", "text": "Helium"}, {"label": "B", "text": "Iron"}]},
+        {"q": {"stem": "Which is a gas?",
+               "choices": [{"label": "A", "text": "Helium"}, {"label": "B", "text": "Iron"}]},
          "meta": {"choices": {"text": ["x", "y"], "label": ["A", "B"]}}, "n": 42, "ok": True, "ratio": 0.5,
          "tags": [["a", "b"], ["c"]], "note": None},
     ]
@@ -454,7 +456,8 @@ def test_jsonl_streams_with_memory_far_below_the_file_size(tmp_path):
     path = tmp_path / "large.jsonl"
     filler = "".join(rng.choice("abcdefghij ") for _ in range(4000))
     with open(path, "w") as f:
-        f.writelines(json.dumps({"task_id": i, "question": f"{i} {filler}", "answer": filler}) + "\n" for i in range(10_000))
+        f.writelines(json.dumps({"task_id": i, "question": f"{i} {filler}", "answer": filler}) + "\n"
+                     for i in range(10_000))
     size = path.stat().st_size
     assert size > 50_000_000
     benchmark = open_benchmark(path)
@@ -498,6 +501,7 @@ def test_a_truncated_gzip_yields_what_it_has_then_says_where_it_broke(tmp_path):
 DEEP = 100_000  # past Python's JSON parser (a RecursionError, which is not a ValueError)
 
 
+@pytest.mark.slow
 def test_json_nested_a_hundred_thousand_deep_is_one_error_or_one_problem(tmp_path, index_dir):
     """A whole JSON file is one error naming it; a JSONL line is a problem naming its line and the rest are
     read; a record nested just under the parser's limit still gives its text (flattened without recursion)."""

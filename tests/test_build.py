@@ -28,7 +28,8 @@ from inspector import (
 )
 from inspector.tokenizer import make_tokenizer
 
-from .conftest import damaged_keeping_time, write_parquet
+from .conftest import damaged_keeping_time
+from .corpora import write_parquet
 
 
 def test_documents_keep_file_row_id_and_metadata(index, corpus_dir):
@@ -206,6 +207,7 @@ QUERIES = ["data model", "w1 w2", "w17", "quality score"]
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.6, 1.5, 3.0])
+@pytest.mark.slow
 def test_killed_build_leaves_the_previous_index_usable(tmp_path, corpus_dir, delay):
     out = tmp_path / "idx"
     build_index([corpus_dir], out)
@@ -265,7 +267,8 @@ def test_an_open_index_answers_from_its_build_through_rebuilds(tmp_path, corpus_
     build_index([corpus_dir], out)
     old = open_index(out)
     answers = _every_verb(old)
-    other = write_parquet(tmp_path / "other" / "a.parquet", [{"text": f"completely new text number {i}"} for i in range(7)])
+    rows = [{"text": f"completely new text number {i}"} for i in range(7)]
+    other = write_parquet(tmp_path / "other" / "a.parquet", rows)
     build_index([other], out)
     build_index([other], out)
     new = open_index(out)
@@ -308,12 +311,13 @@ def test_a_copied_index_is_checked_once(tmp_path, corpus_dir):
     shutil.copytree(tmp_path / "idx", copy)
     with open_index(copy) as index:
         remembered = json.loads((index.build / ".verified").read_text())
-        assert set(remembered["files"]) == set(index.manifest["files"])
+        assert set(remembered["files"]) == set(index.manifest.files)
         assert index.count("data").count > 0
     with open_index(copy) as index:
         assert json.loads((index.build / ".verified").read_text()) == remembered
 
 
+@pytest.mark.slow
 def test_workers_die_with_a_killed_build_and_free_the_lock(tmp_path, corpus_dir):
     """Only the build's main process is killed (as a crash would): its sorting workers must not hold the lock."""
     out = tmp_path / "idx"
@@ -357,6 +361,7 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_large_build_after_a_small_one_in_the_same_process(tmp_path):
     """libdivsufsort uses OpenMP: once a small shard was sorted in-process, a forked worker would hang (it did)."""
     small = write_parquet(tmp_path / "small" / "a.parquet", [{"text": "tiny corpus"}])

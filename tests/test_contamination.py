@@ -21,9 +21,12 @@ from inspector.benchmarks import open_benchmark
 from inspector.contamination import WAYS, ContaminationParams, check_contamination, score_split
 
 from . import reference as ref
+from .profiles import examples
 
 CHARS = "ab \n"  # spaces and newlines are the whitespace tokens n and L do not count
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def write_items(path: Path, texts: list[str]) -> Path:
@@ -165,7 +168,8 @@ def test_measures_equal_brute_force(tmp_path, texts, shard_tokens, n, least, see
             summary = report.benchmarks[0]
             verdicts = [w["verdict"] for w in expected]
             assert (summary.items, summary.empty) == (len(items) - verdicts.count("empty"), verdicts.count("empty"))
-            assert (summary.dirty, summary.partial, summary.clean) == tuple(map(verdicts.count, ("dirty", "partial", "clean")))
+            counted = tuple(map(verdicts.count, ("dirty", "partial", "clean")))
+            assert (summary.dirty, summary.partial, summary.clean) == counted
             assert summary.templated == sum(1 for t, w in zip(templates, expected) if t and w["verdict"] != "empty")
 
 
@@ -213,7 +217,7 @@ def planted(tmp_path_factory):
 
     from inspector import build_index, open_index
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     folder = tmp_path_factory.mktemp("planted")
     names = sorted(topics)[:40]
@@ -302,9 +306,9 @@ def test_a_decontaminated_copy_rebuilt_checks_clean(planted, tmp_path, mask):
     bench = open_benchmark(bench_path, fields=["question"])
     report = check_contamination(index, [bench])
     saved = load_report(save_report(report, tmp_path / "report.json"))
-    flagged = {(f["file"], f["row"]) for f in saved["documents"]}
+    flagged = {(f.file, f.row) for f in saved.documents}
     assert flagged
-    result = decontaminate(index, saved["documents"], tmp_path / "copy", mask=mask)
+    result = decontaminate(index, saved.documents, tmp_path / "copy", mask=mask)
     copied = sorted((tmp_path / "copy").rglob("*.parquet"))
     assert [p.name for p in copied] == ["a.parquet", "b.parquet"]
     rows = sum(pq.read_metadata(p).num_rows for p in copied)
@@ -313,7 +317,7 @@ def test_a_decontaminated_copy_rebuilt_checks_clean(planted, tmp_path, mask):
     for path in copied:
         original = pq.read_table(Path(index.sources[0]["path"]).parent / path.name)
         assert pq.read_schema(path) == original.schema
-    assert report.mode == "both" and any(f["normalized_spans"] and not f["spans"] for f in saved["documents"])
+    assert report.mode == "both" and any(f.normalized_spans and not f.spans for f in saved.documents)
     build_index([tmp_path / "copy"], tmp_path / "idx", normalized=True)
     with open_index(tmp_path / "idx") as clean:
         again = check_contamination(clean, [bench])
@@ -329,6 +333,7 @@ def _cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "inspector", *map(str, args)], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_contam_cli_reports_per_benchmark_and_item_and_lists_bad_lines(planted, tmp_path):
     """The JSON has `benchmarks` and `items` as documented; a malformed line is listed as file:line and the other
     items are still checked; a missing field is one line naming the fields there are; scores join on ids."""
@@ -360,6 +365,7 @@ def test_contam_cli_reports_per_benchmark_and_item_and_lists_bad_lines(planted, 
     assert other_build.returncode == 2 and "give the .json report" in other_build.stderr
 
 
+@pytest.mark.slow
 def test_contam_cli_checks_both_ways_when_it_can_and_says_what_exact_matching_misses(planted, tmp_path):
     """On an index with normalised text the CLI checks both ways and says which way found each dirty item; on one
     without, it checks exact tokens and says, in the words `missed_note` gives the page too, what that misses and
@@ -395,7 +401,7 @@ def test_long_items_are_checked_and_too_long_ones_reported(tmp_path):
     the items after it are still checked."""
     from inspector import build_index, open_index
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     rng = random.Random(2)
     words = [f"w{i}" for i in range(500)]
@@ -421,7 +427,7 @@ def test_a_bytes_index_gives_infini_gram_minis_50_character_rule(tmp_path):
     (ASCII) with the corpus: 50 shared characters hit, 49 do not. Without counting whitespace, 50 means 50 others."""
     from inspector import build_index, open_index
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     shared = "The quick brown fox jumps over the lazy dog near a"  # 50 characters, no run of whitespace
     assert len(shared) == 50
@@ -452,7 +458,7 @@ def x_index(tmp_path_factory):
     """A bytes index of 40 documents of 5,000 `x` each: 200,000 occurrences of the one-token item `x`."""
     from inspector import build_index
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     folder = tmp_path_factory.mktemp("xs")
     write_parquet(folder / "c" / "a.parquet", [{"text": "x" * 5000, "id": f"d{i}"} for i in range(40)])
@@ -460,6 +466,7 @@ def x_index(tmp_path_factory):
     return folder / "idx"
 
 
+@pytest.mark.slow
 def test_ten_thousand_short_frequent_items_fit_in_two_gigabytes(x_index, tmp_path):
     """10,000 lines `{"question": "x"}` (each item occurs 200,000 times: 2e9 occurrences in all, 16 GB as offsets)
     are checked in a process capped at 2 GiB of address space: every item dirty, every document listed whole."""
@@ -511,6 +518,7 @@ def test_fitting_cap_is_the_largest_cap_within_the_budget():
 
 
 @pytest.mark.parametrize("change", ["shuffled", "shortened"])
+@pytest.mark.slow
 def test_decontaminate_after_the_source_changed_stops_and_writes_nothing(tmp_path, change):
     """Rows of a shard shuffled (or cut) after the report: removing by row would drop innocent documents, so the copy
     stops with one line naming the document, and no output folder (nor a partial one) is left."""
@@ -518,7 +526,7 @@ def test_decontaminate_after_the_source_changed_stops_and_writes_nothing(tmp_pat
 
     from inspector import build_index
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     rng = random.Random(4)
     words = [f"w{i}" for i in range(300)]
@@ -538,6 +546,47 @@ def test_decontaminate_after_the_source_changed_stops_and_writes_nothing(tmp_pat
     assert done.returncode == 2 and done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
     assert ("is not the text that was indexed" if change == "shuffled" else "fewer than when") in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.jsonl", "c", "idx", "r.json"]
+
+
+def test_a_saved_report_reads_back_as_the_same_report_and_an_old_one_converts(planted, tmp_path):
+    """`load_report` gives back the very report that was saved (nested results, tuples, floats alike); one kept
+    before match modes, templates and both kinds of spans reads too: what it lacks takes its default, a key no
+    longer used is dropped, a normalised check's spans become its `normalized_spans`; a JSON file that is not a
+    report is one InvalidQuery."""
+    import dataclasses
+
+    from inspector import InvalidQuery
+    from inspector.contamination import load_report, save_report
+
+    index, bench_path, _ = planted
+    report = check_contamination(index, [open_benchmark(bench_path, fields=["question"])])
+    assert report.documents and any(i.evidence and i.evidence[0].span for i in report.items)
+    assert load_report(save_report(report, tmp_path / "report.json")) == report
+    old = report.as_dict()
+    old["mode"] = "normalized"
+    old["params"] = {k: v for k, v in old["params"].items() if k not in ("match", "count_templates")}
+    old["params"]["normalize"] = True
+    for b in old["benchmarks"]:
+        del b["templated"]
+    for i in old["items"]:
+        del i["matched_by"], i["template_spans"]
+    for d in old["documents"]:
+        del d["normalized_spans"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    read = load_report(tmp_path / "old.json")
+    assert read.params == ContaminationParams() and read.kept_before_ways and not report.kept_before_ways
+    assert read.benchmarks == tuple(dataclasses.replace(b, templated=0) for b in report.benchmarks)
+    assert read.items == tuple(dataclasses.replace(i, matched_by=None, template_spans=()) for i in report.items)
+    assert read.documents == tuple(dataclasses.replace(d, spans=(), normalized_spans=d.spans) for d in report.documents)
+    for bad in (
+        "[]",
+        '{"build": "b"}',
+        json.dumps({**old, "items": [{"benchmark": "x"}]}),
+        json.dumps({**old, "benchmarks": "none"}),
+    ):
+        (tmp_path / "bad.json").write_text(bad)
+        with pytest.raises(InvalidQuery, match="is not a contamination report"):
+            load_report(tmp_path / "bad.json")
 
 
 def test_kept_reports_are_listed_from_their_summaries_or_read_whole(planted, tmp_path):
@@ -568,6 +617,7 @@ def test_kept_reports_are_listed_from_their_summaries_or_read_whole(planted, tmp
     assert kept_reports(At) == listed
 
 
+@pytest.mark.slow
 def test_a_check_worker_that_dies_is_one_error_and_the_next_check_runs(x_index, tmp_path):
     """The app's worker process killed mid-check (as the kernel would, out of memory): one InspectorError in the
     server; the next check starts a new worker and gives the same report as a check in this process."""
@@ -624,7 +674,7 @@ def _flagged_reference(docs: list[list[int]], flagged_grams: dict) -> dict:
     return {d: spans for d, (_, spans) in reference_flagged(docs, flagged_grams).items()}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     texts=st.lists(st.text(alphabet=BOTH_CHARS, min_size=0, max_size=40), min_size=1, max_size=5),
     n=st.integers(1, 6),
@@ -717,7 +767,7 @@ def test_a_short_items_first_word_matches_in_both_spellings(tmp_path, match):
     from inspector import build_index, open_index
     from inspector.normalize import normalize
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     write_parquet(tmp_path / "corpus" / "a.parquet", [{"id": str(i), "text": t} for i, t in enumerate(FIRST_WORD_DOCS)])
     build_index([tmp_path / "corpus"], tmp_path / "idx", normalized=True)
@@ -754,7 +804,7 @@ def templated(tmp_path_factory):
 
     from inspector import build_index, open_index
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     folder = tmp_path_factory.mktemp("templated")
     names = sorted(topics)
@@ -766,7 +816,8 @@ def templated(tmp_path_factory):
     shares = ["opening"] * 6 + ["passage"] * 5 + ["none"] * 5
     planted = {0, 6, 11}
     rows = [{"id": name, "text": topics[name]} for name in names[:20]]
-    rows += [{"id": f"page-{i}", "text": f"Seen on a quiz site today:\n{items[i]}\nAnswer: (B)"} for i in sorted(planted)]
+    rows += [{"id": f"page-{i}", "text": f"Seen on a quiz site today:\n{items[i]}\nAnswer: (B)"}
+             for i in sorted(planted)]
     rows += [{"id": "quotes-the-opening", "text": f"Every question of this test starts so: {OPENING} Then two "
               "scenarios follow."}]
     write_parquet(folder / "corpus" / "a.parquet", rows)

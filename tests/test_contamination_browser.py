@@ -9,16 +9,16 @@ import pytest
 
 from inspector import check_contamination, open_benchmark, open_index
 
-from .test_app_browser import browser, page, screenshot, serve  # noqa: F401  (fixtures and helpers reused)
-from .test_contamination_page import HOSTILE_ITEM, contam_index_dir, humaneval_item  # noqa: F401
+from .browser import screenshot, serve
+from .corpora import HOSTILE_ITEM, humaneval_item
 
 
 @pytest.fixture(scope="module")
-def contam_server(contam_index_dir):  # noqa: F811
+def contam_server(contam_index_dir):
     yield from serve(contam_index_dir)
 
 
-def test_humaneval_item_is_marked_and_its_evidence_opens_marked(page, contam_server, contam_index_dir):  # noqa: F811
+def test_humaneval_item_is_marked_and_its_evidence_opens_marked(page, contam_server, contam_index_dir):
     from playwright.sync_api import expect
 
     page.goto(f"{contam_server}/contamination")
@@ -46,7 +46,7 @@ def test_humaneval_item_is_marked_and_its_evidence_opens_marked(page, contam_ser
     assert doc.locator("mark").count() == 1 and doc.locator("mark").inner_text() == longest
 
 
-def test_an_uploaded_item_made_of_markup_shows_as_text(page, contam_server):  # noqa: F811
+def test_an_uploaded_item_made_of_markup_shows_as_text(page, contam_server):
     rows = [{"id": "q-hostile", "question": HOSTILE_ITEM, "answer": "no"},
             {"id": "q-plain", "question": "An unrelated question about mountains and tea?", "answer": "yes"}]
     page.goto(f"{contam_server}/contamination")
@@ -66,7 +66,7 @@ def test_an_uploaded_item_made_of_markup_shows_as_text(page, contam_server):  # 
     assert page.locator("script:text('alert(1)')").count() == 0
 
 
-def test_a_row_opens_its_item_and_the_summary_fits_its_column(page, contam_server):  # noqa: F811
+def test_a_row_opens_its_item_and_the_summary_fits_its_column(page, contam_server):
     """Clicking a row of the items table opens that item (and says so in the URL); the summary table needs no
     sideways scrolling at the default window width; a column header explains itself on hover."""
     page.goto(f"{contam_server}/contamination")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import json
-import random
 import re
 from pathlib import Path
 
@@ -14,49 +13,20 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from inspector import (
-    MEASURE_HELP,
     ContaminationParams,
     build_index,
     check_contamination,
     check_text,
-    item_html,
     keep_report,
     kept_reports,
-    measure_help,
     missed_note,
     open_benchmark,
     open_index,
 )
+from pages._contamination_view import MEASURE_HELP, item_html, measure_help
 
-from .conftest import write_parquet
+from .corpora import HOSTILE_ITEM, contam_corpus, humaneval_item, write_parquet
 from .pages import dataframe, no_trouble, open_page
-
-#: a benchmark item that is markup: it must show as text everywhere (planted in the corpus, so it is dirty)
-HOSTILE_ITEM = ("<script>alert(1)</script> The hostile question asks whether the seventeen orange lanterns "
-                "floating above the quiet harbour were counted twice by the night watchman <b>bold</b>.")
-FILLER = "river stone cloud paper window garden lamp music silver table orange bridge quiet morning".split()
-
-
-def humaneval_item(k: int = 0) -> str:
-    return next(r for r in open_benchmark("humaneval").records() if r.index == k).text
-
-
-def contam_corpus(folder: Path) -> Path:
-    """Seeded filler documents; doc 5 holds HumanEval/0 in context, doc 9 the hostile item."""
-    rng = random.Random(11)
-    rows = [{"id": f"c-{i:02d}", "text": " ".join(rng.choice(FILLER) for _ in range(rng.randint(20, 80)))}
-            for i in range(30)]
-    rows[5]["text"] = "A forum post with a solution:\n\n" + humaneval_item(0) + "\n\nThanks, that passes."
-    rows[9]["text"] = "Seen on a quiz site: " + HOSTILE_ITEM + " End of the quiz."
-    write_parquet(folder / "corpus" / "part-0.parquet", rows)
-    return folder / "corpus"
-
-
-@pytest.fixture(scope="module")
-def contam_index_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("contam")
-    build_index([contam_corpus(folder)], folder / "idx")
-    return folder / "idx"
 
 
 def page(index_dir, monkeypatch, **params) -> AppTest:
@@ -96,6 +66,7 @@ def upload(at: AppTest, name: str, rows: list, run: bool = True) -> AppTest:
     return at.run() if run else at
 
 
+@pytest.mark.slow
 def test_humaneval_run_shows_the_api_numbers_and_lands_in_the_bulletin(contam_index_dir, monkeypatch):
     at = page(contam_index_dir, monkeypatch)
     no_trouble(at)
@@ -175,6 +146,7 @@ def test_an_item_not_in_the_report_is_one_error_box(contam_index_dir, monkeypatc
     assert len(at.error) == 1 and "this report has no item 'humaneval:999'" in at.error[0].value.replace("\\", "")
 
 
+@pytest.mark.smoke
 def test_check_a_text_shows_its_spans_and_documents(contam_index_dir, monkeypatch):
     pasted = "My model wrote this:\n" + humaneval_item(0)[:600] + "\nand then stopped."
     at = page(contam_index_dir, monkeypatch)
@@ -232,7 +204,8 @@ def test_bad_uploads_say_which_file_and_why(contam_index_dir, monkeypatch, name,
 def test_uploads_are_checked_on_the_server_and_named_safely():
     """Streamlit refuses other types itself; the page checks type and size again, and writes an upload only under
     a name made of its last path component."""
-    from inspector import BenchmarkError, check_upload, safe_upload_name
+    from inspector import BenchmarkError
+    from pages._contamination_view import check_upload, safe_upload_name
 
     assert safe_upload_name("../../etc/passwd.jsonl") == "passwd.jsonl"
     assert safe_upload_name("..\\a b<c>.csv") == "a_b_c_.csv" and safe_upload_name("...") == "benchmark"
@@ -301,6 +274,24 @@ def test_an_upload_is_named_as_uploaded_in_problems_and_in_its_kept_report(conta
     assert report["benchmarks"][0]["problems"] == [said]
 
 
+def test_the_page_and_the_cli_start_at_the_checks_own_defaults(contam_index_dir, monkeypatch):
+    """The defaults are written once, as ContaminationParams' fields: the page's inputs and the CLI's options take
+    them from there."""
+    from inspector.cli import contam
+
+    defaults = ContaminationParams()
+    at = page(contam_index_dir, monkeypatch)
+    assert [at.number_input(key=k).value for k in ("contam_n", "contam_min_match", "contam_evidence")] == [
+        defaults.n, defaults.min_match, defaults.evidence_documents]
+    assert at.slider(key="contam_thresholds").value == (defaults.clean_below, defaults.dirty_from)
+    assert at.radio(key="contam_match").value == defaults.match
+    assert at.toggle(key="contam_count_templates").value == defaults.count_templates
+    options = {option.name: option.default for option in contam.params}
+    assert [options[k] for k in ("n", "min_match", "clean_below", "dirty_from", "match", "max_items", "max_chars")] == [
+        defaults.n, defaults.min_match, defaults.clean_below, defaults.dirty_from, defaults.match, defaults.max_items,
+        defaults.max_text_chars]
+
+
 def test_every_number_explains_itself_where_it_is_shown(contam_index_dir, monkeypatch):
     at = page(contam_index_dir, monkeypatch)
     assert at.number_input(key="contam_n").help == MEASURE_HELP["n"]
@@ -311,7 +302,7 @@ def test_every_number_explains_itself_where_it_is_shown(contam_index_dir, monkey
     at.number_input(key="contam_min_match").set_value(11)
     at.button(key="contam_run").click().run()
     no_trouble(at)
-    helps = measure_help(params.as_dict())
+    helps = measure_help(params)
     assert "n=9" in helps["overlap"] and "L=11" in helps["coverage"] and "80%" in helps["verdict"]
     summary = column_help(at, "mean coverage")
     assert summary == {c: helps[c] for c in summary} and {"any n-gram hit", "mean overlap"} <= set(summary)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pyarrow.parquet as pq
+import pytest
 
 from inspector import build_demo, check_contamination, open_benchmarks
 from inspector.demo import write_demo_corpus
@@ -39,6 +40,7 @@ def test_the_demo_corpus_is_the_same_on_every_machine(tmp_path):
                                                 "planted-forum"}
 
 
+@pytest.mark.slow
 def test_the_demo_index_has_what_every_page_shows(tmp_path):
     report = build_demo(tmp_path)
     assert report.documents == DOCUMENTS

@@ -19,8 +19,11 @@ from index.errors import InvalidQuery
 from inspector.tokenizer import make_tokenizer
 
 from . import reference as ref
+from .profiles import examples
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 BYTE_CHARS = "ab\U00100000"  # the last character encodes as F4 80 80 80: the largest byte valid UTF-8 has
 BYTE_IDS = [0x61, 0x62, 0xF4, 0x80, 0x00]  # corpus ids first (the long query repeats the first), then an absent one
@@ -359,19 +362,19 @@ def test_ids_outside_the_range_are_refused(word_tokenizers):
         for engine in made.engines:
             for bad in ([-1], [0x61, 0xF5], [0xFF]):
                 for call in (
-                    lambda: engine.count(bad),
-                    lambda: engine.count(np.array(bad)),
-                    lambda: engine.find(bad),
-                    lambda: engine.ntd(bad),
-                    lambda: engine.match_lengths(bad),
-                    lambda: engine.match_lengths_many([[0x61], bad]),
-                    lambda: engine.count_many(np.array([bad])),
-                    lambda: engine.find_many(np.array([bad])),
-                    lambda: engine.find_cnf([[bad]], 10),
-                    lambda: engine.locate(0, [bad]),
+                    lambda engine, bad: engine.count(bad),
+                    lambda engine, bad: engine.count(np.array(bad)),
+                    lambda engine, bad: engine.find(bad),
+                    lambda engine, bad: engine.ntd(bad),
+                    lambda engine, bad: engine.match_lengths(bad),
+                    lambda engine, bad: engine.match_lengths_many([[0x61], bad]),
+                    lambda engine, bad: engine.count_many(np.array([bad])),
+                    lambda engine, bad: engine.find_many(np.array([bad])),
+                    lambda engine, bad: engine.find_cnf([[bad]], 10),
+                    lambda engine, bad: engine.locate(0, [bad]),
                 ):
                     with pytest.raises(InvalidQuery):
-                        call()
+                        call(engine, bad)
             with pytest.raises(InvalidQuery):
                 engine.count_many(np.array([[0x61, 0x62]]), lengths=[3])
             with pytest.raises(InvalidQuery):

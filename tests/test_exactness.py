@@ -18,10 +18,13 @@ from inspector import build_index, open_index
 from inspector.tokenizer import make_tokenizer
 
 from . import reference as ref
-from .conftest import write_parquet
+from .corpora import write_parquet
+from .profiles import examples
 
 CHARS = "ab é\U00100000"  # the last character encodes as F4 80 80 80: the largest byte valid UTF-8 has
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 texts_strategy = st.lists(st.text(alphabet=CHARS, min_size=0, max_size=30), min_size=1, max_size=8)
 shard_sizes = st.integers(1, 12)
@@ -199,7 +202,7 @@ def test_largest_token_id_beside_the_separator(tmp_path, vocab_size, width):
     texts = [" ".join(rng.choice(words, size=int(rng.integers(1, 12)))) for _ in range(12)]
     made = ref.build_both(tmp_path, texts, tokenizer=str(tok), shard_tokens=9)
     one, many = made.indexes
-    assert one.manifest["width"] == width and len(many.engine.shards) > 1
+    assert one.manifest.width == width and len(many.engine.shards) > 1
     docs = made.docs
     assert max(map(max, docs)) == vocab_size - 1 and any(doc[-1] == vocab_size - 1 for doc in docs)
     queries = ref.id_queries(docs, rng, [0, 1, vocab_size - 2, vocab_size - 1], n=40)
@@ -274,7 +277,8 @@ def test_gpt2_count_many_matches_brute_force_on_13_grams(index, gpt2_docs):
     assert (counts[:-101] > 0).all()
 
 
-NON_ASCII = ["naïve", "café", " café", "東京", " 東京", "🎉", " 🎉", " —", "é", "emoji 🎉 then", " language", "language"]
+NON_ASCII = ["naïve", "café", " café", "東京", " 東京", "🎉", " 🎉", " —", "é", "emoji 🎉 then", " language",
+             "language"]
 
 
 def test_gpt2_locate_non_ascii(index, gpt2, gpt2_rows, gpt2_docs):

@@ -105,7 +105,7 @@ def test_no_fulltext_build_says_how_to_search(tmp_path, corpus_dir):
 
 
 def test_stemming_is_an_option(tmp_path):
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     write_parquet(tmp_path / "c" / "a.parquet", [{"text": "Language models learn."}, {"text": "A model learned."}])
     build_index([tmp_path / "c"], tmp_path / "plain")
@@ -119,7 +119,7 @@ def test_a_long_hit_gets_its_snippet_from_the_start_of_its_text(tmp_path):
     same however long its documents are. A term found only further in still makes the hit, without marks."""
     from inspector import Settings
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     text = "alpha " * 300 + "omega " * 10 + "filler " * 1000
     write_parquet(tmp_path / "c" / "a.parquet", [{"text": text}])
@@ -159,7 +159,7 @@ def cjk_found(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def cjk_indexes(tmp_path_factory):
-    from .conftest import write_parquet
+    from .corpora import write_parquet
 
     folder = tmp_path_factory.mktemp("cjk")
     rows = cjk_rows()
@@ -174,7 +174,7 @@ def test_a_cjk_word_is_found_inside_unsegmented_text(cjk_indexes):
     """Every document holding the query (string search) is a hit and no other, its marks over the query's
     characters; the words tokenizer finds only a whole run (the weaker answer that cjk, the default, replaces)."""
     texts, cjk, plain = cjk_indexes
-    assert cjk.manifest["fulltext"]["tokenizer"] == "cjk" and plain.manifest["fulltext"]["tokenizer"] == "words"
+    assert cjk.manifest.fulltext.tokenizer == "cjk" and plain.manifest.fulltext.tokenizer == "words"
     rng = random.Random(1)
     queries = {t[i : i + n] for t in rng.sample([cjk_found(t) for t in texts], 20) for n in (1, 2, 3)
                for i in [rng.randrange(max(1, len(t) - n))] if re.fullmatch(f"[{CJK_CHARS}]+", t[i : i + n])}
@@ -204,7 +204,7 @@ def test_an_index_from_before_the_tokenizer_choice_opens_as_words(tmp_path):
     append keeps it so; a manifest naming an unknown one is one clear error."""
     from index.errors import IndexCorrupt
 
-    from .conftest import write_parquet
+    from .corpora import write_parquet
     from .test_integrity import _rewrite_manifest
 
     write_parquet(tmp_path / "c" / "a.parquet", [{"text": "今日は東京に行きます"}, {"text": "東京"}])
@@ -213,13 +213,13 @@ def test_an_index_from_before_the_tokenizer_choice_opens_as_words(tmp_path):
     build_index([tmp_path / "c"], out, fulltext_tokenizer="words")
     _rewrite_manifest(out, lambda m: m["fulltext"].pop("tokenizer"))
     with open_index(out) as index:
-        assert "tokenizer" not in index.manifest["fulltext"]
+        assert index.manifest.fulltext.tokenizer is None  # not recorded: read as "words"
         assert [(h.doc, h.highlights) for h in index.search("東京").hits] == [(1, ((0, 2),))]
     with pytest.raises(InspectorError, match=r"--fulltext-tokenizer \(the index: 'words', here: 'cjk'\)"):
         build_index([tmp_path / "d"], out, append=True, fulltext_tokenizer="cjk")
     build_index([tmp_path / "d"], out, append=True)
     with open_index(out) as index:
-        assert index.manifest["fulltext"]["tokenizer"] == "words"
+        assert index.manifest.fulltext.tokenizer == "words"
         assert {h.doc for h in index.search("東京").hits} == {1, 2}
     _rewrite_manifest(out, lambda m: m["fulltext"].update(tokenizer="thai"))
     with pytest.raises(IndexCorrupt, match="unknown tokenizer 'thai'"), open_index(out) as index:

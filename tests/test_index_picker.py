@@ -15,7 +15,7 @@ from inspector import Settings, build_index, open_index
 from inspector.cli import main
 from pages._shared import index_label
 
-from .conftest import sample_rows, write_parquet
+from .corpora import sample_rows, write_parquet
 from .pages import no_trouble
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -259,7 +259,8 @@ def test_a_folder_holding_an_index_says_where_it_is(tmp_path, index_dir, monkeyp
     assert str(missing) == f"no index at {holder}: the index is at {holder / 'index'}"
     assert missing.command is None and missing.found == (str(holder / "index"),)
     result = CliRunner().invoke(main, ["count", str(holder), "data"])
-    assert result.exit_code == 2 and result.output == f"error: no index at {holder}: the index is at {holder / 'index'}\n"
+    assert result.exit_code == 2
+    assert result.output == f"error: no index at {holder}: the index is at {holder / 'index'}\n"
     at = run_app(monkeypatch, str(holder))
     assert not at.exception and len(at.error) == 1 and not at.code
     assert f"the index is at {holder / 'index'}" in at.error[0].value.replace("\\", "")
@@ -277,7 +278,8 @@ def test_the_cli_says_what_a_path_is_in_one_line(tmp_path):
     write_parquet(corpus / "a.parquet", sample_rows(n=30))
     said = {path: CliRunner().invoke(main, ["count", path, "data"]).output for path in
             ("/tmp", str(tmp_path / "x.txt"), str(corpus), str(tmp_path / ("x" * 3000)))}
-    assert said["/tmp"].startswith("error: no index at /tmp: it is the temporary folder") and "--out" not in said["/tmp"]
+    assert said["/tmp"].startswith("error: no index at /tmp: it is the temporary folder")
+    assert "--out" not in said["/tmp"]
     assert "--out" not in said[str(tmp_path / "x.txt")]
     assert said[str(corpus)].endswith(f"to build one: inspector build {corpus} --out {tmp_path / 'c-index'}\n")
     assert all(s.count("\n") == 1 for s in said.values())

@@ -8,8 +8,8 @@ import pytest
 
 from inspector import build_index
 
-from .conftest import sample_rows, write_parquet
-from .test_app_browser import ROOT, browser, free_port, metric, page, screenshot  # noqa: F401  (fixtures)
+from .browser import metric, screenshot
+from .corpora import sample_rows, write_parquet
 from .test_server_fuzz import serve_app
 
 
@@ -43,7 +43,7 @@ def idle(tab) -> None:
     tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=30_000)
 
 
-def test_overview_figures_are_whole_in_an_800_pixel_window(page, app_url, index):  # noqa: F811
+def test_overview_figures_are_whole_in_an_800_pixel_window(page, app_url, index):
     page.set_viewport_size({"width": 800, "height": 900})
     page.goto(app_url)
     values = page.locator('[data-testid="stMetricValue"]')
@@ -70,7 +70,7 @@ def script_ends(message: bytes) -> bool:
                                          and not msg.session_status_changed.script_is_running)
 
 
-def test_a_running_script_shows_a_sign(page, app_url):  # noqa: F811
+def test_a_running_script_shows_a_sign(page, app_url):
     """While the script runs the page shows Streamlit's running indicator. The end of the run is held back from the
     page (its messages intercepted) until the indicator is seen, so no timing decides the outcome."""
     held, holding, sockets = [], [False], []
@@ -102,7 +102,7 @@ def test_a_running_script_shows_a_sign(page, app_url):  # noqa: F811
     idle(page)
 
 
-def test_an_index_picked_in_the_sidebar_opens_and_goes_in_the_url(page, confined_url, root):  # noqa: F811
+def test_an_index_picked_in_the_sidebar_opens_and_goes_in_the_url(page, confined_url, root):
     from playwright.sync_api import expect
 
     page.goto(confined_url)
@@ -118,7 +118,7 @@ def test_an_index_picked_in_the_sidebar_opens_and_goes_in_the_url(page, confined
     expect(page.locator("h1")).to_have_text("Search")
 
 
-def test_at_800_pixels_the_sidebar_is_narrow_and_no_button_is_cut(page, app_url, index):  # noqa: F811
+def test_at_800_pixels_the_sidebar_is_narrow_and_no_button_is_cut(page, app_url, index):
     """N-grams' downloads, Document's match steps and Search's pager at 800 pixels: every button's text whole (the
     text of the button, and of each element inside it, fits its box), the sidebar 240 pixels of the 800."""
     page.set_viewport_size({"width": 800, "height": 900})

@@ -51,6 +51,7 @@ def _flip_each(path: Path, positions, masks, check) -> int:
     return tried
 
 
+@pytest.mark.slow
 def test_every_file_of_an_index_damaged_gives_an_error_or_the_right_answer(small_index):
     """Byte flips over every file of a small build, the manifest and CURRENT included: each open-and-ask ends in
     one of our errors (one line) or in answers equal to the undamaged build's. A wrong answer or another exception

@@ -21,7 +21,7 @@ from inspector import build_index, open_index
 from inspector import labels as L
 from inspector.cli import main
 
-from .conftest import sample_rows, write_parquet
+from .corpora import sample_rows, write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -294,6 +294,7 @@ def test_labels_survive_a_rebuild_and_follow_their_documents(tmp_path):
         L.close_store(after)
 
 
+@pytest.mark.slow
 def test_eight_threads_labelling_at_once_lose_nothing(index):
     docs = list(range(1, 26))
     L.create_task(index, "busy", docs)
@@ -363,8 +364,9 @@ def test_labels_survive_kill_9_of_the_writing_process(index):
     assert len(L.current_labels(index, "kill")) == len(history)  # 40 distinct (doc, annotator) pairs
 
 
+@pytest.mark.slow
 def test_another_process_waits_for_the_store_then_labels(index, monkeypatch):
-    monkeypatch.setattr(L, "IDLE_SECONDS", 4.0)  # this process keeps the file open for 4 s after its last use
+    monkeypatch.setattr(L.store, "IDLE_SECONDS", 4.0)  # this process keeps the file open for 4 s after its last use
     L.create_task(index, "shared", [1, 2])
     L.add_label(index, "shared", 1, "here", "keep")
     started = time.monotonic()

@@ -200,6 +200,7 @@ def test_a_filter_on_a_column_without_one_is_one_line(typed, column):
     assert f"column {column!r} holds" in cli_error("sample", out, "--where", f"{column} = 1")
 
 
+@pytest.mark.slow
 def test_the_pages_show_every_type(typed, monkeypatch):
     out, _, rows = typed
     at = open_page(out, monkeypatch, "overview")

@@ -10,12 +10,12 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
-from .test_app_browser import browser, metric, page, screenshot, serve  # noqa: F401  (fixtures)
-from .test_ngrams_page import PASSAGE, poem_index, poem_index_dir  # noqa: F401  (fixtures)
+from .browser import metric, screenshot, serve
+from .corpora import PASSAGE
 
 
 @pytest.fixture(scope="module")
-def poem_server(poem_index_dir):  # noqa: F811
+def poem_server(poem_index_dir):
     yield from serve(poem_index_dir)
 
 
@@ -25,7 +25,7 @@ def expect():
     return expect
 
 
-def settle(page) -> None:  # noqa: F811
+def settle(page) -> None:
     """Wait until the app has finished running the script (reruns included)."""
     idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
     page.locator(idle).wait_for(timeout=30_000)
@@ -33,25 +33,25 @@ def settle(page) -> None:  # noqa: F811
     page.locator(idle).wait_for(timeout=30_000)
 
 
-def run_query(page, text: str) -> None:  # noqa: F811
+def run_query(page, text: str) -> None:
     """Type (or paste) into the Query box and press Ctrl+Enter, as a person would."""
     box = page.locator('textarea[aria-label="Query"]')
     box.fill(text)
     box.press("Control+Enter")
 
 
-def params(page) -> dict[str, str]:  # noqa: F811
+def params(page) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
 
 
 DOC_LINK = re.compile(r"^doc \d+ ")
 
 
-def doc_links(page) -> list[str]:  # noqa: F811
+def doc_links(page) -> list[str]:
     return page.get_by_role("link", name=DOC_LINK).all_inner_texts()
 
 
-def test_a_pasted_multi_line_passage_counts_as_in_the_document(page, poem_server, poem_index):  # noqa: F811
+def test_a_pasted_multi_line_passage_counts_as_in_the_document(page, poem_server, poem_index):
     page.goto(f"{poem_server}/ngrams")
     run_query(page, PASSAGE)
     count = poem_index.count(PASSAGE).count
@@ -62,7 +62,7 @@ def test_a_pasted_multi_line_passage_counts_as_in_the_document(page, poem_server
     screenshot(page, "ngrams-multiline")
 
 
-def test_a_shared_url_shows_the_same_view(page, browser, poem_server, poem_index):  # noqa: F811
+def test_a_shared_url_shows_the_same_view(page, browser, poem_server, poem_index):
     page.goto(f"{poem_server}/ngrams?mode=Documents")
     run_query(page, "data")
     expect()(metric(page)).to_have_text(f"{poem_index.find('data').count:,}", timeout=20_000)
@@ -87,7 +87,7 @@ def test_a_shared_url_shows_the_same_view(page, browser, poem_server, poem_index
         other.context.close()
 
 
-def test_back_returns_to_the_previous_query(page, poem_server, poem_index):  # noqa: F811
+def test_back_returns_to_the_previous_query(page, poem_server, poem_index):
     page.goto(f"{poem_server}/ngrams")
     run_query(page, "data model")
     expect()(metric(page)).to_have_text(f"{poem_index.count('data model').count:,}", timeout=20_000)
@@ -101,7 +101,7 @@ def test_back_returns_to_the_previous_query(page, poem_server, poem_index):  # n
     assert params(page)["q"] == "data model"
 
 
-def test_a_new_query_starts_at_page_one(page, poem_server, poem_index):  # noqa: F811
+def test_a_new_query_starts_at_page_one(page, poem_server, poem_index):
     page.goto(f"{poem_server}/ngrams?mode=Documents&q=data&page=3")
     expect()(page.get_by_text("page 3 of")).to_be_visible(timeout=20_000)
     run_query(page, "model")
@@ -114,7 +114,7 @@ def test_a_new_query_starts_at_page_one(page, poem_server, poem_index):  # noqa:
     expect()(page.get_by_text("Page 40 is past the end")).to_be_visible(timeout=20_000)
 
 
-def test_a_bogus_mode_is_one_plain_error(page, poem_server):  # noqa: F811
+def test_a_bogus_mode_is_one_plain_error(page, poem_server):
     page.goto(f"{poem_server}/ngrams?mode=Bogus")
     error = page.locator('[data-testid="stAlertContentError"]')
     expect()(error).to_contain_text("mode must be one of", timeout=20_000)
@@ -123,7 +123,7 @@ def test_a_bogus_mode_is_one_plain_error(page, poem_server):  # noqa: F811
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_download_and_extend_next_tokens(page, poem_server, poem_index):  # noqa: F811
+def test_download_and_extend_next_tokens(page, poem_server, poem_index):
     page.goto(f"{poem_server}/ngrams?mode={quote('Next token')}&q=data&top=5")
     ntd = poem_index.ntd("data", top=0)
     expect()(metric(page)).to_have_text(f"{ntd.prompt_count:,}", timeout=20_000)
@@ -140,7 +140,7 @@ def test_download_and_extend_next_tokens(page, poem_server, poem_index):  # noqa
     screenshot(page, "ngrams-next-token-extend")
 
 
-def test_next_token_choices_show_corpus_text_literally(page, poem_server, poem_index):  # noqa: F811
+def test_next_token_choices_show_corpus_text_literally(page, poem_server, poem_index):
     """After ' and' come ' **', ' [', ' <', ' #' (the sampler document) and two backslashes: shown as they are."""
     page.goto(f"{poem_server}/ngrams?mode={quote('Next token')}&q=and&top=50")
     choices = page.get_by_role("radiogroup", name="Extend the prompt with").get_by_role("radio")
@@ -151,7 +151,7 @@ def test_next_token_choices_show_corpus_text_literally(page, poem_server, poem_i
     assert page.dialogs == []
 
 
-def test_the_infgram_token_picker_shows_each_token_as_it_is(page, poem_server, poem_index):  # noqa: F811
+def test_the_infgram_token_picker_shows_each_token_as_it_is(page, poem_server, poem_index):
     """The picker's choices are plain text (a select box renders no Markdown): a token ': ' or " 'value'" reads as
     its repr, never with Markdown escapes (4\\: \\' value\\')."""
     text = "x = {'key': 'value'} and \\\\server *bold* [link]"

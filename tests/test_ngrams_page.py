@@ -7,39 +7,16 @@ import io
 import json
 import re
 import shlex
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from inspector import Settings, build_index, open_index
+from inspector import Settings
 from inspector.cli import main as cli
-from inspector.ngram_view import MODES, NgramView, answer_json, cli_command, export, python_call, rows_csv
+from pages._ngram_view import MODES, NgramView, answer_json, cli_command, export, python_call, rows_csv
 
-from .conftest import sample_rows, write_parquet
+from .corpora import PASSAGE
 from .pages import dataframe, no_trouble, open_page
-
-POEM = "Roses are red,\nviolets are blue,\nsuffix arrays count\nevery n-gram for you."
-#: a passage copied across the poem's line breaks: it occurs only with them
-PASSAGE = "violets are blue,\nsuffix arrays count\nevery"
-#: after ' and' comes a token of two backslashes: Markdown would show one
-ESCAPES = "Escapes and \\\\server and &amp; too."
-
-
-@pytest.fixture(scope="session")
-def poem_index_dir(tmp_path_factory) -> Path:
-    """The shared sample corpus, then the poem (line breaks inside) and the escapes; several index shards."""
-    folder = tmp_path_factory.mktemp("poem")
-    rows = sample_rows() + [{"id": "poem", "text": POEM, "source": "books", "quality": 0.5, "url": "u"},
-                            {"id": "escapes", "text": ESCAPES, "source": "code", "quality": 0.5, "url": "v"}]
-    write_parquet(folder / "corpus" / "a.parquet", rows)
-    build_index([folder / "corpus"], folder / "idx", shard_tokens=300)
-    return folder / "idx"
-
-
-@pytest.fixture(scope="session")
-def poem_index(poem_index_dir):
-    return open_index(poem_index_dir)
 
 
 def ngrams(poem_index_dir, monkeypatch, **params):
@@ -140,7 +117,8 @@ def test_an_empty_query_says_what_it_means(poem_index_dir, poem_index, monkeypat
     at = ngrams(poem_index_dir, monkeypatch, mode="Count")
     no_trouble(at)
     assert metrics(at) == {"Tokens in the corpus (empty query)": f"{poem_index.n_tokens:,}"}
-    assert any(f"Empty query: every token of the corpus — {poem_index.n_tokens:,} tokens" in c.value for c in at.caption)
+    said = f"Empty query: every token of the corpus — {poem_index.n_tokens:,} tokens"
+    assert any(said in c.value for c in at.caption)
     assert "natural language" not in at.text_area(key="ngram_query").placeholder
     at = ngrams(poem_index_dir, monkeypatch, mode="Next token")
     no_trouble(at)
@@ -168,6 +146,7 @@ def test_numbers_are_grouped_ids_kept_apart_and_every_table_labelled(poem_index_
     assert metrics(at)["Tokens in the corpus (empty query)"] == f"{poem_index.n_tokens:,}" and poem_index.n_tokens > 999
 
 
+@pytest.mark.smoke
 def test_ngram_probability_mode_shows_the_api_answer(poem_index_dir, poem_index, monkeypatch):
     at = ngrams(poem_index_dir, monkeypatch, mode="N-gram probability", q="data")
     no_trouble(at)
@@ -237,8 +216,10 @@ def test_random_order_is_a_seeded_reproducible_sample(poem_index_dir, poem_index
     seeded = first_page(order="random", seed="5")
     assert seeded == first_page(order="random", seed="5") != corpus
     assert seeded == [str(h.doc) for h in poem_index.find("data", order="random", seed=5).documents]
-    assert sorted(poem_index.matching_documents("data", order="random", seed=5)[0].tolist()) == \
-        poem_index.matching_documents("data")[0].tolist()
+    assert (
+        sorted(poem_index.matching_documents("data", order="random", seed=5)[0].tolist())
+        == poem_index.matching_documents("data")[0].tolist()
+    )
 
 
 @pytest.mark.parametrize("view", [
@@ -291,7 +272,8 @@ def test_random_order_is_a_fixed_formula_of_seed_and_doc(poem_index):
     for seed in (0, 7, 2**32 - 1):
         expected = sorted(docs, key=lambda d: (splitmix64(splitmix64(seed) ^ d), d))
         assert poem_index.matching_documents("data", order="random", seed=seed)[0].tolist() == expected
-        assert [h.doc for h in poem_index.find("data", order="random", seed=seed, limit=100).documents] == expected[:100]
+        found = poem_index.find("data", order="random", seed=seed, limit=100)
+        assert [h.doc for h in found.documents] == expected[:100]
 
 
 @pytest.mark.parametrize("pasted", [PASSAGE.replace("\n", "\r\n"), PASSAGE.replace(" ", "\xa0")])
@@ -327,10 +309,12 @@ def test_an_infgram_token_opens_its_context_distribution_and_match_documents(poe
     assert list(shown["count"]) == [n.count for n in expected.next_tokens]
     assert any(f"continues {expected.prompt_count:,} times" in c.value for c in at.caption)
     captions = [c.value.replace("\\", "") for c in at.caption]  # as typed: Markdown escapes removed
-    assert any(f"longest match ({t.match_length:,} tokens" in c and f"{holding.count:,}" in c for c in captions), captions
+    longest = f"longest match ({t.match_length:,} tokens"
+    assert any(longest in c and f"{holding.count:,}" in c for c in captions), captions
     links = [p.proto for p in at.get("page_link") if "doc=" in p.proto.query_string]
-    assert [int(dict(x.split("=", 1) for x in link.query_string.split("&"))["doc"]) for link in links] == \
-        [h.doc for h in holding.documents]
+    assert [int(dict(x.split("=", 1) for x in link.query_string.split("&"))["doc"]) for link in links] == [
+        h.doc for h in holding.documents
+    ]
 
     at = ngrams(poem_index_dir, monkeypatch, mode="∞-gram", q=text, token=str(len(answer.tokens) + 1))
     assert [e.value.replace("\\", "") for e in at.error] == [

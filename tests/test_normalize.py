@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from inspector.normalize import normalize, normalize_with_offsets, original_span
 
+from .profiles import examples
+
 
 def by_definition(text: str) -> tuple[str, list[int]]:
     """NFKC of each base character with its combining marks, lower case, punctuation, symbols, separators and
@@ -38,7 +40,7 @@ def by_definition(text: str) -> tuple[str, list[int]]:
 ALPHABET = list("aZ09_ -.,\n\t'\"") + ["\u0301", "\u0327", "é", "Ａ", "ﬁ", "½", "ᄀ", "ᅡ", "中", "İ", "—", "\u200b"]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.lists(st.sampled_from(ALPHABET), max_size=40).map("".join))
 def test_normalize_is_its_definition_character_by_character(text):
     expected, origin = by_definition(text)

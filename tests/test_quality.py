@@ -8,9 +8,10 @@ import random
 import pytest
 
 from inspector import build_index, open_index
-from inspector.quality import COLUMNS, REASONS, RULES, SIGNALS, signals, signals_batch
+from inspector.quality import COLUMNS, REASONS, RULES, signals, signals_batch
+from inspector.quality_values import SIGNALS
 
-from .conftest import write_parquet
+from .corpora import write_parquet
 
 GOOD = (
     "The committee met on Tuesday to review the budget for next year.\n"
@@ -150,8 +151,9 @@ def test_heuristic_score():
 
 #: pieces the random texts are made of: every character class and phrase a rule looks at, each kind of white space
 #: and line break str.split / str.splitlines know, repeats (for the n-gram and duplicate rules)
-PIECES = ["the", "of", "and", "with", "a", "b", "x", "Lorem ipsum", "lorem İpsum", "javascript", "JavaScrİpt", "{", "}", "#", "...", "…", "•",
-          "-", "[1]", "[edit]", "[citation needed]", "İ", "é", "東京", "12", "3.", "!", "?", "'", '"', ".", "ß",
+PIECES = ["the", "of", "and", "with", "a", "b", "x", "Lorem ipsum", "lorem İpsum", "javascript", "JavaScrİpt", "{", "}",
+          "#", "...", "…", "•", "-", "[1]", "[edit]", "[citation needed]", "İ", "é", "東京", "12", "3.", "!", "?", "'",
+          '"', ".", "ß",
           "privacy policy", "Cookie Policy", "!?", "xxxxx", " ", "  ", "\n", "\n\n", "\n\n\n", "\t", "\xa0",
           "\u3000", "\x1f", "\r\n", "\r", "\u2028", "\x0c", "\x85"]
 
@@ -206,6 +208,7 @@ def test_catalog_columns_equal_signals(tmp_path):
         assert "q_words" not in index.catalog.types and index.catalog.types["heuristic_score"] == "BIGINT"
 
 
+@pytest.mark.slow
 def test_signals_of_a_build_in_parts_are_those_of_each_text(tmp_path, monkeypatch):
     """Parts compute their documents' signals in worker processes; the catalog holds them in document order, each
     row that of its own text (`signals`, the per-text reference)."""

@@ -23,7 +23,7 @@ from inspector import build_index, open_index
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'corpus-inspector[ray]'")
 
-from inspector.ray_cluster import connect, run_tasks
+from inspector.ray_cluster import connect, run_tasks  # noqa: E402  (after the skip: it needs Ray)
 
 pytestmark = pytest.mark.ray
 
@@ -148,7 +148,7 @@ def test_one_shard_is_split_by_rows_among_actors(local_ray, built, tmp_path):
     """With fewer shards than actors, the actors holding a group split a batch's rows: all stay busy."""
     out, docs = built
     with open_index(out) as index:
-        corpus = Path(index.manifest["sources"][0]["path"]).parent
+        corpus = Path(index.manifest.sources[0].path).parent
     build_index([corpus], tmp_path / "one", fulltext=False)
     queries = _queries(docs, 4)
     table = np.zeros((len(queries), max(map(len, queries))), dtype=np.int64)
@@ -240,9 +240,9 @@ def test_a_build_on_ray_is_the_local_build(local_ray, tmp_path, monkeypatch):
     assert (remote.parts, remote.shards) == (local.parts, local.shards) and remote.parts == 4
     assert ("read, tokenize, index", 70, 70) in steps
     with open_index(tmp_path / "local") as a, open_index(tmp_path / "ray") as b:
-        ngram = {rel: facts["crc32"] for rel, facts in a.manifest["files"].items() if rel.startswith("shard-")}
+        ngram = {rel: facts.crc32 for rel, facts in a.manifest.files.items() if rel.startswith("shard-")}
         assert len(ngram) == 5 * local.shards
-        assert ngram == {rel: facts["crc32"] for rel, facts in b.manifest["files"].items() if rel.startswith("shard-")}
+        assert ngram == {rel: facts.crc32 for rel, facts in b.manifest.files.items() if rel.startswith("shard-")}
         docs = [a.tokenizer.encode(t) for t in texts if t]
         for query in (["alpha", "beta"], ["the"], ["data", "of", "and"]):
             ids = a.tokenizer.encode(" " + " ".join(query))

@@ -8,27 +8,20 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from .test_app_browser import browser, metric, page, screenshot, serve  # noqa: F401  (fixtures and helpers reused)
-from .test_search_page import (  # noqa: F401  (the seeded indexes)
-    MIDDLE,
-    PHRASE,
-    middle_index_dir,
-    phrase_starts,
-    search_index,
-    search_index_dir,
-)
+from .browser import metric, screenshot, serve
+from .corpora import MIDDLE, PHRASE, phrase_starts
 
 
 @pytest.fixture(scope="module")
-def search_server(search_index_dir):  # noqa: F811
+def search_server(search_index_dir):
     yield from serve(search_index_dir)
 
 
-def params(page) -> dict[str, list[str]]:  # noqa: F811
+def params(page) -> dict[str, list[str]]:
     return parse_qs(urlparse(page.url).query)
 
 
-def alerts(page):  # noqa: F811
+def alerts(page):
     return page.locator('[data-testid="stAlert"]')
 
 
@@ -37,7 +30,7 @@ def alerts(page):  # noqa: F811
     ("abc", "must be a whole number from 0 to 26, not 'abc'"),
     ("-5", "must be from 0 to 26, not -5"),
 ])
-def test_a_bad_document_link_shows_an_error_not_another_document(page, search_server, value, said):  # noqa: F811
+def test_a_bad_document_link_shows_an_error_not_another_document(page, search_server, value, said):
     from playwright.sync_api import expect
 
     page.goto(f"{search_server}/document?doc={value}")
@@ -47,8 +40,8 @@ def test_a_bad_document_link_shows_an_error_not_another_document(page, search_se
     assert params(page)["doc"] == [value]
 
 
-def test_a_search_result_opens_the_long_document_at_its_match_and_steps_by_keys(page, search_server,  # noqa: F811
-                                                                               search_index):  # noqa: F811
+def test_a_search_result_opens_the_long_document_at_its_match_and_steps_by_keys(page, search_server,
+                                                                               search_index):
     from playwright.sync_api import expect
 
     starts = phrase_starts(search_index.document(2).text)
@@ -78,7 +71,7 @@ def test_a_search_result_opens_the_long_document_at_its_match_and_steps_by_keys(
     expect(page.get_by_text(f"Characters {starts[2] - 300:,}–")).to_have_count(1, timeout=20_000)
 
 
-def test_a_search_view_comes_back_from_its_url(page, search_server, search_index):  # noqa: F811
+def test_a_search_view_comes_back_from_its_url(page, search_server, search_index):
     from playwright.sync_api import expect
 
     expected = search_index.search("kernel", filters=[("source", "in", ["web"]), ("quality", ">=", 0.05)],
@@ -100,11 +93,11 @@ def test_a_search_view_comes_back_from_its_url(page, search_server, search_index
 
 
 @pytest.fixture(scope="module")
-def middle_server(middle_index_dir):  # noqa: F811
+def middle_server(middle_index_dir):
     yield from serve(middle_index_dir)
 
 
-def test_a_document_that_fits_one_window_opens_at_its_start_scrolled_to_the_match(page, middle_server):  # noqa: F811
+def test_a_document_that_fits_one_window_opens_at_its_start_scrolled_to_the_match(page, middle_server):
     from playwright.sync_api import expect
 
     page.goto(f"{middle_server}/document?doc=0&search=needle")

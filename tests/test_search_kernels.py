@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from index.suffix_array import Shard, ShardWriter, build_suffix_array, finish_shard, separator
 
 from . import reference as ref
+from .profiles import examples
 
 VOCABULARIES = [(1, 3), (1, separator(1) - 1), (2, 3), (2, separator(2) - 1), (4, 2), (4, 70_000)]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(st.sampled_from(VOCABULARIES), st.data())
 def test_the_compiled_search_is_the_numpy_search(tmp_path_factory, vocabulary, data):
     width, alphabet = vocabulary

@@ -7,47 +7,8 @@ import pytest
 
 from inspector import InvalidQuery, Settings, build_index, open_index
 
-from .conftest import write_parquet
+from .corpora import MIDDLE, PHRASE, phrase_starts, write_parquet
 from .pages import no_trouble, open_page
-
-PHRASE = '"kernel module"'
-FILLER = "lorem ipsum dolor sit amet, line {}\n"
-
-
-def long_text() -> str:
-    """About 262,000 characters; the kernel module phrase three times, all past character 189,000 (the second
-    window), and the two words apart once before them."""
-    parts = [FILLER.format(i) for i in range(5_500)]  # ~189,000 characters
-    parts.append("a kernel without any module nearby\n")
-    for i in range(3):
-        parts += [FILLER.format(i) for i in range(300)] + ["load the kernel module now\n"]
-    parts += [FILLER.format(i) for i in range(1_500)]
-    return "".join(parts)
-
-
-def search_rows() -> list[dict]:
-    rows = [
-        {"id": "phrase", "text": "Loading a kernel module at boot time.", "source": "linux-doc", "quality": 0.9},
-        {"id": "apart", "text": "The kernel is small; a module is only a part.", "source": "web", "quality": 0.3},
-        {"id": "long", "text": long_text(), "source": "linux-doc", "quality": 0.7},
-    ]
-    rows += [{"id": f"note-{i}", "text": f"kernel notes number {i}", "source": ["web", "books"][i % 2],
-              "quality": round(i / 30, 3)} for i in range(24)]
-    return [row | {"year": 2000 + n} for n, row in enumerate(rows)]
-
-
-@pytest.fixture(scope="module")
-def search_index_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("search")
-    write_parquet(folder / "corpus" / "a.parquet", search_rows())
-    build_index([folder / "corpus"], folder / "idx", tokenizer="bytes")
-    return folder / "idx"
-
-
-@pytest.fixture(scope="module")
-def search_index(search_index_dir):
-    with open_index(search_index_dir) as index:
-        yield index
 
 
 def shown(at) -> str:
@@ -94,6 +55,7 @@ def test_a_phrase_is_marked_as_one_span_and_only_where_it_stands(search_index):
     assert "a <mark>kernel module</mark> at" in hit.snippet_html
 
 
+@pytest.mark.smoke
 def test_the_document_page_marks_the_phrase_not_its_words(search_index_dir, monkeypatch):
     at = open_page(search_index_dir, monkeypatch, "document", doc="1", search=PHRASE)
     no_trouble(at)
@@ -103,6 +65,7 @@ def test_the_document_page_marks_the_phrase_not_its_words(search_index_dir, monk
     assert "Loading a <mark>kernel module</mark> at boot" in shown(at)
 
 
+@pytest.mark.smoke
 def test_search_snippets_mark_the_phrase(search_index_dir, monkeypatch):
     at = open_page(search_index_dir, monkeypatch, "search", q=PHRASE)
     no_trouble(at)
@@ -112,14 +75,6 @@ def test_search_snippets_mark_the_phrase(search_index_dir, monkeypatch):
 
 
 # -- 3. long documents: open at the first match, step from match to match ---------------------------------------
-
-def phrase_starts(text: str) -> list[int]:
-    starts, at = [], text.find("kernel module")
-    while at >= 0:
-        starts.append(at)
-        at = text.find("kernel module", at + 1)
-    return starts
-
 
 @pytest.mark.parametrize("marks", [{"search": PHRASE}, {"ngram": "kernel module"}])
 def test_a_long_document_opens_at_its_first_match_and_steps(search_index_dir, search_index, monkeypatch, marks):
@@ -184,7 +139,7 @@ def test_new_marks_or_another_document_open_at_the_first_match(search_index_dir,
 
 
 def test_matches_are_capped_and_say_so(search_index):
-    from inspector.web import document_matches
+    from inspector.document_view import document_matches
 
     found = document_matches(search_index, 2, search="lorem", limit=50)
     assert len(found.spans) == 50 and found.limited == "the first 50 matches"
@@ -224,7 +179,8 @@ def test_filters_and_page_come_from_the_url_and_go_back_to_it(search_index_dir, 
     expected = search_index.search("kernel", filters=[("source", "in", ["web"]), ("quality", ">=", 0.05),
                                                        ("quality", "<=", 0.8)], limit=10, offset=10)
     assert at.metric[0].value == f"{expected.total:,}" and expected.total > 10
-    assert [t.value.split(" · ")[0] for t in at.text if t.value.startswith("doc ")] == [f"doc {h.doc}" for h in expected.hits]
+    shown_docs = [t.value.split(" · ")[0] for t in at.text if t.value.startswith("doc ")]
+    assert shown_docs == [f"doc {h.doc}" for h in expected.hits]
     said = " ".join(c.value for c in at.caption).replace("\\", "")
     assert "Filtered by: source in [web]; quality 0.05 to 0.8" in said and "page 2 of" in said
     assert at.multiselect(key="filter_source").value == ["web"]
@@ -331,27 +287,17 @@ def test_an_empty_or_bad_doc_is_an_error_with_a_box_to_open_another(search_index
     assert param(at, "doc") == ["3"] and search_index.document(3).text in shown(at)
 
 
-#: a document that fits one window, its only "needle" far past the first screen
-MIDDLE = "".join(FILLER.format(i) for i in range(600)) + "the needle is here\n" + FILLER.format("last")
-
-
-@pytest.fixture(scope="module")
-def middle_index_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("middle")
-    write_parquet(folder / "corpus" / "a.parquet", [{"id": "middle", "text": MIDDLE}, {"id": "b", "text": "other"}])
-    build_index([folder / "corpus"], folder / "idx", tokenizer="bytes")
-    return folder / "idx"
-
-
-@pytest.mark.parametrize("marks", [{"search": "needle"}, {"ngram": "needle"}, {"mark": f"{MIDDLE.index('needle')}-"
-                                                                                      f"{MIDDLE.index('needle') + 6}"}])
+@pytest.mark.parametrize(
+    "marks",
+    [{"search": "needle"}, {"ngram": "needle"}, {"mark": f"{MIDDLE.index('needle')}-{MIDDLE.index('needle') + 6}"}],
+)
 def test_a_document_that_fits_one_window_opens_whole_at_its_start(middle_index_dir, monkeypatch, marks):
     """A match 20,000 characters in: the whole document is shown from its first character, no caption of a window;
     the page scrolls to the match (the script names which mark: the first, here)."""
     assert 10_000 < MIDDLE.index("needle") < len(MIDDLE) < Settings().document_window_chars
     at = open_page(middle_index_dir, monkeypatch, "document", doc="0", **marks)
     no_trouble(at)
-    assert shown(at).startswith('<pre') and ">" + MIDDLE[:40] in shown(at) and "<mark>needle</mark>" in shown(at)
+    assert shown(at).startswith("<pre") and ">" + MIDDLE[:40] in shown(at) and "<mark>needle</mark>" in shown(at)
     assert not any("Characters" in c.value for c in at.caption) and not at.code
     script = [h.value for h in at.html if "<script>" in h.value]
     assert len(script) == 1 and 'querySelectorAll(".document-text mark")[0]' in script[0]
@@ -393,7 +339,8 @@ def test_a_page_past_the_end_says_so_and_leads_back(search_index_dir, search_ind
     at.button(key="search_pager_last").click().run()
     no_trouble(at)
     assert param(at, "page") == [str(pages)] and not at.warning
-    assert hit_docs(at) == [f"doc {h.doc}" for h in search_index.search("kernel", limit=10, offset=(pages - 1) * 10).hits]
+    last = search_index.search("kernel", limit=10, offset=(pages - 1) * 10)
+    assert hit_docs(at) == [f"doc {h.doc}" for h in last.hits]
 
 
 def test_paging_controls_below_the_results_share_the_url_with_the_box_above(search_index_dir, search_index,

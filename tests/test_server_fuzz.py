@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 import pytest
 
-from .conftest import XSS_TEXT, sample_rows, write_parquet
-from .test_app_browser import browser, free_port  # noqa: F401  (a fixture)
+from .browser import free_port
+from .corpora import XSS_TEXT, sample_rows, write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE_COLUMN = ":red[q] [a](javascript:alert(1))"
@@ -81,7 +81,7 @@ def app_server(fuzz_root):
 
 
 @pytest.fixture(scope="module")
-def page(browser):  # noqa: F811
+def page(browser):
     """One tab for the whole module (its cache keeps each visit under a second); alert() calls are recorded."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
@@ -199,12 +199,14 @@ CLI = [
     ["count", "IDX", "(" * 3000], ["count", "IDX", "x" * 10_000], ["count", "IDX", "--ids", f"1,{BIG}"],
     ["count", "IDX", "--ids", "-1"], ["ntd", "IDX", "data", "--top", BIG], ["ntd", "IDX", "data", "--top", "abc"],
     ["find", "IDX", "data AND (model OR"], ["find", "IDX", "data", "--limit", "-1"],
-    ["search", "IDX", "(" * 3000], ["search", "IDX", "data", "--limit", BIG], ["search", "IDX", "data", "--where", "1=1; DROP"],
+    ["search", "IDX", "(" * 3000], ["search", "IDX", "data", "--limit", BIG],
+    ["search", "IDX", "data", "--where", "1=1; DROP"],
     ["doc", "IDX", "-1"], ["doc", "IDX", BIG], ["doc", "IDX", "abc"], ["doc", "/no/such/index", "0"],
     ["count", "IDX", "<script>:red[x]\x7f🎉"],
 ]
 
 
+@pytest.mark.slow
 def test_cli_hostile_arguments(fuzz_root):
     """Exit code 0 or 2, an error as one line, never a traceback or a signal (run four at a time)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -274,7 +276,8 @@ def _peak_rss(pid: int, stop) -> list[int]:
     return seen
 
 
-def test_a_heavy_upload_keeps_the_server_bounded_and_answering(browser, busy_server):  # noqa: F811
+@pytest.mark.serial
+def test_a_heavy_upload_keeps_the_server_bounded_and_answering(browser, busy_server):
     """50,000 lines of one short frequent item, uploaded: while the check runs (in the server's worker process) the
     server and its worker stay under 1.5 GB, another client going from page to page is answered within 2 s each
     time, and a second check is told to wait; the check ends with every item dirty."""
@@ -325,7 +328,7 @@ def test_a_heavy_upload_keeps_the_server_bounded_and_answering(browser, busy_ser
     assert proc.poll() is None and healthy(url)
 
 
-def test_an_upload_nested_a_hundred_thousand_deep_is_one_error(browser, app_server):  # noqa: F811
+def test_an_upload_nested_a_hundred_thousand_deep_is_one_error(browser, app_server):
     """The issue's deep JSON through the Contamination page's file picker: one error naming the file."""
     url = app_server[1]
     tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ from index.suffix_array import TAG_BYTES, Shard, ShardWriter, build_suffix_array
 from inspector import build_index, compact, open_index
 
 from . import reference as ref
+from .profiles import examples
 from .test_append import _answers, _big, _check_shard_column, _queries, _write
 
 # -- the order, on id lists -------------------------------------------------------------------------------------------
@@ -76,7 +78,7 @@ def corpora(draw, widths=SORTS):
     return width, alphabet, docs
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(corpora())
 def test_a_sort_is_the_plain_order_and_the_kernel_its_numpy_reference(tmp_path_factory, corpus):
     width, _alphabet, docs = corpus
@@ -100,7 +102,7 @@ def test_a_sort_is_the_plain_order_and_the_kernel_its_numpy_reference(tmp_path_f
                                                                        width).tolist()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(corpora(SHARDS), st.data())
 def test_any_cut_into_runs_merges_into_the_bytes_of_one_sort(tmp_path_factory, corpus, data):
     """Runs cut anywhere between documents (a part's edge), shards cut anywhere by `shard_tokens`, the merge cut
@@ -129,7 +131,7 @@ def test_any_cut_into_runs_merges_into_the_bytes_of_one_sort(tmp_path_factory, c
             assert b - a == ref.count(docs[lo:hi], q)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.integers(1, 50), max_size=40), st.integers(1, 120))
 def test_the_layout_is_the_fewest_shards_of_about_equal_size(doc_tokens, shard_tokens):
     bounds = layout(np.array(doc_tokens, dtype=np.int64), shard_tokens)
@@ -153,9 +155,10 @@ def test_the_layout_is_the_fewest_shards_of_about_equal_size(doc_tokens, shard_t
 def _ngram_files(folder: Path) -> dict[str, int]:
     """The n-gram files of a live index and their CRCs, from its manifest."""
     with open_index(folder) as index:
-        return {k: v["crc32"] for k, v in index.manifest["files"].items() if k.startswith(("shard-", "normalized/"))}
+        return {k: v.crc32 for k, v in index.manifest.files.items() if k.startswith(("shard-", "normalized/"))}
 
 
+@pytest.mark.slow
 def test_builds_with_1_2_and_3_workers_are_the_same_bytes(tmp_path, monkeypatch):
     """The shape and the n-gram files follow the corpus and --shard-tokens, never the workers: every verb answers
     alike, and as brute force over the Parquet texts."""
@@ -174,7 +177,7 @@ def test_builds_with_1_2_and_3_workers_are_the_same_bytes(tmp_path, monkeypatch)
         with open_index(out) as index:
             answers.append(_answers(index, queries))
             _check_shard_column(index)
-            assert len(index.manifest["shards"]) > 1
+            assert len(index.manifest.shards) > 1
     assert files[0] == files[1] == files[2] and any(k.startswith("normalized/") for k in files[0])
     assert answers[0] == answers[1] == answers[2]
     from .test_append import _check_against_reference
@@ -182,6 +185,7 @@ def test_builds_with_1_2_and_3_workers_are_the_same_bytes(tmp_path, monkeypatch)
     _check_against_reference(answers[0], [corpus], queries)
 
 
+@pytest.mark.slow
 def test_a_corpus_under_the_shard_size_is_one_shard_however_many_workers(tmp_path, monkeypatch):
     rng = np.random.default_rng(22)
     _write(tmp_path / "c", rng, files=2, docs=30)
@@ -190,6 +194,7 @@ def test_a_corpus_under_the_shard_size_is_one_shard_however_many_workers(tmp_pat
     assert (report.parts, report.shards) == (4, 1)
 
 
+@pytest.mark.slow
 def test_appends_then_compact_are_one_build(tmp_path):
     """Appends add small shards (an append compacts them by itself past AUTO_SMALL_SHARDS); `compact` merges all
     into whole shards: the same bytes as one build, the same document numbers, the catalog's shards renumbered."""
@@ -206,7 +211,7 @@ def test_appends_then_compact_are_one_build(tmp_path):
                              append=True)
         compacted.append(report.compacted)
         with open_index(out) as index:
-            shard_counts.append(len(index.manifest["shards"]))
+            shard_counts.append(len(index.manifest.shards))
     assert shard_counts[:3] == [2, 3, 4] and compacted[:3] == [0, 0, 0]
     assert shard_counts[3] < 5 and compacted[3] == 5 - shard_counts[3]  # five small shards: the append merged them
     build_index(folders, tmp_path / "one", tokenizer="bytes", normalized=True, shard_tokens=shard_tokens)
@@ -235,6 +240,7 @@ def _kill_when(command: list[str], out: Path, pattern: str) -> None:
     proc.wait()
 
 
+@pytest.mark.slow
 def test_a_killed_merge_and_a_killed_compaction_leave_the_old_index_answering(tmp_path):
     rng = np.random.default_rng(24)
     _write(tmp_path / "a", rng, files=1, docs=20)
@@ -249,14 +255,14 @@ def test_a_killed_merge_and_a_killed_compaction_leave_the_old_index_answering(tm
         assert _answers(index, [[119, 49], [119]]) == before
     build_index([tmp_path / "big"], out, tokenizer="bytes", append=True, shard_tokens=3_000_000)
     with open_index(out) as index:
-        assert len(index.manifest["shards"]) >= 3
+        assert len(index.manifest.shards) >= 3
         before = _answers(index, [[119, 49], [119]])
     _kill_when([sys.executable, "-m", "inspector", "compact", str(out)], out, ".tmp-*/shard-0000/tokens.bin")
     with open_index(out, verify=True) as index:
         assert _answers(index, [[119, 49], [119]]) == before
     compact(out)
     with open_index(out, verify=True) as index:
-        assert len(index.manifest["shards"]) == 1
+        assert len(index.manifest.shards) == 1
         assert _answers(index, [[119, 49], [119]])["counts"] == before["counts"]
 
 

@@ -1,6 +1,6 @@
 """What the app's Contamination page needs beyond the contamination API: uploaded benchmark files made safe to open,
-a benchmark's layout for the field pickers, and a report's dict form (`ContaminationReport.as_dict()` or a kept
-report's JSON — the page renders both through one path) turned into tables and safe HTML.
+a benchmark's layout for the field pickers, and a report (`ContaminationReport`, fresh or read back from its kept
+JSON: the page renders both through one path) turned into tables and safe HTML.
 
 Benchmark and corpus text is untrusted: it becomes HTML only through `highlight_html` (escape, then mark).
 """
@@ -12,11 +12,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import InvalidQuery
-
-from .benchmarks import BenchmarkError, open_benchmark
-from .contamination import BULLETIN
-from .highlight import highlight_html, merge_ranges
+from inspector import (
+    BenchmarkError,
+    BenchmarkSummary,
+    ContaminationParams,
+    ContaminationReport,
+    InvalidQuery,
+    ItemResult,
+    Snippet,
+    highlight_html,
+    open_benchmark,
+)
+from inspector.contamination import BULLETIN
+from inspector.highlight import merge_ranges
 
 #: what the page's uploader takes (`.jsonl.gz` and `.json.gz` end in `gz`)
 UPLOAD_TYPES = ("jsonl", "json", "gz", "parquet", "csv", "tsv")
@@ -136,25 +144,19 @@ MEASURE_HELP = {
 }
 
 
-def measure_help(params: dict) -> dict[str, str]:
-    """`MEASURE_HELP` with a check's parameters (a report's `params`, or `ContaminationParams.as_dict()`) filled in."""
-    values = {"n": params["n"], "L": params["min_match"], "clean": params["clean_below"],
-              "dirty": params["dirty_from"]}
+def measure_help(params: ContaminationParams) -> dict[str, str]:
+    """`MEASURE_HELP` with a check's parameters (a report's `params`, or the page's inputs) filled in."""
+    values = {"n": params.n, "L": params.min_match, "clean": params.clean_below, "dirty": params.dirty_from}
     return {key: text.format(**values) for key, text in MEASURE_HELP.items()}
 
 
-# -- a report's dict form --------------------------------------------------------------------------------------------
+# -- a report as tables -----------------------------------------------------------------------------------------------
 
 
-def item_key(item: dict) -> str:
-    """`benchmark:index`, as the decontamination list and the URL name an item."""
-    return f"{item['benchmark']}:{item['index']}"
-
-
-def item_label(item: dict) -> str:
+def item_label(item: ItemResult) -> str:
     """`benchmark:index · id · verdict · coverage`, an item as the picker lists it (no id: left out)."""
-    coverage = "–" if item["coverage"] is None else f"{item['coverage']:.0%}"
-    return " · ".join(part for part in (item_key(item), item["id"], item["verdict"], coverage) if part)
+    coverage = "–" if item.coverage is None else f"{item.coverage:.0%}"
+    return " · ".join(part for part in (item.key, item.id, item.verdict, coverage) if part)
 
 
 def parse_item_key(value: str) -> tuple[str, int]:
@@ -185,55 +187,54 @@ def bulletin_signature(index) -> tuple:
         return ()
 
 
-def summary_rows(report: dict) -> list[dict]:
+def summary_rows(report: ContaminationReport) -> list[dict]:
     """One row of numbers per benchmark (where each came from is `benchmark_source`'s line: the table stays narrow)."""
     rows = []
-    for b in report["benchmarks"]:
-        items = b["items"]
+    for b in report.benchmarks:
         rows.append({
-            "benchmark": b["name"],
-            "items": items,
-            "dirty": b["dirty"],
-            "partial": b["partial"],
-            "clean": b["clean"],
-            "dirty %": 100 * b["dirty"] / items if items else 0.0,
-            "any n-gram hit": b["any_hit"],
-            "mean overlap": b["mean_overlap"],
-            "mean coverage": b["mean_coverage"],
-            "templated": b.get("templated", 0),
-            "empty": b["empty"],
-            "skipped": b["skipped"],
+            "benchmark": b.name,
+            "items": b.items,
+            "dirty": b.dirty,
+            "partial": b.partial,
+            "clean": b.clean,
+            "dirty %": 100 * b.dirty / b.items if b.items else 0.0,
+            "any n-gram hit": b.any_hit,
+            "mean overlap": b.mean_overlap,
+            "mean coverage": b.mean_coverage,
+            "templated": b.templated,
+            "empty": b.empty,
+            "skipped": b.skipped,
         })
     return rows
 
 
-def benchmark_source(b: dict) -> str:
+def benchmark_source(b: BenchmarkSummary) -> str:
     """`name: file · preset · fields`, where a report's benchmark came from and what of it was checked."""
-    preset = f"preset {b['preset']} · " if b.get("preset") else ""
-    return f"{b['name']}: {Path(b.get('file') or '').name} · {preset}fields {', '.join(b.get('fields') or ())}"
+    preset = f"preset {b.preset} · " if b.preset else ""
+    return f"{b.name}: {Path(b.file or '').name} · {preset}fields {', '.join(b.fields or ())}"
 
 
-def histogram_rows(report: dict) -> list[dict]:
+def histogram_rows(report: ContaminationReport) -> list[dict]:
     """Long form (coverage bin, benchmark, items): one bar per benchmark and decile."""
     rows = []
-    for b in report["benchmarks"]:
-        for i, count in enumerate(b["coverage_histogram"]):
-            rows.append({"coverage": f"{10 * i}–{10 * (i + 1)}%", "benchmark": b["name"], "items": count})
+    for b in report.benchmarks:
+        for i, count in enumerate(b.coverage_histogram):
+            rows.append({"coverage": f"{10 * i}–{10 * (i + 1)}%", "benchmark": b.name, "items": count})
     return rows
 
 
-def decontamination_rows(report: dict) -> list[dict]:
+def decontamination_rows(report: ContaminationReport) -> list[dict]:
     """The decontamination list: every corpus document holding a match with a dirty or partial item."""
-    return [{"doc": d["doc"], "id": d["id"], "file": d["file"], "row": d["row"], "items": " ".join(d["items"]),
-             "tokens_matched": d["tokens_matched"]} for d in report["documents"]]
+    return [{"doc": d.doc, "id": d.id, "file": d.file, "row": d.row, "items": " ".join(d.items),
+             "tokens_matched": d.tokens_matched} for d in report.documents]
 
 
-def sorted_items(items: Sequence[dict], verdict: str, order: str) -> list[dict]:
+def sorted_items(items: Sequence[ItemResult], verdict: str, order: str) -> list[ItemResult]:
     """The items with `verdict` ("all" for every one), by coverage (`order` "desc" or "asc") or in file order."""
-    chosen = [i for i in items if verdict == "all" or i["verdict"] == verdict]
+    chosen = [i for i in items if verdict == "all" or i.verdict == verdict]
     if order == "file":
         return chosen
-    key = (lambda i: -1.0 if i["coverage"] is None else i["coverage"])
+    key = (lambda i: -1.0 if i.coverage is None else i.coverage)
     return sorted(chosen, key=key, reverse=order == "desc")
 
 
@@ -274,9 +275,9 @@ def item_html(text: str, spans: Sequence[Sequence[int]], longest: Sequence[int] 
     return body + html.escape(more)
 
 
-def snippet_html(snippet: dict, limit: int = 2000) -> str:
+def snippet_html(snippet: Snippet, limit: int = 2000) -> str:
     """A keyword-in-context snippet escaped, the match in <mark> (a long match shown in part)."""
-    match = snippet["match"]
+    match = snippet.match
     if len(match) > limit:
         match = f"{match[: limit // 2]} … {match[-limit // 2 :]}"
-    return (f"…{html.escape(snippet['left'])}<mark>{html.escape(match)}</mark>{html.escape(snippet['right'])}…")
+    return f"…{html.escape(snippet.left)}<mark>{html.escape(match)}</mark>{html.escape(snippet.right)}…"

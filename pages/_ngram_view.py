@@ -8,12 +8,8 @@ import json
 import shlex
 from dataclasses import dataclass, fields, replace
 
-from index.errors import InvalidQuery
-
-from .corpus_index import ORDERS
-from .query import BOUNDARIES, parse_ids
-from .settings import Settings
-from .web import _quote, url_int, url_text
+from inspector import BOUNDARIES, ORDERS, InvalidQuery, Settings, bounded_text, parse_ids
+from pages._urls import quoted, url_int
 
 MODES = ("Count", "N-gram probability", "Next token", "∞-gram", "Documents")
 PAGE_SIZE = 10
@@ -49,11 +45,11 @@ class NgramView:
         """The view a URL's query parameters describe; InvalidQuery names the first bad parameter and why."""
         mode = params.get("mode", cls.mode)
         if mode not in MODES:
-            raise InvalidQuery(f"mode must be one of {', '.join(MODES)}, not {_quote(mode)}")
+            raise InvalidQuery(f"mode must be one of {', '.join(MODES)}, not {quoted(mode)}")
         return cls(
             mode=mode,
-            q=url_text(params.get("q"), "q (the query)", 8 * settings.max_infgram_tokens),
-            next=url_text(params.get("next"), "next (the next token)", settings.max_query_chars),
+            q=bounded_text(params.get("q"), "q (the query)", 8 * settings.max_infgram_tokens),
+            next=bounded_text(params.get("next"), "next (the next token)", settings.max_query_chars),
             boundary=_choice(params.get("boundary"), "boundary", BOUNDARIES, cls.boundary),
             ids=bool(url_int(params.get("ids"), "ids (1: the query is token ids)", 0, 1, default=0)),
             top=url_int(params.get("top"), "top (next tokens to show)", 5, MAX_TOP, default=cls.top),
@@ -103,7 +99,7 @@ def _choice(value: str | None, name: str, allowed, default: str) -> str:
     if value is None or value == "":
         return default
     if value not in allowed:
-        raise InvalidQuery(f"{name} must be one of {', '.join(allowed)}, not {_quote(value)}")
+        raise InvalidQuery(f"{name} must be one of {', '.join(allowed)}, not {quoted(value)}")
     return value
 
 

@@ -1,105 +1,16 @@
-"""What the app needs to serve untrusted input from one shared process: Markdown escaping, URL values bounded before
-they reach native code, index folders confined to roots, and a bounded window of a (possibly huge) document."""
+"""A bounded window of a (possibly huge) document and where its n-gram and search matches are: what a page (or a
+notebook) shows of one document, with the work and the text bounded by the window, not the document."""
 from __future__ import annotations
 
-import math
-import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from index.errors import IndexMissing, InvalidQuery
-from index.storage import CURRENT, current_name
+from index.errors import InvalidQuery
 
 from .highlight import merge_ranges
 from .query import parse_cnf, token_variants
-
-#: the environment variable that carries `inspector app --root` folders to the Streamlit process (os.pathsep-joined)
-ROOTS_ENV = "INSPECTOR_ROOTS"
-MAX_PATH_CHARS = 1024
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:&=^\"'])")
-
-
-def escape_markdown(text: object) -> str:
-    """Text made inert for Streamlit's Markdown (labels, captions, errors): every special character escaped."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
-
-
-def url_int(value: str | None, name: str, low: int, high: int, default: int | None = None) -> int:
-    """A whole number from a URL (or None: `default`), checked to lie in [low, high]; InvalidQuery says why not."""
-    if value is None or value == "":
-        if default is None:
-            raise InvalidQuery(f"{name} is {'empty' if value == '' else 'missing'}: give a whole number from {low:,} "
-                               f"to {high:,}")
-        return default
-    text = value.strip()
-    if len(text) > 20 or not re.fullmatch(r"[+-]?[0-9]+", text):
-        raise InvalidQuery(f"{name} must be a whole number from {low:,} to {high:,}, not {_quote(value)}")
-    number = int(text)
-    if not low <= number <= high:
-        raise InvalidQuery(f"{name} must be from {low:,} to {high:,}, not {number:,}")
-    return number
-
-
-def url_text(value: str | None, name: str, limit: int) -> str:
-    """A text from a URL, at most `limit` characters and without NUL (no parser below us expects one)."""
-    text = value or ""
-    if len(text) > limit:
-        raise InvalidQuery(f"{name} has {len(text):,} characters; the limit is {limit:,}")
-    if "\x00" in text:
-        raise InvalidQuery(f"{name} contains a NUL character")
-    return text
-
-
-def url_span(value: str | None, name: str, high: int = 10**15) -> tuple[int, int] | None:
-    """A character span START-END from a URL (or None when absent): two whole numbers, 0 <= START <= END <= high."""
-    if value is None or value == "":
-        return None
-    text = value.strip()
-    found = re.fullmatch(r"([0-9]{1,16})-([0-9]{1,16})", text)
-    if not found:
-        raise InvalidQuery(f"{name} must be START-END, two whole numbers such as 120-180, not {_quote(value)}")
-    start, end = int(found[1]), int(found[2])
-    if start > end:
-        raise InvalidQuery(f"{name} must start before it ends, not {start:,}-{end:,}")
-    if end > high:
-        raise InvalidQuery(f"{name} must end by {high:,}, not {end:,}")
-    return start, end
-
-
-def _quote(value: str) -> str:
-    return repr(value if len(value) <= 40 else value[:40] + "…")
-
-
-def confined_path(path: str, roots: Sequence[str]) -> str:
-    """`path` with symlinks and .. resolved, once it is known to lie under one of `roots` (when there are any).
-
-    Confined, the path must lie under a root as typed (`..` taken by name, before any link is followed), then
-    resolved, and so must its `CURRENT` and the build folder that names: nothing outside the roots is looked up,
-    followed or served. Every refusal is the same message, so an answer reveals nothing about the disk (which
-    accounts, processes or files exist). Confined, `~` is a name like any other; with no roots, `~/` is the home
-    folder.
-    """
-    url_text(path, "the index folder", MAX_PATH_CHARS)
-    if not path.strip():
-        raise IndexMissing("no index folder given: type one in the sidebar")
-    if not roots:  # a local app: `~/x` is the user's own home folder, as a shell would take it
-        return os.path.realpath(os.path.expanduser(path) if path == "~" or path.startswith("~/") else path)
-    typed = path  # confined: no `~` is expanded, so no answer depends on whose home folders exist
-    bases = [os.path.realpath(root) for root in roots]
-    real = os.path.realpath(typed) if _under(os.path.abspath(typed), bases) else None
-    if real is not None and _under(real, bases) and _under(os.path.realpath(os.path.join(real, CURRENT)), bases):
-        build = current_name(real)
-        if not build or "\x00" in build or _under(os.path.realpath(os.path.join(real, build)), bases):
-            return real
-    raise IndexMissing(f"that folder is not under the folders this app may open ({', '.join(roots)})")
-
-
-def _under(path: str, bases: Sequence[str]) -> bool:
-    return any(path == base or path.startswith(base.rstrip(os.sep) + os.sep) for base in bases)
 
 
 def bounded_metadata(value, chars: int = 2000, items: int = 100):
@@ -152,7 +63,8 @@ def document_window(index, doc: int, start: int, size: int, ngram: str = "", sea
         start = 0 if total <= size else max(0, focus[0] - lead)
         marks = [*marks, focus]
     if not 0 <= start <= max(0, total - 1):
-        raise InvalidQuery(f"document {doc} has {total:,} characters: the window must start at 0..{max(0, total - 1):,}")
+        raise InvalidQuery(f"document {doc} has {total:,} characters: the window must start at "
+                           f"0..{max(0, total - 1):,}")
     end = min(total, start + size)
     text = document.text[start:end]
     marks = [(max(a, start) - start, min(b, end) - start) for a, b in marks if a < end and b > start]
@@ -272,26 +184,3 @@ def _token_char_offsets(index, tokens: np.ndarray, positions: Sequence[int], chu
         out[inside] = bounds[positions[inside] - s]
         base = int(bounds[-1])
     return out
-
-
-_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-_RANGE = re.compile(rf"\s*({_NUMBER})?\s*\.\.\s*({_NUMBER})?\s*")
-
-
-def url_range(value: str, name: str, whole: bool = False) -> tuple[float | int | None, float | int | None]:
-    """A URL's `LOW..HIGH` (either side may be left out; whole numbers only if `whole`), checked before it reaches
-    a filter; InvalidQuery naming the parameter otherwise."""
-    found = _RANGE.fullmatch(value)
-    bounds = [None if v is None else float(v) for v in found.groups()] if found else [math.nan]
-    if not all(b is None or math.isfinite(b) for b in bounds):
-        raise InvalidQuery(f"{name} must be LOW..HIGH with numbers (either may be left out), such as 0.5..0.9, "
-                           f"not {value[:40]!r}")
-    if whole:
-        if not all(b is None or b.is_integer() for b in bounds):
-            raise InvalidQuery(f"{name} holds whole numbers: give LOW..HIGH such as 10..200, not {value[:40]!r}")
-        bounds = [None if b is None else int(v) if re.fullmatch(r"[+-]?[0-9]+", v.strip()) else int(b)
-                  for b, v in zip(bounds, found.groups())]
-    low, high = bounds
-    if low is not None and high is not None and low > high:
-        raise InvalidQuery(f"{name} must go from low to high, not {value[:40]!r}")
-    return low, high
