@@ -66,3 +66,11 @@ def screenshot(page, name: str) -> None:
 
 def metric(page, index: int = 0):
     return page.locator('[data-testid="stMetricValue"]').nth(index)
+
+
+def settle(page) -> None:
+    """Wait until the app has finished running the script for this request (reruns included)."""
+    idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    page.locator(idle).wait_for(timeout=30_000)
+    page.wait_for_timeout(300)
+    page.locator(idle).wait_for(timeout=30_000)

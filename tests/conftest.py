@@ -127,10 +127,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.apptest)
         if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             item.add_marker(pytest.mark.property)
-    # modules holding slow tests first (a stable sort: each module's own order is kept), so that run in parallel
-    # (tests/run.sh: a module to a worker) the long ones start early instead of ending the run alone
-    heavy = {item.module for item in items if item.get_closest_marker("slow") or item.get_closest_marker("property")}
-    items.sort(key=lambda item: item.module not in heavy)
 
 
 def pytest_report_header(config):

@@ -2,7 +2,7 @@
 # The tests, in two tiers.
 #   bash tests/run.sh         everything (what CI runs): installs what the tests need — the package with its test
 #                             extras and Debian's chromium — then ruff, then every test with hypothesis profile "ci":
-#                             two at a time, a module to a worker (pytest-xdist; modules with slow tests first),
+#                             two at a time, a module to a worker (pytest-xdist),
 #                             then those marked `serial` (they time the server or answer under load) alone.
 #   bash tests/run.sh fast    the loop after each change (about a minute and a half): every module, no browser, no
 #                             Ray, no install test, none marked `slow`, of the pages' AppTests only those marked

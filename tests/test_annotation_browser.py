@@ -11,7 +11,7 @@ import pytest
 
 from inspector import create_task, label_stats, open_index, sample
 
-from .browser import screenshot, serve
+from .browser import screenshot, serve, settle
 from .corpora import HOSTILE
 
 GUIDELINE = "Keep fluent prose. <script>alert(1)</script> <b>not bold</b>"
@@ -85,6 +85,7 @@ def test_two_annotators_label_with_keys_and_the_agreement_shows(browser, page, a
     expect(metric_value(page, "Items with ≥ 2 labels")).to_have_text("4")
     expect(page.get_by_role("link", name=f"doc {browse_task[1]}")).to_be_visible()
     screenshot(page, "agreement")
+    settle(page)  # a click during a rerun can land on a button the rerun replaces: no download then
     with page.expect_download(timeout=20_000) as download:
         page.get_by_role("button", name="Labels (CSV)").click()
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
-from .browser import metric, screenshot, serve
+from .browser import metric, screenshot, serve, settle
 from .corpora import PASSAGE
 
 
@@ -25,12 +25,6 @@ def expect():
     return expect
 
 
-def settle(page) -> None:
-    """Wait until the app has finished running the script (reruns included)."""
-    idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-    page.locator(idle).wait_for(timeout=30_000)
-    page.wait_for_timeout(300)
-    page.locator(idle).wait_for(timeout=30_000)
 
 
 def run_query(page, text: str) -> None:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
-from .browser import free_port
+from .browser import free_port, settle
 from .corpora import XSS_TEXT, sample_rows, write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,12 +99,6 @@ def healthy(url: str) -> bool:
         return False
 
 
-def settle(page) -> None:
-    """Wait until the app has finished running the script for this request (reruns included)."""
-    idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-    page.locator(idle).wait_for(timeout=30_000)
-    page.wait_for_timeout(250)
-    page.locator(idle).wait_for(timeout=30_000)
 
 
 def visit(page, app_server, path: str, params: dict[str, str]) -> list[str]:
