@@ -267,8 +267,7 @@ with st.expander("Check benchmarks", expanded=not showing):
                     options = choices[name] | ({"shown_as": uploaded_name(upload.name)} if upload else {})
                     specs.append((spec, options))
                 try:  # in the worker process: this server's other sessions keep the interpreter meanwhile
-                    report = ContaminationReport.from_dict(_worker().check(index, specs, check_params,
-                                                                           progress=progress))
+                    raw = _worker().check(index, specs, check_params, progress=progress)
                 except InspectorError as exc:  # files are named as uploaded; should a message quote the folder
                     raise BenchmarkError(hide_folder(str(exc), tmp)) from None
         except InspectorError as exc:
@@ -276,9 +275,10 @@ with st.expander("Check benchmarks", expanded=not showing):
             st.stop()
         finally:
             slot.release()
+        report = ContaminationReport.from_dict(raw)
         bar.progress(1.0, text=f"Checked {len(report.items):,} items")
-        try:
-            kept_name = report_name(keep_report(index, report))
+        try:  # kept as the worker sent it: turning the report back into a dict would hold the interpreter again
+            kept_name = report_name(keep_report(index, raw))
         except (InspectorError, OSError) as exc:
             st.warning(md(f"The report could not be kept beside the index ({exc}); it is shown for this session "
                           "and can be downloaded."))
