@@ -106,12 +106,13 @@ class CorpusIndex:
         self._open.verify()
 
     def warm(self) -> None:
-        """Load the compiled batch search and ∞-gram pass (compiling them once per machine) by a query of each: the
-        app does this when it opens an index, so no user's first contamination check waits for it."""
+        """Load the compiled search (compiled once per machine) by a query: the app does this when it opens an
+        index, so no user's first count waits for it. Not the ∞-gram pass: only contamination checks use it, which
+        the app runs in its worker process, and its first use there builds typed lists (numba compiles them in
+        every process, ~4 s holding the GIL) that in the server would stall every other page."""
         engine = getattr(self.engine, "local", self.engine)  # on Ray, the driver's own engine
         if engine.shards:
             engine.count_many(np.zeros((1, 1), dtype=np.int64))
-            engine.match_lengths_many([[0]])
 
     @cached_property
     def normalized_engine(self) -> NgramIndex:

@@ -91,8 +91,8 @@ def _warm(path: str, build: str) -> threading.Thread:
 
 def warm_after_page() -> None:
     """Once per opened index, after the first page is drawn (the entry script calls this last): load its tokenizer
-    and compiled searches in a thread, so that neither the first count nor the first contamination check waits for
-    them, and the first page does not share the GIL with numba's seconds of loading them."""
+    and compiled search in a thread, so that the first count does not wait for them, and the first page does not
+    share the GIL with numba's second of loading them."""
     try:
         path = confined_path(index_path(), SETTINGS.app_roots)
         build = live_build_name(path)
