@@ -45,6 +45,7 @@ if "index_path" not in st.session_state:
 pages = [
     st.Page(PAGES["overview"], title="Overview", icon=":material/analytics:", default=True),
     st.Page(PAGES["ngrams"], title="N-grams", icon=":material/tag:", url_path="ngrams"),
+    st.Page(PAGES["repeats"], title="Repeats", icon=":material/repeat:", url_path="repeats"),
     st.Page(PAGES["search"], title="Search", icon=":material/search:", url_path="search"),
     st.Page(PAGES["document"], title="Document", icon=":material/description:", url_path="document"),
     st.Page(PAGES["contamination"], title="Contamination", icon=":material/policy:", url_path="contamination"),

@@ -106,6 +106,7 @@ class NgramIndex:
         #: tokens of text (document separators are not tokens of the corpus)
         self.n_tokens = sum(s.searchable for s in self.shards)
         self._kernel_arrays = None  # the shards as the compiled ∞-gram pass takes them, made on its first use
+        self._lcp: dict[int, np.ndarray] = {}
 
     # -- checks -------------------------------------------------------------------------------------------------
 
@@ -400,6 +401,15 @@ class NgramIndex:
             hit = ask[at >= 0]
             shard_of[hit], where[hit] = number, at[at >= 0]
         return shard_of, where
+
+    def lcp(self, shard: int, progress=None) -> np.ndarray:
+        """Shard `shard`'s LCP array (`index.lcp`), computed on first use (`progress` as `lcp_array`'s) and kept
+        while the index is open."""
+        if shard not in self._lcp:
+            from .lcp import lcp_array
+
+            self._lcp[shard] = lcp_array(self.shards[shard], progress)
+        return self._lcp[shard]
 
     # -- documents ----------------------------------------------------------------------------------------------
 

@@ -93,6 +93,7 @@ from .labels import (
     Progress as LabelProgress,
 )
 from .query import BOUNDARIES, bounded_text, parse_ids
+from .repeats import top_ngrams
 from .results import (
     BuildReport,
     CompactReport,
@@ -115,6 +116,8 @@ from .results import (
     SearchResult,
     ShardInfo,
     Snippet,
+    TopNgram,
+    TopNgrams,
     Variant,
 )
 from .roots import ROOTS_ENV, confined_path
@@ -147,6 +150,9 @@ __all__ = [
     "SavedReport",
     "ScoreSplit",
     "check_contamination",
+    "top_ngrams",
+    "TopNgram",
+    "TopNgrams",
     "check_text",
     "item_rows",
     "keep_report",

@@ -29,6 +29,7 @@ from . import (
     parse_ids,
     save_report,
     score_split,
+    top_ngrams,
     write_decontaminated,
 )
 from . import (
@@ -317,6 +318,28 @@ def infgram(index_dir, text, ids, as_json):
     def human(r):
         for t in r.tokens:
             click.echo(f"  n={t.suffix_length + 1:<4} p={t.prob:.4f}  match={t.match_length:<4} {t.token!r}")
+
+    _emit(result, as_json, human)
+
+
+@main.command()
+@INDEX
+@click.option("--n", "n", type=int, required=True, help="Tokens per n-gram (1 to 1,000).")
+@click.option("--k", "k", type=int, default=20, show_default=True, help="How many n-grams to list (up to 10,000).")
+@click.option("--min-count", type=int, default=1, show_default=True, help="List only n-grams occurring this often.")
+@JSON
+def top(index_dir, n, k, min_count, as_json):
+    """The K most frequent n-grams of N tokens, exact: counts and the documents holding each."""
+    bar = _Bar()
+    try:
+        result = top_ngrams(_open(index_dir), n, k, min_count, progress=bar)
+    finally:
+        bar.close()
+
+    def human(r):
+        click.echo(f"{r.total:,} {r.n}-gram occurrences; the {len(r.ngrams):,} most frequent:")
+        for g in r.ngrams:
+            click.echo(f"  {g.count:>12,}  in {g.documents:>9,} docs  {g.text!r}")
 
     _emit(result, as_json, human)
 

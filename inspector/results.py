@@ -291,3 +291,23 @@ class CorpusStats(Result):
     distributions: dict
     #: metadata columns without statistics, each with why (nested, binary, dates and times, no values)
     skipped: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TopNgram(Result):
+    """One of the most frequent n-grams: its ids, its text, its count and the documents holding it."""
+
+    ids: tuple[int, ...]
+    text: str
+    count: int
+    documents: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopNgrams(Result):
+    """The most frequent n-grams of n tokens (`inspector.repeats.top_ngrams`), most frequent first, ties by ids;
+    `total`: the n-gram occurrences in the corpus, the share's denominator."""
+
+    n: int
+    total: int
+    ngrams: tuple[TopNgram, ...]

@@ -30,6 +30,7 @@ SETTINGS = Settings(app_roots=tuple(p for p in os.environ.get(ROOTS_ENV, "").spl
 PAGES = {
     "overview": "pages/overview.py",
     "ngrams": "pages/ngrams.py",
+    "repeats": "pages/repeats.py",
     "search": "pages/search.py",
     "document": "pages/document.py",
     "contamination": "pages/contamination.py",

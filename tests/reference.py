@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -96,6 +96,19 @@ def infgram(docs, seq: list[int]) -> list[tuple[int, int, int, int]]:
         suffix = max(k for k in range(0, i + 1) if k == 0 or tuple(seq[i - k : i]) in grams)
         out.append((match, suffix, count(docs, seq[i - suffix : i]), count(docs, seq[i - suffix : i + 1])))
     return out
+
+
+def top_ngrams(docs: list[list[int]], n: int, k: int, min_count: int) -> tuple[list[tuple], int]:
+    """(ids, count, documents) of the k most frequent n-grams with at least min_count occurrences, most frequent
+    first, ties by ids; and the n-gram occurrences in all."""
+    counts, holders = Counter(), defaultdict(set)
+    for d, doc in enumerate(docs):
+        for i in range(len(doc) - n + 1):
+            gram = tuple(doc[i : i + n])
+            counts[gram] += 1
+            holders[gram].add(d)
+    ranked = sorted((g for g, c in counts.items() if c >= min_count), key=lambda g: (-counts[g], g))[:k]
+    return [(g, counts[g], len(holders[g])) for g in ranked], sum(max(0, len(doc) - n + 1) for doc in docs)
 
 
 # -- the reference corpus: the Parquet rows' texts --------------------------------------------------------------------

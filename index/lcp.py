@@ -1,0 +1,74 @@
+"""LCP arrays: how many tokens each suffix shares with the one before it in suffix-array order.
+
+`lcp[r]` counts the tokens the suffixes at ranks r - 1 and r have in common before either's document separator
+(`lcp[0] = 0`). A run of ranks whose LCP is at least n holds the occurrences of one n-gram, side by side: so every
+n-gram's count, for any n, is a run length, and the repeated ones are the runs of `lcp >= n`. No run crosses a
+document: the separator is no token of any n-gram, and the count stops there.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .suffix_array import Shard
+
+Progress = Callable[[str, int, int], None]
+
+
+def lcp_array(shard: Shard, progress: Progress | None = None) -> np.ndarray:
+    """The shard's LCP array, uint32 [searchable], in one linear pass (`lcp_kernels.kasai`); it needs a scratch
+    array of 4 bytes per token beside the 4 of its answer. `progress(stage, tokens done, tokens)` as it goes."""
+    from .lcp_kernels import kasai, ranks
+
+    out = np.zeros(shard.searchable, dtype=np.uint32)
+    if shard.searchable:
+        rank = np.empty(shard.n_tokens, dtype=np.uint32)
+        ranks(shard.sa, rank)
+        text, h = shard.text_words(), 0
+        for start in range(0, shard.n_tokens, _CHUNK):
+            stop = min(start + _CHUNK, shard.n_tokens)
+            h = kasai(text, shard.width, shard.sa, rank, out, start, stop, h)
+            if progress is not None:
+                progress("LCP of the shards", stop, shard.n_tokens)
+    return out
+
+
+_CHUNK = 1 << 24  # tokens per kernel call: progress every ~2 s
+
+
+def repeated_runs(lcp: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """SA rank ranges [lo, hi) of the n-grams that occur at least twice in the shard, one per n-gram, in SA order
+    (the n-grams' order by ids). Read a chunk at a time: the temporaries stay small whatever the shard's size."""
+    starts, ends = [], []
+    before = False  # whether the rank before the chunk shares n tokens with its predecessor
+    for lo in range(0, len(lcp), _CHUNK):
+        inside = lcp[lo : lo + _CHUNK] >= n  # rank r shares n tokens with r - 1
+        edges = np.flatnonzero(inside != np.concatenate([[before], inside[:-1]]))
+        rising = inside[edges]
+        starts.append(lo + edges[rising] - 1)
+        ends.append(lo + edges[~rising])
+        before = bool(inside[-1])
+    if before:
+        ends.append(np.array([len(lcp)]))
+    return (np.concatenate(starts) if starts else np.zeros(0, np.int64),
+            np.concatenate(ends) if ends else np.zeros(0, np.int64))
+
+
+def single_ranks(shard: Shard, lcp: np.ndarray, n: int, limit: int) -> np.ndarray:
+    """The first `limit` ranks, in SA order, whose suffix is an n-gram that occurs once in the shard: shares fewer
+    than n tokens with both neighbours and has n tokens before its separator."""
+    found, chunk = [], 1 << 22
+    for lo in range(0, len(lcp), chunk):
+        hi = min(lo + chunk, len(lcp))
+        after = np.zeros(hi - lo, dtype=bool)
+        after[: hi - lo - 1] = lcp[lo + 1 : hi] >= n
+        if hi < len(lcp):
+            after[-1] = lcp[hi] >= n
+        ranks = lo + np.flatnonzero((lcp[lo:hi] < n) & ~after)
+        positions = shard.sa[ranks].astype(np.int64)
+        ends = shard.doc_starts[shard.document_of(positions) + 1] - 1  # the separator after each
+        found.append(ranks[ends - positions >= n])
+        if sum(len(f) for f in found) >= limit:
+            break
+    return np.concatenate(found)[:limit] if found else np.zeros(0, dtype=np.int64)

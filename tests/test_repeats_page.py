@@ -1,0 +1,80 @@
+"""The Repeats page (pages/repeats.py) through AppTest and in a real browser: the most frequent n-grams against brute
+force over the Parquet text, the URL as the view, a bad link as one error, and a click through to an n-gram's
+documents on the N-grams page."""
+from __future__ import annotations
+
+import pytest
+
+from . import reference as ref
+from .browser import screenshot, serve, settle
+from .pages import dataframe, no_trouble, open_page
+
+BOILERPLATE = "Accept all cookies to continue reading."
+TEXTS = [f"Story {i}: the river rose {i} feet. {BOILERPLATE}" if i % 3 else f"Notes {i}, nothing repeated here."
+         for i in range(12)]
+
+
+@pytest.fixture(scope="module")
+def repeats_made(tmp_path_factory):
+    made = ref.build_both(tmp_path_factory.mktemp("repeats"), TEXTS, tokenizer="gpt2", shard_tokens=40)
+    yield made
+    made.one.close()
+    made.many.close()
+
+
+@pytest.mark.parametrize("which", ["one", "many"])
+def test_the_table_is_the_brute_force_top(repeats_made, monkeypatch, which):
+    at = open_page(repeats_made.corpus.parent / which, monkeypatch, "repeats", n="4", k="6")
+    no_trouble(at)
+    table = dataframe(at, "count")
+    expected, total = ref.top_ngrams(repeats_made.docs, 4, 6, 1)
+    assert [tuple(int(t) for t in ids.split(",")) for ids in table["ids"]] == [g for g, _, _ in expected]
+    assert table["count"].tolist() == [c for _, c, _ in expected]
+    assert table["documents"].tolist() == [d for _, _, d in expected]
+    assert f"{total:,} 4-gram occurrences" in " ".join(c.value for c in at.caption)
+
+
+def test_the_view_is_the_url(repeats_made, monkeypatch):
+    at = open_page(repeats_made.corpus.parent / "one", monkeypatch, "repeats")
+    no_trouble(at)
+    assert len(dataframe(at, "count")) == len(ref.top_ngrams(repeats_made.docs, 13, 20, 1)[0])  # n 13, k 20
+    at.number_input(key="repeats_n").set_value(3).run()
+    at.number_input(key="repeats_k").set_value(2).run()
+    no_trouble(at)
+    assert at.query_params["n"] in ("3", ["3"]) and at.query_params["k"] in ("2", ["2"])
+    assert len(dataframe(at, "count")) == 2
+    at.number_input(key="repeats_n").set_value(13).run()  # the default leaves the URL
+    assert "n" not in at.query_params
+
+
+@pytest.mark.parametrize("params, said", [
+    ({"n": "0"}, "n (tokens per n-gram) must be from 1 to 1,000, not 0"),
+    ({"n": "x"}, "n (tokens per n-gram) must be a whole number from 1 to 1,000, not 'x'"),
+    ({"k": "500"}, "k (n-grams listed) must be from 1 to 100, not 500"),
+])
+def test_a_bad_link_is_one_error(repeats_made, monkeypatch, params, said):
+    at = open_page(repeats_made.corpus.parent / "one", monkeypatch, "repeats", **params)
+    assert not at.exception
+    assert [e.value.replace("\\", "") for e in at.error] == [said]
+    assert not at.dataframe
+
+
+@pytest.fixture(scope="module")
+def repeats_server(repeats_made):
+    yield from serve(repeats_made.corpus.parent / "one")
+
+
+def test_an_ngram_opens_its_documents_in_context(page, repeats_server, repeats_made):
+    """The boilerplate's 8-gram is the most frequent; its link opens the N-grams page's documents of exactly it."""
+    page.goto(f"{repeats_server}/repeats?n=8&k=3")
+    settle(page)
+    expected, _ = ref.top_ngrams(repeats_made.docs, 8, 1, 1)
+    ids, count, documents = expected[0]
+    assert count == documents == 8
+    screenshot(page, "repeats")
+    page.get_by_role("link", name="1. ").first.click()
+    page.locator("h1", has_text="N-grams").wait_for(timeout=30_000)
+    settle(page)
+    assert "mode=Documents" in page.url and "ids=1" in page.url
+    assert f"q={'%2C'.join(map(str, ids))}" in page.url or f"q={','.join(map(str, ids))}" in page.url
+    assert page.get_by_text("Accept all cookies").count() >= 1
