@@ -2,11 +2,12 @@
 
     python bench/corpus.py --tokens 25000000 --out bench/data/corpus
     inspector build bench/data/corpus --out bench/data/index
-    python bench/bench_repeats.py bench/data/index --n 13 --k 100
+    python bench/bench_repeats.py bench/data/index --n 13 50 --k 100 --min-len 50
 
 Each step in a fresh process (so each pays its own compile-cache load and page faults): the LCP arrays of every
 shard (seconds, tokens/s; their bytes, as kept on disk they would take), then `top_ngrams` for each --n (with the
-LCP arrays it computes first, which is what a user pays on a fresh open), and the process's peak resident memory:
+LCP arrays it computes first, which is what a user pays on a fresh open), `repeated_spans` for each --min-len, and
+the process's peak resident memory:
 its own arrays (anonymous memory, sampled) and with the index's mapped files (which the kernel can drop).
 """
 from __future__ import annotations
@@ -36,7 +37,7 @@ def peak_anonymous(stop: threading.Event, seen: list[int]) -> None:
 
 def step(index: str, what: str, n: int, k: int) -> dict:
     """In this process: one measured step, as a dict."""
-    from inspector import open_index, top_ngrams
+    from inspector import open_index, repeated_spans, top_ngrams
 
     stop, seen = threading.Event(), [0]
     threading.Thread(target=peak_anonymous, args=(stop, seen), daemon=True).start()
@@ -46,6 +47,10 @@ def step(index: str, what: str, n: int, k: int) -> dict:
         for number in range(len(ix.engine.shards)):
             ix.engine.lcp(number)
         out = {"lcp_bytes": sum(a.nbytes for a in ix.engine._lcp.values())}
+    elif what == "repeats":
+        found = repeated_spans(ix, n, 2, k)
+        out = {"first": [found.spans[0].text[:60], found.spans[0].count, found.spans[0].ids_length]
+               if found.spans else None, "kth_count": found.tokens_in_repeats, "documents": found.documents_with_repeats}
     else:
         top = top_ngrams(ix, n, k)
         out = {"first": [top.ngrams[0].text[:60], top.ngrams[0].count] if top.ngrams else None,
@@ -62,7 +67,8 @@ def main() -> None:
     parser.add_argument("index")
     parser.add_argument("--n", type=int, nargs="+", default=[13])
     parser.add_argument("--k", type=int, default=100)
-    parser.add_argument("--step", choices=["lcp", "top"], help=argparse.SUPPRESS)
+    parser.add_argument("--min-len", type=int, nargs="*", default=[50], help="repeats: the shortest window")
+    parser.add_argument("--step", choices=["lcp", "top", "repeats"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
         print(json.dumps(step(args.index, args.step, args.n[0], args.k)))
@@ -85,6 +91,11 @@ def main() -> None:
         print(f"| top {args.k} {n}-grams, LCP included | {top['seconds']:.1f} | {top['tokens'] / top['seconds']:,.0f} "
               f"| {top['peak_anon_gib']:.2f}; {top['peak_rss_gib']:.2f} | first {top['first']}, k-th count "
               f"{top['kth_count']:,} |")
+    for length in args.min_len:
+        found = run("repeats", length)
+        print(f"| repeats, windows of {length} in 2+ documents, LCP included | {found['seconds']:.1f} | "
+              f"{found['tokens'] / found['seconds']:,.0f} | {found['peak_anon_gib']:.2f}; {found['peak_rss_gib']:.2f} "
+              f"| {found['kth_count']:,} tokens in repeats, {found['documents']:,} documents; largest {found['first']} |")
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ from .labels import (
     Progress as LabelProgress,
 )
 from .query import BOUNDARIES, bounded_text, parse_ids
-from .repeats import top_ngrams
+from .repeats import duplicated_fractions, repeated_spans, top_ngrams
 from .results import (
     BuildReport,
     CompactReport,
@@ -115,6 +115,8 @@ from .results import (
     SearchHit,
     SearchResult,
     ShardInfo,
+    RepeatedSpan,
+    Repeats,
     Snippet,
     TopNgram,
     TopNgrams,
@@ -151,6 +153,10 @@ __all__ = [
     "ScoreSplit",
     "check_contamination",
     "top_ngrams",
+    "repeated_spans",
+    "duplicated_fractions",
+    "RepeatedSpan",
+    "Repeats",
     "TopNgram",
     "TopNgrams",
     "check_text",

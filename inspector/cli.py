@@ -28,6 +28,7 @@ from . import (
     open_index,
     parse_ids,
     save_report,
+    repeated_spans,
     score_split,
     top_ngrams,
     write_decontaminated,
@@ -340,6 +341,33 @@ def top(index_dir, n, k, min_count, as_json):
         click.echo(f"{r.total:,} {r.n}-gram occurrences; the {len(r.ngrams):,} most frequent:")
         for g in r.ngrams:
             click.echo(f"  {g.count:>12,}  in {g.documents:>9,} docs  {g.text!r}")
+
+    _emit(result, as_json, human)
+
+
+@main.command()
+@INDEX
+@click.option("--min-len", type=int, default=50, show_default=True,
+              help="Tokens of the shortest duplicated window (Lee et al.'s 50).")
+@click.option("--min-docs", type=int, default=2, show_default=True, help="Documents a window must occur in.")
+@click.option("--limit", type=int, default=20, show_default=True,
+              help="Spans listed (the figures always cover the whole corpus).")
+@JSON
+def repeats(index_dir, min_len, min_docs, limit, as_json):
+    """Duplicated spans: maximal spans covered by windows of MIN_LEN tokens held by MIN_DOCS documents or more."""
+    bar = _Bar()
+    try:
+        result = repeated_spans(_open(index_dir), min_len, min_docs, limit, progress=bar)
+    finally:
+        bar.close()
+
+    def human(r):
+        click.echo(f"{r.tokens_in_repeats:,} of {r.tokens:,} tokens ({r.tokens_in_repeats / max(r.tokens, 1):.2%}) "
+                   f"lie in duplicated spans (windows of {r.min_len} tokens in {r.min_docs}+ documents); "
+                   f"{r.documents_with_repeats:,} documents hold some")
+        for s in r.spans:
+            click.echo(f"  {s.count:>9,} x {s.ids_length:>6,} tokens  docs {', '.join(map(str, s.documents[:5]))}"
+                       f"{' …' if s.count > 5 else ''}  {s.text[:80]!r}")
 
     _emit(result, as_json, human)
 

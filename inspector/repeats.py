@@ -13,10 +13,11 @@ import numpy as np
 from index.lcp import repeated_runs, single_ranks
 
 from .query import check_int
-from .results import TopNgram, TopNgrams
+from .results import RepeatedSpan, Repeats, TopNgram, TopNgrams
 
 MAX_N = 1000
 MAX_K = 10_000
+_LOOKUPS = 1 << 16  # windows looked up in the other shards at a time
 
 
 def top_ngrams(index, n: int, k: int = 20, min_count: int = 1, progress=None) -> TopNgrams:
@@ -106,3 +107,123 @@ def _total(engine, n: int) -> int:
         lengths = np.diff(np.asarray(shard.doc_starts)) - 1
         total += int(np.maximum(lengths - n + 1, 0).sum())
     return total
+
+
+def repeated_spans(index, min_len: int = 50, min_docs: int = 2, limit: int = 100, progress=None) -> Repeats:
+    """Every maximal span of the corpus covered by windows of `min_len` tokens that occur in at least `min_docs`
+    documents (Lee et al.'s duplicated spans), grouped by their ids, largest count x length first (`limit` of
+    them); the figures (tokens inside such spans, documents holding any) always cover the whole corpus.
+
+    In a shard, a window's occurrences are one run of `lcp >= min_len`; across shards, each shard's distinct
+    windows are looked up in the others (exact, and the costly part of an index of many shards)."""
+    min_len = check_int("the least span length", min_len, 1, MAX_N)
+    min_docs = check_int("the least documents", min_docs, 2, 2**62)
+    limit = check_int("the spans listed", limit, 0, MAX_K)
+    engine = index.engine
+    _lcp_arrays(engine, progress)
+    groups: dict[bytes, list] = {}
+    covered_tokens, documents_with = 0, 0
+    for number, shard in enumerate(engine.shards):
+        covered = _covered(engine, number, min_len, min_docs)
+        per_doc = _per_document(shard, covered)
+        covered_tokens += int(per_doc.sum())
+        documents_with += int((per_doc > 0).sum())
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], covered.view(np.int8), [0]])))
+        docs = (shard.document_of(edges[0::2]) + engine.doc_lo[number]).tolist()
+        raw, w = shard.tokens.view(np.uint8), shard.width
+        for start, end, doc in zip(edges[0::2].tolist(), edges[1::2].tolist(), docs):
+            key = raw[start * w : end * w].tobytes()
+            groups.setdefault(key, [end - start, start, number, []])[3].append(doc)
+    ranked = sorted(groups.values(), key=lambda g: (-len(g[3]) * g[0], g[3][0]))[:limit]
+    spans = tuple(RepeatedSpan(length, len(docs), tuple(docs), _text(index, engine, number, start, length))
+                  for length, start, number, docs in ranked)
+    return Repeats(min_len=min_len, min_docs=min_docs, tokens=engine.n_tokens, tokens_in_repeats=covered_tokens,
+                   documents_with_repeats=documents_with, spans=spans)
+
+
+def duplicated_fractions(index, min_len: int = 50, min_docs: int = 2, progress=None) -> np.ndarray:
+    """Each document's share of its tokens inside duplicated spans (`repeated_spans`), float64 [documents]: the
+    quality signal `q_dup_span_frac`."""
+    min_len = check_int("the least span length", min_len, 1, MAX_N)
+    min_docs = check_int("the least documents", min_docs, 2, 2**62)
+    engine = index.engine
+    _lcp_arrays(engine, progress)
+    parts = [np.zeros(0)]
+    for number, shard in enumerate(engine.shards):
+        lengths = np.diff(np.asarray(shard.doc_starts)) - 1
+        parts.append(_per_document(shard, _covered(engine, number, min_len, min_docs)) / np.maximum(lengths, 1))
+    return np.concatenate(parts)
+
+
+def _per_document(shard, covered: np.ndarray) -> np.ndarray:
+    """Covered tokens per document of the shard."""
+    if not shard.n_documents:
+        return np.zeros(0, dtype=np.int64)
+    return np.add.reduceat(covered.astype(np.int64), np.asarray(shard.doc_starts[:-1]))
+
+
+def _covered(engine, number: int, length: int, min_docs: int) -> np.ndarray:
+    """Per token position of shard `number` (separators included, never covered): whether a window of `length`
+    tokens over it occurs in at least `min_docs` documents of the corpus."""
+    shard = engine.shards[number]
+    lcp = engine.lcp(number)
+    lo, hi = repeated_runs(lcp, length)
+    starts = _window_starts(engine, number, lcp, lo, hi, length, min_docs)
+    depth = np.bincount(starts, minlength=shard.n_tokens + 1).astype(np.int32)
+    depth -= np.bincount(starts + length, minlength=shard.n_tokens + 1).astype(np.int32)
+    return np.cumsum(depth[:-1], dtype=np.int32) > 0
+
+
+def _window_starts(engine, number, lcp, lo, hi, length, min_docs) -> np.ndarray:
+    """Token positions in shard `number` where a window of `length` tokens starts that occurs in at least
+    `min_docs` documents of the corpus (its documents in this shard and, for an index of many shards, in the
+    others)."""
+    shard = engine.shards[number]
+    counts = hi - lo
+    run_of = np.repeat(np.arange(len(lo)), counts)
+    ranks = np.repeat(lo, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    positions = shard.sa[ranks].astype(np.int64)
+    docs = shard.document_of(positions)
+    if len(engine.shards) > 1:  # every distinct window of this shard, looked up in the others
+        single = single_ranks(shard, lcp, length, len(lcp))
+        first = np.concatenate([lo, single])
+        elsewhere = np.zeros(len(first), dtype=np.int64)
+        for at in range(0, len(first), _LOOKUPS):
+            starts = shard.sa[first[at : at + _LOOKUPS]].astype(np.int64)
+            windows = shard.tokens[starts[:, None] + np.arange(length)].astype(np.int64)
+            elsewhere[at : at + _LOOKUPS] = _documents_elsewhere(engine, number, windows)
+        held = _distinct_per_run(run_of, docs, len(lo)) + elsewhere[: len(lo)]
+        keep_single = single[elsewhere[len(lo) :] + 1 >= min_docs]
+        return np.concatenate([positions[held[run_of] >= min_docs],
+                               shard.sa[keep_single].astype(np.int64)])
+    held = _distinct_per_run(run_of, docs, len(lo))
+    return positions[held[run_of] >= min_docs]
+
+
+def _distinct_per_run(run_of: np.ndarray, docs: np.ndarray, runs: int) -> np.ndarray:
+    """How many distinct documents each run's occurrences fall in."""
+    if not len(run_of):
+        return np.zeros(runs, dtype=np.int64)
+    base = int(docs.max()) + 1
+    pairs = np.sort(run_of * base + docs)
+    distinct = np.concatenate([[True], pairs[1:] != pairs[:-1]])
+    return np.bincount(pairs[distinct] // base, minlength=runs)
+
+
+def _documents_elsewhere(engine, number: int, windows: np.ndarray) -> np.ndarray:
+    """For each window, the documents of the other shards holding it."""
+    lo, hi = engine.find_many(windows)
+    held = np.zeros(len(windows), dtype=np.int64)
+    for other, shard in enumerate(engine.shards):
+        if other == number:
+            continue
+        for row in np.flatnonzero(hi[other] > lo[other]):
+            positions = shard.sa[lo[other, row] : hi[other, row]].astype(np.int64)
+            held[row] += len(np.unique(shard.document_of(positions)))
+    return held
+
+
+def _text(index, engine, number: int, start: int, length: int) -> str:
+    """The span's text, its first 200 characters."""
+    ids = engine.shards[number].tokens[start : start + min(length, 400)].astype(np.int64).tolist()
+    return index.tokenizer.decode(ids)[:200]

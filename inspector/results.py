@@ -311,3 +311,27 @@ class TopNgrams(Result):
     n: int
     total: int
     ngrams: tuple[TopNgram, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatedSpan(Result):
+    """A duplicated span: `ids_length` tokens standing, as a maximal covered span, in `count` places (`documents`:
+    their document numbers, one per place); `text`: its first 200 characters."""
+
+    ids_length: int
+    count: int
+    documents: tuple[int, ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Repeats(Result):
+    """The corpus's duplicated spans (`inspector.repeats.repeated_spans`): figures over the whole corpus, and the
+    spans listed, largest count x length first."""
+
+    min_len: int
+    min_docs: int
+    tokens: int
+    tokens_in_repeats: int
+    documents_with_repeats: int
+    spans: tuple[RepeatedSpan, ...]

@@ -111,6 +111,37 @@ def top_ngrams(docs: list[list[int]], n: int, k: int, min_count: int) -> tuple[l
     return [(g, counts[g], len(holders[g])) for g in ranked], sum(max(0, len(doc) - n + 1) for doc in docs)
 
 
+def repeated_spans(docs: list[list[int]], length: int, min_docs: int) -> tuple[list[list[bool]], list[tuple]]:
+    """Which tokens lie in a window of `length` tokens held by at least `min_docs` documents (per document), and
+    the maximal runs of such tokens grouped by their ids: (length, count, documents in corpus order), largest
+    count x length first, ties by first document."""
+    holders = defaultdict(set)
+    for d, doc in enumerate(docs):
+        for i in range(len(doc) - length + 1):
+            holders[tuple(doc[i : i + length])].add(d)
+    covered = []
+    for doc in docs:
+        marks = [False] * len(doc)
+        for i in range(len(doc) - length + 1):
+            if len(holders[tuple(doc[i : i + length])]) >= min_docs:
+                marks[i : i + length] = [True] * length
+        covered.append(marks)
+    groups: dict[tuple, list] = {}
+    for d, (doc, marks) in enumerate(zip(docs, covered)):
+        i = 0
+        while i < len(doc):
+            if marks[i]:
+                j = i
+                while j < len(doc) and marks[j]:
+                    j += 1
+                groups.setdefault(tuple(doc[i:j]), []).append(d)
+                i = j
+            else:
+                i += 1
+    spans = sorted(((len(ids), len(ds), ds) for ids, ds in groups.items()), key=lambda s: (-s[0] * s[1], s[2][0]))
+    return covered, spans
+
+
 # -- the reference corpus: the Parquet rows' texts --------------------------------------------------------------------
 
 

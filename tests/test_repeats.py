@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from index.errors import InvalidQuery
 from inspector.cli import main
-from inspector.repeats import top_ngrams
+from inspector.repeats import duplicated_fractions, repeated_spans, top_ngrams
 
 from . import reference as ref
 from .profiles import examples
@@ -138,3 +138,51 @@ def test_top_ngrams_bounds_its_inputs(tmp_path, args, message):
     made = ref.build_both(tmp_path, ["abab"])
     with pytest.raises(InvalidQuery, match=message):
         top_ngrams(made.one, *args)
+
+
+# -- duplicated spans ----------------------------------------------------------------------------------------------
+
+
+def spans_answered(index, length: int, min_docs: int):
+    found = repeated_spans(index, length, min_docs, limit=10_000)
+    return found, [(s.ids_length, s.count, list(s.documents)) for s in found.spans]
+
+
+@SETTINGS
+@example(texts=["ab\U00100000", "b\U00100000", "\U00100000"], shard_tokens=5, length=2, min_docs=2)
+@given(texts=st.lists(st.text(alphabet=CHARS, max_size=30), min_size=1, max_size=8), shard_tokens=st.integers(1, 12),
+       length=st.integers(1, 6), min_docs=st.integers(2, 3))
+def test_duplicated_spans_match_brute_force(texts, shard_tokens, length, min_docs):
+    """The spans and their documents, the figures, and each document's share, one shard and many (where a window
+    held once by each of two shards is found only by looking across them)."""
+    with ref.built(texts, "bytes", shard_tokens) as made:
+        covered, expected = ref.repeated_spans(made.docs, length, min_docs)
+        for index in made.indexes:
+            found, spans = spans_answered(index, length, min_docs)
+            assert spans == expected
+            assert found.tokens == sum(map(len, made.docs))
+            assert found.tokens_in_repeats == sum(map(sum, covered))
+            assert found.documents_with_repeats == sum(any(marks) for marks in covered)
+            shares = duplicated_fractions(index, length, min_docs).tolist()
+            assert shares == pytest.approx([sum(m) / max(len(m), 1) for m in covered])
+
+
+def test_repeats_as_text_and_json(tmp_path):
+    shared = "the same long paragraph of boilerplate text, word for word"
+    texts = [f"{shared} one", f"two {shared}", "nothing shared here at all"]
+    made = ref.build_both(tmp_path, texts, tokenizer="gpt2")
+    covered, expected = ref.repeated_spans(made.docs, 5, 2)
+    out = CliRunner().invoke(main, ["repeats", str(tmp_path / "many"), "--min-len", "5", "--limit", "1", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert list(data) == ["min_len", "min_docs", "tokens", "tokens_in_repeats", "documents_with_repeats", "spans"]
+    assert (data["min_len"], data["min_docs"], data["documents_with_repeats"]) == (5, 2, 2)
+    assert data["tokens_in_repeats"] == sum(map(sum, covered)) and len(data["spans"]) == 1
+    length, count, documents = expected[0]
+    assert data["spans"][0] == {"ids_length": length, "count": count, "documents": documents,
+                                "text": data["spans"][0]["text"]}
+    assert "same long paragraph of boilerplate text, word for word" in data["spans"][0]["text"]  # "the" and " the"
+    shown = CliRunner().invoke(main, ["repeats", str(tmp_path / "one"), "--min-len", "5"])
+    assert shown.exit_code == 0 and "2 documents hold some" in shown.stdout
+    bad = CliRunner().invoke(main, ["repeats", str(tmp_path / "one"), "--min-docs", "1"])
+    assert bad.exit_code == 2 and "the least documents must be between 2" in bad.output
