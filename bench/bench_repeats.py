@@ -49,8 +49,9 @@ def step(index: str, what: str, n: int, k: int) -> dict:
         out = {"lcp_bytes": sum(a.nbytes for a in ix.engine._lcp.values())}
     elif what == "repeats":
         found = repeated_spans(ix, n, 2, k)
-        out = {"first": [found.spans[0].text[:60], found.spans[0].count, found.spans[0].ids_length]
-               if found.spans else None, "kth_count": found.tokens_in_repeats, "documents": found.documents_with_repeats}
+        largest = found.spans[0] if found.spans else None
+        out = {"first": largest and [largest.text[:60], largest.count, largest.ids_length],
+               "kth_count": found.tokens_in_repeats, "documents": found.documents_with_repeats}
     else:
         top = top_ngrams(ix, n, k)
         out = {"first": [top.ngrams[0].text[:60], top.ngrams[0].count] if top.ngrams else None,
@@ -95,7 +96,8 @@ def main() -> None:
         found = run("repeats", length)
         print(f"| repeats, windows of {length} in 2+ documents, LCP included | {found['seconds']:.1f} | "
               f"{found['tokens'] / found['seconds']:,.0f} | {found['peak_anon_gib']:.2f}; {found['peak_rss_gib']:.2f} "
-              f"| {found['kth_count']:,} tokens in repeats, {found['documents']:,} documents; largest {found['first']} |")
+              f"| {found['kth_count']:,} tokens in repeats, {found['documents']:,} documents; "
+              f"largest {found['first']} |")
 
 
 if __name__ == "__main__":
