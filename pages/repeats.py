@@ -1,15 +1,19 @@
-"""Repeats: what the corpus holds too often. Its most frequent n-grams of a chosen length, exact over every token
-(`inspector.top_ngrams`, from the suffix arrays' LCP arrays), as a chart and a table, each linked to its documents
-in context on the N-grams page. The URL is the state (?n=, &k=): a link shows the same view."""
+"""Repeats: what the corpus holds too often, exact over every token, from the suffix arrays' LCP arrays. Its most
+frequent n-grams of a chosen length (`inspector.top_ngrams`: a chart and a table, each linked to its documents in
+context on the N-grams page), or its duplicated spans (`inspector.repeated_spans`: windows of `len` tokens held by
+`docs` documents or more, the share of the corpus inside them, the largest spans with their documents). The URL is
+the state (?show=spans, &n=, &k=, &len=, &docs=): a link shows the same view."""
 import pandas as pd
 import streamlit as st
 
-from inspector import CorpusIndex, TopNgrams, top_ngrams
+from inspector import CorpusIndex, InvalidQuery, Repeats, TopNgrams, repeated_spans, top_ngrams
 from inspector.repeats import MAX_N
-from pages._shared import PAGES, current_index, md, stop_on_error
-from pages._urls import url_int
+from pages._shared import PAGES, current_index, document_link, md, stop_on_error
+from pages._urls import quoted, url_int
 
-DEFAULT = {"n": 13, "k": 20}  # 13 tokens: the n-gram length of contamination and dedup checks
+#: 13 tokens: the n-gram length of contamination checks; 50: Lee et al.'s duplicated-span length
+DEFAULT = {"show": "ngrams", "n": 13, "k": 20, "len": 50, "docs": 2}
+SHOW = {"ngrams": "Top n-grams", "spans": "Duplicated spans"}
 MAX_SHOWN = 100
 
 
@@ -19,10 +23,15 @@ def most_frequent(_index: CorpusIndex, path: str, build: str, n: int, k: int) ->
     return top_ngrams(_index, n, k)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def duplicated(_index: CorpusIndex, path: str, build: str, length: int, docs: int, k: int) -> Repeats:
+    return repeated_spans(_index, length, docs, k)
+
+
 def set_url(name: str) -> None:
     """A widget's value into the URL (left out when it is the default)."""
     value = st.session_state[f"repeats_{name}"]
-    if value == DEFAULT[name]:
+    if value is None or value == DEFAULT[name]:  # (a segmented control clicked twice is None: the default)
         st.query_params.pop(name, None)
     else:
         st.query_params[name] = str(value)
@@ -33,42 +42,86 @@ def documents_params(ids: tuple[int, ...]) -> dict[str, str]:
     return {"mode": "Documents", "q": ",".join(map(str, ids)), "ids": "1"}
 
 
+def show_top(n: int, k: int) -> None:
+    with stop_on_error(), st.spinner(f"Counting every {n}-gram…"):
+        top = most_frequent(index, str(index.path), index.build.name, n, k)
+    st.code(f"inspector top {index.path} --n {n} --k {k}", language="bash")
+    if not top.ngrams:
+        st.info(f"No document holds {n:,} tokens: there is no {n}-gram.")
+        return
+    st.caption(f"{top.total:,} {n}-gram occurrences in the corpus; the {len(top.ngrams):,} most frequent, most "
+               "frequent first (ties by token ids):")
+    rows = pd.DataFrame({
+        "rank": range(1, len(top.ngrams) + 1),
+        "n-gram": [f"{rank}. {g.text!r}"[:80] for rank, g in enumerate(top.ngrams, 1)],
+        "count": [g.count for g in top.ngrams],
+        "share": [g.count / top.total for g in top.ngrams],
+        "documents": [g.documents for g in top.ngrams],
+        "text": [repr(g.text) for g in top.ngrams],
+        "ids": [",".join(map(str, g.ids)) for g in top.ngrams],
+    })
+    st.bar_chart(rows, x="n-gram", y="count", horizontal=True, sort=False)
+    st.dataframe(rows.drop(columns="n-gram"), hide_index=True,
+                 column_config={"share": st.column_config.NumberColumn(format="%.6f", help="of the corpus's n-grams")})
+    st.subheader("Their documents, in context")
+    for rank, g in enumerate(top.ngrams, 1):
+        st.page_link(PAGES["ngrams"], label=md(f"{rank}. {g.text!r}"[:100] + f" — {g.count:,} times"),
+                     query_params=documents_params(g.ids))
+
+
+def show_spans(length: int, docs: int, k: int) -> None:
+    with stop_on_error(), st.spinner(f"Finding every window of {length} tokens in {docs}+ documents…"):
+        found = duplicated(index, str(index.path), index.build.name, length, docs, k)
+    st.code(f"inspector repeats {index.path} --min-len {length} --min-docs {docs} --limit {k}", language="bash")
+    with st.container(horizontal=True, gap="medium"):
+        st.metric("Tokens in duplicated spans", f"{found.tokens_in_repeats / max(found.tokens, 1):.2%}",
+                  help=f"{found.tokens_in_repeats:,} of {found.tokens:,}", width="content")
+        st.metric("Documents holding one", f"{found.documents_with_repeats:,}", width="content")
+    if not found.spans:
+        st.info(f"No window of {length:,} tokens stands in {docs:,} documents or more.")
+        return
+    st.caption(f"The {len(found.spans):,} largest spans (count × length), each as the whole span its windows cover:")
+    st.dataframe(pd.DataFrame({
+        "rank": range(1, len(found.spans) + 1),
+        "count": [s.count for s in found.spans],
+        "tokens": [s.ids_length for s in found.spans],
+        "documents": [", ".join(map(str, s.documents[:10])) + (" …" if s.count > 10 else "") for s in found.spans],
+        "text": [repr(s.text) for s in found.spans],
+    }), hide_index=True)
+    st.subheader("Where they stand")
+    for rank, s in enumerate(found.spans[:20], 1):
+        document_link(s.documents[0], md(f"{rank}. doc {s.documents[0]} — {s.text[:60]!r}… ({s.count:,} places)"))
+
+
 index = current_index()
 st.title("Repeats")
-st.caption("The most frequent n-grams of the corpus, exact over every token: boilerplate, templates, mirrored "
-           "pages. No n-gram crosses a document's end. The first question on an index computes its LCP arrays "
-           "(about 3 s per 25M tokens); later ones take a fraction of that.")
+st.caption("What the corpus holds too often, exact over every token: boilerplate, templates, mirrored pages. No "
+           "n-gram or span crosses a document's end. The first question on an index computes its LCP arrays (about "
+           "3 s per 25M tokens); later ones take a fraction of that.")
 with stop_on_error():  # what a URL can say, bounded and checked before it reaches the engine
+    show = st.query_params.get("show", DEFAULT["show"])
+    if show not in SHOW:
+        raise InvalidQuery(f"show must be one of {', '.join(SHOW)}, not {quoted(show)}")
     n = url_int(st.query_params.get("n"), "n (tokens per n-gram)", 1, MAX_N, default=DEFAULT["n"])
-    k = url_int(st.query_params.get("k"), "k (n-grams listed)", 1, MAX_SHOWN, default=DEFAULT["k"])
-st.session_state.repeats_n, st.session_state.repeats_k = n, k
+    k = url_int(st.query_params.get("k"), "k (n-grams or spans listed)", 1, MAX_SHOWN, default=DEFAULT["k"])
+    length = url_int(st.query_params.get("len"), "len (tokens per window)", 1, MAX_N, default=DEFAULT["len"])
+    docs = url_int(st.query_params.get("docs"), "docs (documents a window stands in)", 2, 1000,
+                   default=DEFAULT["docs"])
+for name, value in {"show": show, "n": n, "k": k, "len": length, "docs": docs}.items():
+    st.session_state[f"repeats_{name}"] = value
+st.segmented_control("Show", list(SHOW), format_func=SHOW.get, key="repeats_show", on_change=set_url,
+                     args=("show",))
 with st.container(horizontal=True):
-    st.number_input("Tokens per n-gram", 1, MAX_N, key="repeats_n", on_change=set_url, args=("n",), width=200)
+    if show == "ngrams":
+        st.number_input("Tokens per n-gram", 1, MAX_N, key="repeats_n", on_change=set_url, args=("n",), width=200)
+    else:
+        st.number_input("Tokens per window", 1, MAX_N, key="repeats_len", on_change=set_url, args=("len",),
+                        width=200)
+        st.number_input("In documents, at least", 2, 1000, key="repeats_docs", on_change=set_url, args=("docs",),
+                        width=200)
     st.number_input("How many", 1, MAX_SHOWN, key="repeats_k", on_change=set_url, args=("k",), width=200)
 
-with stop_on_error(), st.spinner(f"Counting every {n}-gram…"):
-    top = most_frequent(index, str(index.path), index.build.name, n, k)
-st.code(f"inspector top {index.path} --n {n} --k {k}", language="bash")
-if not top.ngrams:
-    st.info(f"No document holds {n:,} tokens: there is no {n}-gram.")
-    st.stop()
-
-st.caption(f"{top.total:,} {n}-gram occurrences in the corpus; the {len(top.ngrams):,} most frequent, most "
-           "frequent first (ties by token ids):")
-rows = pd.DataFrame({
-    "rank": range(1, len(top.ngrams) + 1),
-    "n-gram": [f"{rank}. {g.text!r}"[:80] for rank, g in enumerate(top.ngrams, 1)],
-    "count": [g.count for g in top.ngrams],
-    "share": [g.count / top.total for g in top.ngrams],
-    "documents": [g.documents for g in top.ngrams],
-    "text": [repr(g.text) for g in top.ngrams],
-    "ids": [",".join(map(str, g.ids)) for g in top.ngrams],
-})
-st.bar_chart(rows, x="n-gram", y="count", horizontal=True, sort=False)
-st.dataframe(rows.drop(columns="n-gram"), hide_index=True,
-             column_config={"share": st.column_config.NumberColumn(format="%.6f", help="of the corpus's n-grams")})
-
-st.subheader("Their documents, in context")
-for rank, g in enumerate(top.ngrams, 1):
-    st.page_link(PAGES["ngrams"], label=md(f"{rank}. {g.text!r}"[:100] + f" — {g.count:,} times"),
-                 query_params=documents_params(g.ids))
+if show == "ngrams":
+    show_top(n, k)
+else:
+    show_spans(length, docs, k)

@@ -47,10 +47,25 @@ def test_the_view_is_the_url(repeats_made, monkeypatch):
     assert "n" not in at.query_params
 
 
+@pytest.mark.parametrize("which", ["one", "many"])
+def test_the_duplicated_spans_are_the_brute_force_ones(repeats_made, monkeypatch, which):
+    at = open_page(repeats_made.corpus.parent / which, monkeypatch, "repeats", show="spans", len="6", k="5")
+    no_trouble(at)
+    covered, expected = ref.repeated_spans(repeats_made.docs, 6, 2)
+    table = dataframe(at, "tokens")
+    assert list(zip(table["tokens"], table["count"])) == [(length, count) for length, count, _ in expected[:5]]
+    assert table["documents"].tolist()[0].startswith(", ".join(map(str, expected[0][2][:10])))
+    shown = [m.value for m in at.metric]
+    assert shown[0] == f"{sum(map(sum, covered)) / sum(map(len, repeats_made.docs)):.2%}"
+    assert shown[1] == f"{sum(any(m) for m in covered):,}"
+
+
 @pytest.mark.parametrize("params, said", [
     ({"n": "0"}, "n (tokens per n-gram) must be from 1 to 1,000, not 0"),
     ({"n": "x"}, "n (tokens per n-gram) must be a whole number from 1 to 1,000, not 'x'"),
-    ({"k": "500"}, "k (n-grams listed) must be from 1 to 100, not 500"),
+    ({"k": "500"}, "k (n-grams or spans listed) must be from 1 to 100, not 500"),
+    ({"show": "lines"}, "show must be one of ngrams, spans, not 'lines'"),
+    ({"show": "spans", "docs": "1"}, "docs (documents a window stands in) must be from 2 to 1,000, not 1"),
 ])
 def test_a_bad_link_is_one_error(repeats_made, monkeypatch, params, said):
     at = open_page(repeats_made.corpus.parent / "one", monkeypatch, "repeats", **params)
