@@ -7,7 +7,7 @@ document: the separator is no token of any n-gram, and the count stops there.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -37,30 +37,39 @@ def lcp_array(shard: Shard, progress: Progress | None = None) -> np.ndarray:
 _CHUNK = 1 << 24  # tokens per kernel call: progress every ~2 s
 
 
-def repeated_runs(lcp: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def runs_by_chunk(lcp: np.ndarray, n: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """SA rank ranges [lo, hi) of the n-grams that occur at least twice in the shard, one per n-gram, in SA order
-    (the n-grams' order by ids). Read a chunk at a time: the temporaries stay small whatever the shard's size."""
-    starts, ends = [], []
-    before = False  # whether the rank before the chunk shares n tokens with its predecessor
+    (the n-grams' order by ids), a chunk of ranks at a time: the temporaries stay small whatever the shard's size."""
+    open_at = -1  # the first rank of a run still open at the chunk's end
     for lo in range(0, len(lcp), _CHUNK):
         inside = lcp[lo : lo + _CHUNK] >= n  # rank r shares n tokens with r - 1
-        edges = np.flatnonzero(inside != np.concatenate([[before], inside[:-1]]))
+        edges = np.flatnonzero(inside != np.concatenate([[open_at >= 0], inside[:-1]]))
         rising = inside[edges]
-        starts.append(lo + edges[rising] - 1)
-        ends.append(lo + edges[~rising])
-        before = bool(inside[-1])
-    if before:
-        ends.append(np.array([len(lcp)]))
-    return (np.concatenate(starts) if starts else np.zeros(0, np.int64),
-            np.concatenate(ends) if ends else np.zeros(0, np.int64))
+        starts, ends = lo + edges[rising] - 1, lo + edges[~rising]
+        if open_at >= 0:
+            starts = np.concatenate([[open_at], starts])
+        open_at = int(starts[-1]) if len(starts) > len(ends) else -1
+        yield starts[: len(ends)], ends
+    if open_at >= 0:
+        yield np.array([open_at]), np.array([len(lcp)])
 
 
-def single_ranks(shard: Shard, lcp: np.ndarray, n: int, limit: int) -> np.ndarray:
-    """The first `limit` ranks, in SA order, whose suffix is an n-gram that occurs once in the shard: shares fewer
-    than n tokens with both neighbours and has n tokens before its separator."""
-    found, chunk = [], 1 << 22
-    for lo in range(0, len(lcp), chunk):
-        hi = min(lo + chunk, len(lcp))
+def top_runs(lcp: np.ndarray, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k + 1 longest runs of `runs_by_chunk` (all of them when fewer), longest first, ties in SA order: kept
+    chunk by chunk, so memory holds one chunk's runs, not every run of the shard."""
+    best_lo, best_hi = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    for starts, ends in runs_by_chunk(lcp, n):
+        lo, hi = np.concatenate([best_lo, starts]), np.concatenate([best_hi, ends])
+        order = np.lexsort((lo, lo - hi))[: k + 1]
+        best_lo, best_hi = lo[order], hi[order]
+    return best_lo, best_hi
+
+
+def singles_by_chunk(shard: Shard, lcp: np.ndarray, n: int) -> Iterator[np.ndarray]:
+    """The ranks, in SA order and a chunk at a time, whose suffix is an n-gram that occurs once in the shard: shares
+    fewer than n tokens with both neighbours and has n tokens before its separator."""
+    for lo in range(0, len(lcp), _CHUNK):
+        hi = min(lo + _CHUNK, len(lcp))
         after = np.zeros(hi - lo, dtype=bool)
         after[: hi - lo - 1] = lcp[lo + 1 : hi] >= n
         if hi < len(lcp):
@@ -68,7 +77,17 @@ def single_ranks(shard: Shard, lcp: np.ndarray, n: int, limit: int) -> np.ndarra
         ranks = lo + np.flatnonzero((lcp[lo:hi] < n) & ~after)
         positions = shard.sa[ranks].astype(np.int64)
         ends = shard.doc_starts[shard.document_of(positions) + 1] - 1  # the separator after each
-        found.append(ranks[ends - positions >= n])
-        if sum(len(f) for f in found) >= limit:
+        yield ranks[ends - positions >= n]
+
+
+def single_ranks(shard: Shard, lcp: np.ndarray, n: int, limit: int) -> np.ndarray:
+    """The first `limit` ranks of `singles_by_chunk`."""
+    found, total = [], 0
+    for ranks in singles_by_chunk(shard, lcp, n):
+        found.append(ranks)
+        total += len(ranks)
+        if total >= limit:
             break
     return np.concatenate(found)[:limit] if found else np.zeros(0, dtype=np.int64)
+
+

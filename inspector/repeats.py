@@ -8,9 +8,11 @@ otherwise each shard offers more.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
-from index.lcp import repeated_runs, single_ranks
+from index.lcp import runs_by_chunk, single_ranks, singles_by_chunk, top_runs
 
 from .query import check_int
 from .results import RepeatedSpan, Repeats, TopNgram, TopNgrams
@@ -60,20 +62,17 @@ def _offers(engine, n: int, k: int, min_count: int) -> tuple[list[np.ndarray], i
     offers, bound = [], 0
     for number, shard in enumerate(engine.shards):
         lcp = engine.lcp(number)
-        lo, hi = repeated_runs(lcp, n)
+        lo, hi = top_runs(lcp, n, k)
         counts = hi - lo
         if len(counts) > k:
-            cut = np.partition(counts, len(counts) - k - 1)[len(counts) - k - 1]  # the (k+1)-th largest
-            keep = np.flatnonzero(counts >= cut)
-            keep = keep[np.lexsort((keep, -counts[keep]))]
-            bound += int(counts[keep[k]])
-            ranks = lo[keep[:k]]
+            bound += int(counts[k])  # the largest count left out
+            ranks = lo[:k]
         else:
             # then n-grams that occur once in the shard (in the others too, they may reach `min_count`)
             need = k - len(counts)
             singles = single_ranks(shard, lcp, n, need + 1)
             bound += int(len(singles) > need)
-            ranks = np.concatenate([lo[np.lexsort((lo, -counts))], singles[:need]])
+            ranks = np.concatenate([lo, singles[:need]])
         starts = shard.sa[ranks].astype(np.int64)
         offers.append(shard.tokens[starts[:, None] + np.arange(n)].astype(np.int64))
     return offers, bound
@@ -166,38 +165,41 @@ def _covered(engine, number: int, length: int, min_docs: int) -> np.ndarray:
     """Per token position of shard `number` (separators included, never covered): whether a window of `length`
     tokens over it occurs in at least `min_docs` documents of the corpus."""
     shard = engine.shards[number]
-    lcp = engine.lcp(number)
-    lo, hi = repeated_runs(lcp, length)
-    starts = _window_starts(engine, number, lcp, lo, hi, length, min_docs)
-    depth = np.bincount(starts, minlength=shard.n_tokens + 1).astype(np.int32)
-    depth -= np.bincount(starts + length, minlength=shard.n_tokens + 1).astype(np.int32)
+    depth = np.zeros(shard.n_tokens + 1, dtype=np.int32)
+    for starts in _window_starts(engine, number, length, min_docs):
+        np.add.at(depth, starts, 1)
+        np.add.at(depth, starts + length, -1)
     return np.cumsum(depth[:-1], dtype=np.int32) > 0
 
 
-def _window_starts(engine, number, lcp, lo, hi, length, min_docs) -> np.ndarray:
+def _window_starts(engine, number: int, length: int, min_docs: int) -> Iterator[np.ndarray]:
     """Token positions in shard `number` where a window of `length` tokens starts that occurs in at least
     `min_docs` documents of the corpus (its documents in this shard and, for an index of many shards, in the
-    others)."""
+    others), a chunk of ranks at a time."""
+    shard, lcp, many = engine.shards[number], engine.lcp(number), len(engine.shards) > 1
+    for lo, hi in runs_by_chunk(lcp, length):
+        counts = hi - lo
+        run_of = np.repeat(np.arange(len(lo)), counts)
+        ranks = np.repeat(lo, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+        positions = shard.sa[ranks].astype(np.int64)
+        held = _distinct_per_run(run_of, shard.document_of(positions), len(lo))
+        if many:
+            held += _elsewhere(engine, number, lo, length)
+        yield positions[held[run_of] >= min_docs]
+    if many:  # windows held once by this shard, and by documents of the others
+        for single in singles_by_chunk(shard, lcp, length):
+            yield shard.sa[single[_elsewhere(engine, number, single, length) + 1 >= min_docs]].astype(np.int64)
+
+
+def _elsewhere(engine, number: int, ranks: np.ndarray, length: int) -> np.ndarray:
+    """For the window at each rank of shard `number`, the documents of the other shards holding it."""
     shard = engine.shards[number]
-    counts = hi - lo
-    run_of = np.repeat(np.arange(len(lo)), counts)
-    ranks = np.repeat(lo, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
-    positions = shard.sa[ranks].astype(np.int64)
-    docs = shard.document_of(positions)
-    if len(engine.shards) > 1:  # every distinct window of this shard, looked up in the others
-        single = single_ranks(shard, lcp, length, len(lcp))
-        first = np.concatenate([lo, single])
-        elsewhere = np.zeros(len(first), dtype=np.int64)
-        for at in range(0, len(first), _LOOKUPS):
-            starts = shard.sa[first[at : at + _LOOKUPS]].astype(np.int64)
-            windows = shard.tokens[starts[:, None] + np.arange(length)].astype(np.int64)
-            elsewhere[at : at + _LOOKUPS] = _documents_elsewhere(engine, number, windows)
-        held = _distinct_per_run(run_of, docs, len(lo)) + elsewhere[: len(lo)]
-        keep_single = single[elsewhere[len(lo) :] + 1 >= min_docs]
-        return np.concatenate([positions[held[run_of] >= min_docs],
-                               shard.sa[keep_single].astype(np.int64)])
-    held = _distinct_per_run(run_of, docs, len(lo))
-    return positions[held[run_of] >= min_docs]
+    held = np.zeros(len(ranks), dtype=np.int64)
+    for at in range(0, len(ranks), _LOOKUPS):
+        starts = shard.sa[ranks[at : at + _LOOKUPS]].astype(np.int64)
+        windows = shard.tokens[starts[:, None] + np.arange(length)].astype(np.int64)
+        held[at : at + _LOOKUPS] = _documents_elsewhere(engine, number, windows)
+    return held
 
 
 def _distinct_per_run(run_of: np.ndarray, docs: np.ndarray, runs: int) -> np.ndarray:
