@@ -5,6 +5,11 @@ top K are the K longest runs. Across shards counts add up, and an n-gram frequen
 each shard offers its top runs, the candidates are counted exactly in every shard, and the list is final once the
 K-th count beats what any n-gram left out could reach (the sum of each shard's largest count not offered);
 otherwise each shard offers more.
+
+Duplicated spans (Lee et al.'s): a window of L tokens is duplicated when at least D documents hold it, which a run of
+`lcp >= L` tells within a shard; every token such a window covers is in a duplicated span, and a span is a maximal
+stretch of covered tokens of one document (what deduplicate-text-datasets' `collect` step would remove). Spans with
+the same ids are one entry, with their places. Across shards, a window is also looked up in the other shards.
 """
 from __future__ import annotations
 
@@ -86,17 +91,20 @@ def _counted(engine, offers: list[np.ndarray], n: int) -> tuple[np.ndarray, np.n
     return ids, engine.count_many(ids)
 
 
-def _documents(engine, ids: np.ndarray) -> list[int]:
-    """How many documents hold each n-gram (documents of different shards are different documents)."""
-    if not len(ids):
-        return []
-    lo, hi = engine.find_many(ids)
+def _documents(engine, ids: np.ndarray, skip: int = -1) -> np.ndarray:
+    """How many documents hold each row of `ids` (documents of different shards are different documents), in every
+    shard but `skip`."""
     held = np.zeros(len(ids), dtype=np.int64)
+    if not len(ids):
+        return held
+    lo, hi = engine.find_many(ids)
     for number, shard in enumerate(engine.shards):
+        if number == skip:
+            continue
         for row in np.flatnonzero(hi[number] > lo[number]):
             positions = shard.sa[lo[number, row] : hi[number, row]].astype(np.int64)
             held[row] += len(np.unique(shard.document_of(positions)))
-    return held.tolist()
+    return held
 
 
 def _total(engine, n: int) -> int:
@@ -198,7 +206,7 @@ def _elsewhere(engine, number: int, ranks: np.ndarray, length: int) -> np.ndarra
     for at in range(0, len(ranks), _LOOKUPS):
         starts = shard.sa[ranks[at : at + _LOOKUPS]].astype(np.int64)
         windows = shard.tokens[starts[:, None] + np.arange(length)].astype(np.int64)
-        held[at : at + _LOOKUPS] = _documents_elsewhere(engine, number, windows)
+        held[at : at + _LOOKUPS] = _documents(engine, windows, skip=number)
     return held
 
 
@@ -210,19 +218,6 @@ def _distinct_per_run(run_of: np.ndarray, docs: np.ndarray, runs: int) -> np.nda
     pairs = np.sort(run_of * base + docs)
     distinct = np.concatenate([[True], pairs[1:] != pairs[:-1]])
     return np.bincount(pairs[distinct] // base, minlength=runs)
-
-
-def _documents_elsewhere(engine, number: int, windows: np.ndarray) -> np.ndarray:
-    """For each window, the documents of the other shards holding it."""
-    lo, hi = engine.find_many(windows)
-    held = np.zeros(len(windows), dtype=np.int64)
-    for other, shard in enumerate(engine.shards):
-        if other == number:
-            continue
-        for row in np.flatnonzero(hi[other] > lo[other]):
-            positions = shard.sa[lo[other, row] : hi[other, row]].astype(np.int64)
-            held[row] += len(np.unique(shard.document_of(positions)))
-    return held
 
 
 def _text(index, engine, number: int, start: int, length: int) -> str:
