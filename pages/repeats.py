@@ -8,7 +8,7 @@ import streamlit as st
 
 from inspector import CorpusIndex, InvalidQuery, Repeats, TopNgrams, repeated_spans, top_ngrams
 from inspector.repeats import MAX_N
-from pages._shared import PAGES, current_index, document_link, md, stop_on_error
+from pages._shared import PAGES, SETTINGS, current_index, document_link, md, stop_on_error
 from pages._urls import quoted, url_int
 
 #: 13 tokens: the n-gram length of contamination checks; 50: Lee et al.'s duplicated-span length
@@ -70,9 +70,17 @@ def show_top(n: int, k: int) -> None:
 
 
 def show_spans(length: int, docs: int, k: int) -> None:
+    command = f"inspector repeats {index.path} --min-len {length} --min-docs {docs} --limit {k}"
+    shards = len(index.engine.shards)
+    if shards > 1 and index.n_tokens > SETTINGS.app_max_span_lookup_tokens:
+        st.error(f"Duplicated spans across {shards} shards look each window up in the other shards, a search per "
+                 f"token: on {index.n_tokens:,} tokens that is too long for a shared server (this app's limit: "
+                 f"{SETTINGS.app_max_span_lookup_tokens:,}). Run it from the command line:")
+        st.code(command, language="bash")
+        return
     with stop_on_error(), st.spinner(f"Finding every window of {length} tokens in {docs}+ documents…"):
         found = duplicated(index, str(index.path), index.build.name, length, docs, k)
-    st.code(f"inspector repeats {index.path} --min-len {length} --min-docs {docs} --limit {k}", language="bash")
+    st.code(command, language="bash")
     with st.container(horizontal=True, gap="medium"):
         st.metric("Tokens in duplicated spans", f"{found.tokens_in_repeats / max(found.tokens, 1):.2%}",
                   help=f"{found.tokens_in_repeats:,} of {found.tokens:,}", width="content")
