@@ -81,14 +81,27 @@ class CheckWorker:
         self._numbers = itertools.count()
         self._pool = None
 
+    def start(self) -> None:
+        """Start the worker process now (the Contamination page does when it opens), so that a check does not pay
+        for it, nor do other pages share the CPU with its imports while one runs. Niced from the parent at once: its
+        own `_start` runs only after it has imported the package."""
+        if self._pool is not None:
+            return
+        context = multiprocessing.get_context("spawn")  # never fork a threaded server
+        self._progress = context.Queue()
+        self._pool = ProcessPoolExecutor(1, mp_context=context, initializer=_start, initargs=(self._progress,))
+        self._pool.submit(int)  # starts the process (it imports the package in the background)
+        for pid in list(getattr(self._pool, "_processes", None) or {}):
+            try:
+                os.setpriority(os.PRIO_PROCESS, pid, max(os.getpriority(os.PRIO_PROCESS, pid), 10))
+            except (OSError, AttributeError):  # gone already, or a system without priorities
+                pass
+
     def check(self, index, specs: Sequence[tuple[str, dict]], params: ContaminationParams,
               progress: Progress | None = None) -> dict:
         """`check_contamination(index, [open_benchmark(spec, **options) ...], params).as_dict()`, computed in the
         worker; `progress` is called here, in the caller's thread, as the worker reports."""
-        if self._pool is None:
-            context = multiprocessing.get_context("spawn")  # never fork a threaded server
-            self._progress = context.Queue()
-            self._pool = ProcessPoolExecutor(1, mp_context=context, initializer=_start, initargs=(self._progress,))
+        self.start()
         number = next(self._numbers)
         future = self._pool.submit(_check, number, str(index.path), index.build.name, index.settings, list(specs),
                                    params)

@@ -101,6 +101,9 @@ def _worker() -> CheckWorker:
     return CheckWorker()
 
 
+_worker().start()  # the first check does not wait for it, nor does another page while it imports
+
+
 # -- what the URL says, checked before anything is read --------------------------------------------------------------
 params = st.query_params
 kept = _bulletin(str(index.path), index.build.name, bulletin_signature(index))
