@@ -101,10 +101,8 @@ class CheckWorker:
               progress: Progress | None = None) -> dict:
         """`check_contamination(index, [open_benchmark(spec, **options) ...], params).as_dict()`, computed in the
         worker; `progress` is called here, in the caller's thread, as the worker reports."""
-        self.start()
         number = next(self._numbers)
-        future = self._pool.submit(_check, number, str(index.path), index.build.name, index.settings, list(specs),
-                                   params)
+        future = self._submit(_check, number, str(index.path), index.build.name, index.settings, list(specs), params)
         while not future.done():
             try:
                 said = self._progress.get(timeout=0.2)
@@ -118,3 +116,13 @@ class CheckWorker:
             self._pool = None  # the next check starts a new worker
             raise InspectorError("the check's worker process died (out of memory?); the server is fine: check "
                                  "fewer or smaller files") from None
+
+    def _submit(self, *call):
+        """`call` given to the worker; one that died while idle (killed, out of memory) is replaced, once."""
+        for _ in range(2):
+            self.start()
+            try:
+                return self._pool.submit(*call)
+            except BrokenProcessPool:
+                self._pool = None
+        raise InspectorError("the check's worker process died as it started; the server is fine: see its log")

@@ -58,8 +58,13 @@ def _emit(result, as_json: bool, human) -> None:
         human(result)
 
 
+#: what each stage counts, by how its name starts ("count texts", "decontaminate": files)
+_UNITS = (("read, tokenize", "rows"), ("check", "items"), ("merge", "tokens"), ("compact", "tokens"),
+          ("LCP", "tokens"), ("publish", "indexes"))
+
+
 class _Bar:
-    """A tqdm bar per build stage on stderr."""
+    """A tqdm bar per stage of long work on stderr, counted in what the stage works on."""
 
     def __init__(self):
         self._bar = None
@@ -71,11 +76,16 @@ class _Bar:
         if stage != self._stage:
             self.close()
             self._stage = stage
-            unit = ("rows" if "tokenize" in stage else "items" if stage.startswith("check") else
-                    "tokens" if "shards" in stage else "steps")
+            unit = next((unit for start, unit in _UNITS if stage.startswith(start)), "files")
             self._bar = tqdm(total=total or None, desc=stage, unit=unit, file=sys.stderr)
         self._bar.n = done
         self._bar.refresh()
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def close(self) -> None:
         if self._bar is not None:
@@ -156,8 +166,7 @@ def main():
 def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fulltext, stem, fulltext_tokenizer,
           allow_empty, normalized, signals, append, force, workers, memory_gib, ray, as_json):
     """Index Parquet files, folders or globs (CORPUS...) into --out (or add them to it, with --append)."""
-    bar = _Bar()
-    try:
+    with _Bar() as bar:
         options = BuildOptions(
             text_column=text_column,
             id_column=id_column,
@@ -176,8 +185,6 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
             ray=ray,
         )
         report = build_index(corpus, out, options=options, progress=bar)
-    finally:
-        bar.close()
 
     def human(r):
         verb = "appended" if r.appended else "indexed"
@@ -202,11 +209,8 @@ def build(corpus, out, text_column, id_column, tokenizer, shard_tokens, no_fullt
 @JSON
 def compact(index_dir, shard_tokens, as_json):
     """Merge the index's small shards (appends add some) into whole shards; published atomically like a build."""
-    bar = _Bar()
-    try:
+    with _Bar() as bar:
         report = compact_index(index_dir, shard_tokens=shard_tokens, progress=bar)
-    finally:
-        bar.close()
 
     def human(r):
         click.echo(f"{r.shards_before} shard(s) -> {r.shards_after} in {r.seconds:.1f} s -> {r.path}")
@@ -331,11 +335,8 @@ def infgram(index_dir, text, ids, as_json):
 @JSON
 def top(index_dir, n, k, min_count, as_json):
     """The K most frequent n-grams of N tokens, exact: counts and the documents holding each."""
-    bar = _Bar()
-    try:
+    with _Bar() as bar:
         result = top_ngrams(_open(index_dir), n, k, min_count, progress=bar)
-    finally:
-        bar.close()
 
     def human(r):
         click.echo(f"{r.total:,} {r.n}-gram occurrences; the {len(r.ngrams):,} most frequent:")
@@ -355,11 +356,8 @@ def top(index_dir, n, k, min_count, as_json):
 @JSON
 def repeats(index_dir, min_len, min_docs, limit, as_json):
     """Duplicated spans: maximal spans covered by windows of MIN_LEN tokens held by MIN_DOCS documents or more."""
-    bar = _Bar()
-    try:
+    with _Bar() as bar:
         result = repeated_spans(_open(index_dir), min_len, min_docs, limit, progress=bar)
-    finally:
-        bar.close()
 
     def human(r):
         click.echo(f"{r.tokens_in_repeats:,} of {r.tokens:,} tokens ({r.tokens_in_repeats / max(r.tokens, 1):.2%}) "
@@ -480,11 +478,8 @@ def stats(index_dir, as_json):
 def demo(out, as_json):
     """Write the built-in demo corpus (Python's own documentation and source) and index it."""
     click.echo(f"the demo goes to {out or DEFAULT_DEMO} (--out DIR or INSPECTOR_DEMO=DIR: elsewhere)", err=True)
-    bar = _Bar()
-    try:
+    with _Bar() as bar:
         report = build_demo(out or DEFAULT_DEMO, progress=bar)
-    finally:
-        bar.close()
     _emit(report, as_json,
           lambda r: click.echo(f"demo index: {r.documents:,} documents, {r.tokens:,} tokens -> {r.path}"))
 
@@ -536,11 +531,8 @@ def app(index_dir, port, host, roots):
             open_index(index_dir).close()
         except InspectorError:  # none yet, or one an older version built: the demo is ours to (re)build
             click.echo(f"building the demo index in {index_dir} (once)…", err=True)
-            bar = _Bar()
-            try:
+            with _Bar() as bar:
                 build_demo(DEFAULT_DEMO, progress=bar)
-            finally:
-                bar.close()
     env = {**os.environ, "INSPECTOR_INDEX": str(Path(index_dir).resolve()),
            ROOTS_ENV: os.pathsep.join(app_roots(host, roots, index_dir))}
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
@@ -613,11 +605,8 @@ def contam(index_dir, benchmarks, fields, preset, n, min_match, clean_below, dir
                                  count_whitespace=count_whitespace, max_items=max_items, max_text_chars=max_chars)
     scores = _results(results_specs, opened)  # a bad results file fails before the check, not after
     index = _open(index_dir)
-    bar = _Bar()
-    try:
+    with _Bar() as bar:
         report = check_contamination(index, opened, params, progress=bar)
-    finally:
-        bar.close()
     split = score_split(report.items, scores) if results_specs or score_field else None
     if out:
         save_report(report, out)
@@ -681,11 +670,8 @@ def decontaminate(index_dir, report_path, out, mask, as_json):
     if report.documents_approx:
         click.echo(f"warning: {report_path} lists an even sample of the documents holding its matches (some spans "
                    "occur too often to list them all): the copy keeps the others", err=True)
-    bar = _Bar()
-    try:
+    with _Bar() as bar:
         result = write_decontaminated(index, report.documents, out, mask=mask, progress=bar)
-    finally:
-        bar.close()
     _emit(result, as_json, lambda r: click.echo(
         f"{r.files} files, {r.rows_in:,} rows -> {r.rows_out:,} rows in {r.out} "
         f"({r.documents_removed:,} documents removed, {r.documents_masked:,} masked)"

@@ -655,6 +655,26 @@ def test_a_check_worker_that_dies_is_one_error_and_the_next_check_runs(x_index, 
     assert {k: v for k, v in again.items() if k != "created"} == {k: v for k, v in here.items() if k != "created"}
 
 
+def test_a_check_worker_killed_while_idle_is_replaced_by_the_next_check(x_index, tmp_path):
+    """The Contamination page starts the worker when it opens; killed before any check (as the kernel would, out of
+    memory), the first check starts a new one and answers, not a BrokenProcessPool."""
+    import multiprocessing
+    import os
+    import signal
+
+    from inspector import CheckWorker, open_index
+
+    small = write_items(tmp_path / "b.jsonl", ["x", "xx", "y"])
+    worker = CheckWorker()
+    worker.start()
+    for child in multiprocessing.active_children():
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(30)
+    with open_index(x_index) as index:
+        report = worker.check(index, [(str(small), {"fields": ["text"]})], ContaminationParams())
+    assert len(report["items"]) == 3
+
+
 # -- both ways: each item's verdict the worse of exact and normalised matching ---------------------------------------
 
 BOTH_CHARS = "abAB .,\n"  # case, punctuation and line breaks: what normalisation folds

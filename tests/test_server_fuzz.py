@@ -249,7 +249,8 @@ def _tree(pid: int) -> list[int]:
 
 def _peak_rss(pid: int, stop) -> list[int]:
     """The resident memory in bytes of the server and its descendants, summed, sampled every 50 ms until `stop` is
-    set (a thread fills the list)."""
+    set (a thread fills the list). The processes are looked up once a second (a walk of /proc every 50 ms took a
+    tenth of a core from a machine the test times)."""
     import threading
 
     seen: list[int] = []
@@ -257,7 +258,9 @@ def _peak_rss(pid: int, stop) -> list[int]:
     def sample():
         while not stop.is_set():
             total = 0
-            for member in _tree(pid):
+            if len(seen) % 20 == 0:
+                members = _tree(pid)
+            for member in members:
                 try:
                     with open(f"/proc/{member}/status") as f:
                         total += sum(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
@@ -270,11 +273,17 @@ def _peak_rss(pid: int, stop) -> list[int]:
     return seen
 
 
+#: how long the other client looks at a page before it opens the next: a reader's pace, not a robot's (clicking
+#: again the moment a page is drawn kept its browser tab at 70% of one of this machine's two cores, and that tab,
+#: not the server, was what made a load slow: the server's part of the slowest load was under 0.9 s)
+READING_MS = 1_000
+
+
 @pytest.mark.serial
 def test_a_heavy_upload_keeps_the_server_bounded_and_answering(browser, busy_server):
     """50,000 lines of one short frequent item, uploaded: while the check runs (in the server's worker process) the
-    server and its worker stay under 1.5 GB, another client going from page to page is answered within 2 s each
-    time, and a second check is told to wait; the check ends with every item dirty."""
+    server and its worker stay under 1.5 GB, another client going from page to page at a reader's pace is answered
+    within 1 s nine times in ten and within 2 s each time, and a second check is told to wait; the check ends with every item dirty."""
     import gzip
     import itertools
     import threading
@@ -313,6 +322,7 @@ def test_a_heavy_upload_keeps_the_server_bounded_and_answering(browser, busy_ser
     for page_title in itertools.cycle(["N-grams", "Overview"]):  # the other client goes from page to page
         if not running.count() or checked.count():  # until the check has ended (then the report is drawn)
             break
+        other.wait_for_timeout(READING_MS)
         started = time.monotonic()
         other.locator('[data-testid="stSidebarNav"] a', has_text=page_title).click()
         other.locator("h1", has_text=page_title).wait_for(timeout=30_000)
@@ -322,7 +332,8 @@ def test_a_heavy_upload_keeps_the_server_bounded_and_answering(browser, busy_ser
     stop.set()
     during = [seconds for seconds, still in loads if still]
     assert during, f"the check ended before another client was served ({loads})"
-    assert max(during) < 2.0, loads
+    slow = sorted(during)[len(during) * 9 // 10]  # (a check in the server's own process: 1.4 s here, the worker's 0.5)
+    assert slow < 1.0 and max(during) < 2.0, loads
     assert max(rss) < 1.5 * 2**30, f"the server reached {max(rss) / 2**30:.2f} GiB"
     assert "50,000" in checker.locator('[data-testid="stMain"]').inner_text()
     assert proc.poll() is None and healthy(url)
