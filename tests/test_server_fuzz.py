@@ -283,7 +283,8 @@ READING_MS = 1_000
 def test_a_heavy_upload_keeps_the_server_bounded_and_answering(browser, busy_server):
     """50,000 lines of one short frequent item, uploaded: while the check runs (in the server's worker process) the
     server and its worker stay under 1.5 GB, another client going from page to page at a reader's pace is answered
-    within 1 s nine times in ten and within 2 s each time, and a second check is told to wait; the check ends with every item dirty."""
+    within 1 s nine times in ten and within 2 s each time, and a second check is told to wait; the check ends with
+    every item dirty."""
     import gzip
     import itertools
     import threading
