@@ -46,6 +46,7 @@ VIEWS = [
     ("ngrams-infgram", "/ngrams?mode=∞-gram&q=The Python Software Foundation is a non-profit corporation.",
      "longest matching suffix"),
     ("ngrams-documents", "/ngrams?mode=Documents&q=regular expression AND (match OR search)", "Documents"),
+    ("repeats", "/repeats?n=13&k=15", "Their documents, in context"),
     ("search", '/search?q="regular expression" AND compile', "Matching documents"),
     ("document", "/document?doc={doc}&search=regular expression", "Document"),
     ("contamination", "/contamination?report={report}", "Items"),

@@ -93,7 +93,7 @@ from .labels import (
     Progress as LabelProgress,
 )
 from .query import BOUNDARIES, bounded_text, parse_ids
-from .repeats import duplicated_fractions, repeated_spans, top_ngrams
+from .repeats import duplicated_documents, duplicated_fractions, repeated_spans, top_ngrams, write_span_table
 from .results import (
     BuildReport,
     CompactReport,
@@ -118,6 +118,7 @@ from .results import (
     SearchResult,
     ShardInfo,
     Snippet,
+    SourceRepeats,
     TopNgram,
     TopNgrams,
     Variant,
@@ -155,8 +156,11 @@ __all__ = [
     "top_ngrams",
     "repeated_spans",
     "duplicated_fractions",
+    "duplicated_documents",
+    "write_span_table",
     "RepeatedSpan",
     "Repeats",
+    "SourceRepeats",
     "TopNgram",
     "TopNgrams",
     "check_text",

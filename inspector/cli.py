@@ -22,6 +22,7 @@ from . import (
     build_demo,
     build_index,
     check_contamination,
+    duplicated_documents,
     load_report,
     open_benchmark,
     open_benchmarks,
@@ -32,6 +33,7 @@ from . import (
     score_split,
     top_ngrams,
     write_decontaminated,
+    write_span_table,
 )
 from . import (
     compact as compact_index,
@@ -353,11 +355,28 @@ def top(index_dir, n, k, min_count, as_json):
 @click.option("--min-docs", type=int, default=2, show_default=True, help="Documents a window must occur in.")
 @click.option("--limit", type=int, default=20, show_default=True,
               help="Spans listed (the figures always cover the whole corpus).")
+@click.option("--out", "spans_out", type=click.Path(path_type=Path),
+              help="Also write every place of every span as Parquet (doc, id, file, row, token and character start "
+                   "and end): a dedup pipeline's input.")
+@click.option("--masked-copy", type=click.Path(path_type=Path),
+              help="Also write the corpus again into this new folder with every place blanked (one space each), "
+                   "as `decontaminate --mask` does.")
 @JSON
-def repeats(index_dir, min_len, min_docs, limit, as_json):
+def repeats(index_dir, min_len, min_docs, limit, spans_out, masked_copy, as_json):
     """Duplicated spans: maximal spans covered by windows of MIN_LEN tokens held by MIN_DOCS documents or more."""
+    index = _open(index_dir)
     with _Bar() as bar:
-        result = repeated_spans(_open(index_dir), min_len, min_docs, limit, progress=bar)
+        result = repeated_spans(index, min_len, min_docs, limit, progress=bar)
+        places = duplicated_documents(index, min_len, min_docs) if spans_out or masked_copy else ()
+        if masked_copy:
+            copied = write_decontaminated(index, places, masked_copy, mask=True, progress=bar)
+    if spans_out:
+        rows = write_span_table(index, places, spans_out)
+        click.echo(f"{rows:,} places of duplicated spans in {len(places):,} documents written to {spans_out}",
+                   err=True)
+    if masked_copy:
+        click.echo(f"{copied.files} files, {copied.documents_masked:,} documents with spans blanked "
+                   f"({copied.characters_masked:,} characters) in {copied.out}", err=True)
 
     def human(r):
         click.echo(f"{r.tokens_in_repeats:,} of {r.tokens:,} tokens ({r.tokens_in_repeats / max(r.tokens, 1):.2%}) "

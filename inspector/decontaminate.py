@@ -47,7 +47,7 @@ def decontaminate(index, flagged: Sequence[FlaggedDocument], out: str | Path, *,
     document's text it came from)."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InspectorError(f"{out} exists and is not an empty folder: choose a new --out")
+        raise InspectorError(f"{out} exists and is not an empty folder: choose a new one for the copy")
     docs = {f.doc: (f.spans, f.normalized_spans) for f in flagged}
     partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"  # renamed to `out` once whole
     try:

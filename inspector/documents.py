@@ -62,6 +62,16 @@ class Documents:
     def __len__(self) -> int:
         return len(self._file)
 
+    @property
+    def file_numbers(self) -> np.ndarray:
+        """Per document, its source file's number in `sources` (mapped, not copied)."""
+        return self._file
+
+    @property
+    def token_counts(self) -> np.ndarray:
+        """Per document, its tokens (mapped, not copied)."""
+        return self._tokens
+
     def check(self, doc: int) -> int:
         doc = int(doc)
         if not 0 <= doc < len(self):

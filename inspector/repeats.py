@@ -13,18 +13,26 @@ the same ids are one entry, with their places. Across shards, a window is also l
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from index.errors import InspectorError
 from index.lcp import runs_by_chunk, single_ranks, singles_by_chunk, top_runs
 
+from .contamination.report import FlaggedDocument
 from .query import check_int
-from .results import RepeatedSpan, Repeats, TopNgram, TopNgrams
+from .results import RepeatedSpan, Repeats, SourceRepeats, TopNgram, TopNgrams
 
 MAX_N = 1000
 MAX_K = 10_000
 _LOOKUPS = 1 << 16  # windows looked up in the other shards at a time
+#: `inspector repeats --out`'s columns: one row per place of a duplicated span
+SPAN_COLUMNS = {"doc": pa.int64(), "id": pa.string(), "file": pa.string(), "row": pa.int64(),
+                "token_start": pa.int64(), "token_end": pa.int64(), "char_start": pa.int64(), "char_end": pa.int64()}
 
 
 def top_ngrams(index, n: int, k: int = 20, min_count: int = 1, progress=None) -> TopNgrams:
@@ -127,25 +135,88 @@ def repeated_spans(index, min_len: int = 50, min_docs: int = 2, limit: int = 100
     min_docs = check_int("the least documents", min_docs, 2, 2**62)
     limit = check_int("the spans listed", limit, 0, MAX_K)
     engine = index.engine
-    _lcp_arrays(engine, progress)
     groups: dict[bytes, list] = {}
-    covered_tokens, documents_with = 0, 0
-    for number, shard in enumerate(engine.shards):
-        covered = _covered(engine, number, min_len, min_docs)
-        per_doc = _per_document(shard, covered)
-        covered_tokens += int(per_doc.sum())
-        documents_with += int((per_doc > 0).sum())
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], covered.view(np.int8), [0]])))
-        docs = (shard.document_of(edges[0::2]) + engine.doc_lo[number]).tolist()
+    inside = [np.zeros(0, dtype=np.int64)]  # per document, its tokens inside duplicated spans
+    for number, covered, starts, ends in _spans_by_shard(engine, min_len, min_docs, progress):
+        shard = engine.shards[number]
+        inside.append(_per_document(shard, covered))
+        docs = (shard.document_of(starts) + engine.doc_lo[number]).tolist()
         raw, w = shard.tokens.view(np.uint8), shard.width
-        for start, end, doc in zip(edges[0::2].tolist(), edges[1::2].tolist(), docs):
+        for start, end, doc in zip(starts.tolist(), ends.tolist(), docs):
             key = raw[start * w : end * w].tobytes()
             groups.setdefault(key, [end - start, start, number, []])[3].append(doc)
     ranked = sorted(groups.values(), key=lambda g: (-len(g[3]) * g[0], g[3][0]))[:limit]
     spans = tuple(RepeatedSpan(length, len(docs), tuple(docs), _text(index, engine, number, start, length))
                   for length, start, number, docs in ranked)
-    return Repeats(min_len=min_len, min_docs=min_docs, tokens=engine.n_tokens, tokens_in_repeats=covered_tokens,
-                   documents_with_repeats=documents_with, spans=spans)
+    inside = np.concatenate(inside)
+    return Repeats(min_len=min_len, min_docs=min_docs, tokens=engine.n_tokens, tokens_in_repeats=int(inside.sum()),
+                   documents_with_repeats=int((inside > 0).sum()), spans=spans,
+                   by_source=_by_source(index.documents, inside))
+
+
+def _by_source(documents, inside: np.ndarray) -> tuple[SourceRepeats, ...]:
+    """The figures per source file holding documents, from each document's tokens inside duplicated spans."""
+    files = np.asarray(documents.file_numbers, dtype=np.int64)
+    sources = len(documents.sources)
+    held = np.bincount(files, minlength=sources)
+    tokens = np.bincount(files, weights=np.asarray(documents.token_counts, dtype=np.float64), minlength=sources)
+    with_repeats = np.bincount(files, weights=(inside > 0), minlength=sources)
+    tokens_in = np.bincount(files, weights=inside.astype(np.float64), minlength=sources)
+    return tuple(SourceRepeats(documents.sources[f].path, int(held[f]), int(tokens[f]), int(with_repeats[f]),
+                               int(tokens_in[f])) for f in np.flatnonzero(held).tolist())
+
+
+def duplicated_documents(index, min_len: int = 50, min_docs: int = 2, progress=None) -> tuple[FlaggedDocument, ...]:
+    """Every document holding duplicated spans (`repeated_spans`), with its spans in its own tokens: every place,
+    none kept as "the original", as deduplicate-text-datasets' `collect` lists them. What `write_span_table` writes
+    and `decontaminate(..., mask=True)` blanks."""
+    min_len = check_int("the least span length", min_len, 1, MAX_N)
+    min_docs = check_int("the least documents", min_docs, 2, 2**62)
+    engine, listed = index.engine, []
+    for number, _, starts, ends in _spans_by_shard(engine, min_len, min_docs, progress):
+        shard = engine.shards[number]
+        local = shard.document_of(starts)
+        first = np.asarray(shard.doc_starts)[local]
+        for each in np.unique(local).tolist():
+            at, doc = local == each, int(engine.doc_lo[number]) + each
+            spans = tuple(zip((starts[at] - first[at]).tolist(), (ends[at] - first[at]).tolist()))
+            listed.append(FlaggedDocument(doc=doc, id=index.documents.id(doc), file=index.documents.file(doc),
+                                          row=index.documents.row(doc), items=(),
+                                          tokens_matched=sum(b - a for a, b in spans), spans=spans))
+    return tuple(listed)
+
+
+def write_span_table(index, documents: Sequence[FlaggedDocument], path: str | Path) -> int:
+    """The duplicated spans as Parquet, one row per place (a dedup pipeline's input): doc, id, file, row, token
+    start and end in the document, character start and end in its text. Written beside `path` and renamed onto it.
+    Returns the rows written."""
+    path = Path(path)
+    rows: dict[str, list] = {key: [] for key in SPAN_COLUMNS}
+    for flagged in documents:
+        chars = index.tokenizer.char_offsets(index.document_tokens(flagged.doc))
+        for start, end in flagged.spans:
+            for key, value in zip(SPAN_COLUMNS, (flagged.doc, flagged.id, flagged.file, flagged.row, start, end,
+                                                 int(chars[start]), int(chars[end]))):
+                rows[key].append(value)
+    table = pa.table({key: pa.array(values, type=SPAN_COLUMNS[key]) for key, values in rows.items()})
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        pq.write_table(table, partial)
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InspectorError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return table.num_rows
+
+
+def _spans_by_shard(engine, min_len: int, min_docs: int, progress) -> Iterator[tuple]:
+    """Per shard: (its number, which token positions duplicated windows cover, the covered spans' starts and
+    ends), spans never crossing a document (separators are never covered)."""
+    _lcp_arrays(engine, progress)
+    for number in range(len(engine.shards)):
+        covered = _covered(engine, number, min_len, min_docs)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], covered.view(np.int8), [0]])))
+        yield number, covered, edges[0::2], edges[1::2]
 
 
 def duplicated_fractions(index, min_len: int = 50, min_docs: int = 2, progress=None) -> np.ndarray:
@@ -153,12 +224,11 @@ def duplicated_fractions(index, min_len: int = 50, min_docs: int = 2, progress=N
     quality signal `q_dup_span_frac`."""
     min_len = check_int("the least span length", min_len, 1, MAX_N)
     min_docs = check_int("the least documents", min_docs, 2, 2**62)
-    engine = index.engine
-    _lcp_arrays(engine, progress)
-    parts = [np.zeros(0)]
-    for number, shard in enumerate(engine.shards):
+    engine, parts = index.engine, [np.zeros(0)]
+    for number, covered, _, _ in _spans_by_shard(engine, min_len, min_docs, progress):
+        shard = engine.shards[number]
         lengths = np.diff(np.asarray(shard.doc_starts)) - 1
-        parts.append(_per_document(shard, _covered(engine, number, min_len, min_docs)) / np.maximum(lengths, 1))
+        parts.append(_per_document(shard, covered) / np.maximum(lengths, 1))
     return np.concatenate(parts)
 
 

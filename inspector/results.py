@@ -325,6 +325,17 @@ class RepeatedSpan(Result):
 
 
 @dataclass(frozen=True, slots=True)
+class SourceRepeats(Result):
+    """One source file's share of the duplicated spans: its documents and tokens, and those inside such spans."""
+
+    file: str
+    documents: int
+    tokens: int
+    documents_with_repeats: int
+    tokens_in_repeats: int
+
+
+@dataclass(frozen=True, slots=True)
 class Repeats(Result):
     """The corpus's duplicated spans (`inspector.repeats.repeated_spans`): figures over the whole corpus, and the
     spans listed, largest count x length first."""
@@ -335,3 +346,5 @@ class Repeats(Result):
     tokens_in_repeats: int
     documents_with_repeats: int
     spans: tuple[RepeatedSpan, ...]
+    #: the figures per source file holding documents, in corpus order (where a corpus's repeats come from)
+    by_source: tuple[SourceRepeats, ...] = ()

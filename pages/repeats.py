@@ -85,6 +85,15 @@ def show_spans(length: int, docs: int, k: int) -> None:
         st.metric("Tokens in duplicated spans", f"{found.tokens_in_repeats / max(found.tokens, 1):.2%}",
                   help=f"{found.tokens_in_repeats:,} of {found.tokens:,}", width="content")
         st.metric("Documents holding one", f"{found.documents_with_repeats:,}", width="content")
+    if len(found.by_source) > 1:
+        st.caption("By source file:")
+        st.dataframe(pd.DataFrame({
+            "source": [s.file for s in found.by_source],
+            "documents": [s.documents for s in found.by_source],
+            "holding one": [s.documents_with_repeats for s in found.by_source],
+            "tokens": [s.tokens for s in found.by_source],
+            "share in spans": [s.tokens_in_repeats / max(s.tokens, 1) for s in found.by_source],
+        }), hide_index=True, column_config={"share in spans": st.column_config.NumberColumn(format="percent")})
     if not found.spans:
         st.info(f"No window of {length:,} tokens stands in {docs:,} documents or more.")
         return

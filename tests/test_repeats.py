@@ -7,6 +7,7 @@ and across them and across shard edges."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,8 +154,8 @@ def spans_answered(index, length: int, min_docs: int):
 @given(texts=st.lists(st.text(alphabet=CHARS, max_size=30), min_size=1, max_size=8), shard_tokens=st.integers(1, 12),
        length=st.integers(1, 6), min_docs=st.integers(2, 3))
 def test_duplicated_spans_match_brute_force(texts, shard_tokens, length, min_docs):
-    """The spans and their documents, the figures, and each document's share, one shard and many (where a window
-    held once by each of two shards is found only by looking across them)."""
+    """The spans and their documents, the figures (whole and per source file), and each document's share, one shard
+    and many (where a window held once by each of two shards is found only by looking across them)."""
     with ref.built(texts, "bytes", shard_tokens) as made:
         covered, expected = ref.repeated_spans(made.docs, length, min_docs)
         for index in made.indexes:
@@ -163,8 +164,101 @@ def test_duplicated_spans_match_brute_force(texts, shard_tokens, length, min_doc
             assert found.tokens == sum(map(len, made.docs))
             assert found.tokens_in_repeats == sum(map(sum, covered))
             assert found.documents_with_repeats == sum(any(marks) for marks in covered)
+            by_source: dict[str, list[int]] = {}
+            for row, doc, marks in zip(made.rows, made.docs, covered):
+                figures = by_source.setdefault(row.file, [0, 0, 0, 0])
+                for at, value in enumerate((1, len(doc), any(marks), sum(marks))):
+                    figures[at] += value
+            assert [(s.file, s.documents, s.tokens, s.documents_with_repeats, s.tokens_in_repeats)
+                    for s in found.by_source] == [(file, *figures) for file, figures in by_source.items()]
             shares = duplicated_fractions(index, length, min_docs).tolist()
             assert shares == pytest.approx([sum(m) / max(len(m), 1) for m in covered])
+
+
+def _places(covered: list[list[bool]]) -> list[tuple[int, int, int]]:
+    """(document, start, end) of every maximal run of covered tokens."""
+    found = []
+    for d, marks in enumerate(covered):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(marks, dtype=np.int8), [0]])))
+        found += [(d, int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2])]
+    return found
+
+
+def _character(text: str, byte: int) -> int:
+    """The character a byte offset of the text falls in or before: how many characters start before it."""
+    starts = np.cumsum([0] + [len(c.encode()) for c in text])[:-1]
+    return int(np.searchsorted(starts, byte, side="left"))
+
+
+def _blanked(text: str, ranges: list[tuple[int, int]]) -> str:
+    """The text with each character range (touching ones merged) replaced by one space."""
+    merged: list[list[int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in reversed(merged):
+        text = text[:start] + " " + text[end:]
+    return text
+
+
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(texts=["é\U00100000ab", "xé\U00100000a", ""], shard_tokens=3, length=2, min_docs=2)
+@given(texts=st.lists(st.text(alphabet=CHARS, max_size=30), min_size=1, max_size=8), shard_tokens=st.integers(1, 12),
+       length=st.integers(1, 6), min_docs=st.integers(2, 3))
+def test_span_places_and_the_masked_copy_match_brute_force(texts, shard_tokens, length, min_docs):
+    """`repeats --out`'s rows (document, its id, file and row, token and character offsets; spans that start or end
+    inside a character take all of it) and `--masked-copy`'s Parquet texts, one shard and many, from the Parquet
+    text: bytes tokens are the text's bytes, so the reference's offsets come from the text alone."""
+    import pyarrow.parquet as pq
+
+    from inspector import duplicated_documents, write_decontaminated, write_span_table
+
+    with ref.built(texts, "bytes", shard_tokens) as made:
+        covered, _ = ref.repeated_spans(made.docs, length, min_docs)
+        places = _places(covered)
+        expected = sorted(
+            (d, made.rows[d].id, made.rows[d].file, made.rows[d].row, a, b,
+             _character(made.rows[d].text, a), _character(made.rows[d].text, b)) for d, a, b in places)
+        blanked = {(Path(r.file).name, r.row): r.text for r in ref.parquet_rows(made.corpus)}
+        for d, row in enumerate(made.rows):
+            ranges = [(_character(row.text, a), _character(row.text, b)) for e, a, b in places if e == d]
+            if ranges:
+                blanked[Path(row.file).name, row.row] = _blanked(row.text, ranges)
+        for number, index in enumerate(made.indexes):
+            flagged = duplicated_documents(index, length, min_docs)
+            out = made.corpus.parent / f"spans-{number}.parquet"
+            assert write_span_table(index, flagged, out) == len(places)
+            rows = pq.read_table(out).to_pylist()
+            assert sorted(tuple(r.values()) for r in rows) == expected
+            copy = made.corpus.parent / f"masked-{number}"
+            write_decontaminated(index, flagged, copy, mask=True)
+            written = {(Path(r.file).name, r.row): r.text for r in ref.parquet_rows(copy)}
+            assert written == blanked
+
+
+def test_repeats_writes_its_places_and_a_masked_copy_from_the_command_line(tmp_path):
+    """`--out` and `--masked-copy` together: the Parquet's characters are the shared paragraph in each document
+    (multi-byte characters included), the copy has it blanked; a copy into a folder in use is one error line and
+    writes nothing."""
+    import pyarrow.parquet as pq
+
+    shared = "the same long paragraph of boilerplate text, word for word, é and 東京"
+    texts = [f"{shared} one", f"two {shared}", "nothing shared here at all"]
+    made = ref.build_both(tmp_path, texts, tokenizer="gpt2")
+    args = ["repeats", str(tmp_path / "many"), "--min-len", "5"]
+    out = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "s.parquet"), "--masked-copy", str(tmp_path / "c")])
+    assert out.exit_code == 0, out.output
+    assert "2 places of duplicated spans in 2 documents written to" in out.stderr
+    rows = pq.read_table(tmp_path / "s.parquet").to_pylist()
+    texts_of = {r.id: r.text for r in made.rows}
+    duplicated = shared.removeprefix("the")  # "the" and " the" are other tokens
+    assert [texts_of[r["id"]][r["char_start"] : r["char_end"]] for r in rows] == [duplicated, duplicated]
+    copied = sorted(r.text for r in ref.parquet_rows(tmp_path / "c"))
+    assert copied == sorted(["the  one", "two the ", "nothing shared here at all"])
+    again = CliRunner().invoke(main, [*args, "--masked-copy", str(tmp_path / "c")])
+    assert again.exit_code == 2 and "exists and is not an empty folder: choose a new one for the copy" in again.output
 
 
 def test_repeats_as_text_and_json(tmp_path):
@@ -175,7 +269,8 @@ def test_repeats_as_text_and_json(tmp_path):
     out = CliRunner().invoke(main, ["repeats", str(tmp_path / "many"), "--min-len", "5", "--limit", "1", "--json"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
-    assert list(data) == ["min_len", "min_docs", "tokens", "tokens_in_repeats", "documents_with_repeats", "spans"]
+    assert list(data) == ["min_len", "min_docs", "tokens", "tokens_in_repeats", "documents_with_repeats", "spans",
+                          "by_source"]
     assert (data["min_len"], data["min_docs"], data["documents_with_repeats"]) == (5, 2, 2)
     assert data["tokens_in_repeats"] == sum(map(sum, covered)) and len(data["spans"]) == 1
     length, count, documents = expected[0]

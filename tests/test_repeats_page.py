@@ -52,12 +52,17 @@ def test_the_duplicated_spans_are_the_brute_force_ones(repeats_made, monkeypatch
     at = open_page(repeats_made.corpus.parent / which, monkeypatch, "repeats", show="spans", len="6", k="5")
     no_trouble(at)
     covered, expected = ref.repeated_spans(repeats_made.docs, 6, 2)
-    table = dataframe(at, "tokens")
+    table = dataframe(at, "rank")
     assert list(zip(table["tokens"], table["count"])) == [(length, count) for length, count, _ in expected[:5]]
     assert table["documents"].tolist()[0].startswith(", ".join(map(str, expected[0][2][:10])))
     shown = [m.value for m in at.metric]
     assert shown[0] == f"{sum(map(sum, covered)) / sum(map(len, repeats_made.docs)):.2%}"
     assert shown[1] == f"{sum(any(m) for m in covered):,}"
+    sources = dataframe(at, "share in spans")
+    files = [row.file for row in repeats_made.rows]
+    assert sources["source"].tolist() == list(dict.fromkeys(files))  # the two Parquet files, in corpus order
+    assert sources["holding one"].tolist() == [sum(any(m) for f, m in zip(files, covered) if f == file)
+                                               for file in dict.fromkeys(files)]
 
 
 def test_spans_across_shards_beyond_the_app_limit_are_left_to_the_cli(repeats_made, monkeypatch):
