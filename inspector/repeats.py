@@ -175,11 +175,12 @@ def duplicated_documents(index, min_len: int = 50, min_docs: int = 2, progress=N
     engine, listed = index.engine, []
     for number, _, starts, ends in _spans_by_shard(engine, min_len, min_docs, progress):
         shard = engine.shards[number]
-        local = shard.document_of(starts)
+        local = shard.document_of(starts)  # in order: the spans are
         first = np.asarray(shard.doc_starts)[local]
-        for each in np.unique(local).tolist():
-            at, doc = local == each, int(engine.doc_lo[number]) + each
-            spans = tuple(zip((starts[at] - first[at]).tolist(), (ends[at] - first[at]).tolist()))
+        held, cut = np.unique(local, return_index=True)
+        for each, lo, hi in zip(held.tolist(), cut.tolist(), [*cut[1:].tolist(), len(local)]):
+            doc = int(engine.doc_lo[number]) + each
+            spans = tuple(zip((starts[lo:hi] - first[lo:hi]).tolist(), (ends[lo:hi] - first[lo:hi]).tolist()))
             listed.append(FlaggedDocument(doc=doc, id=index.documents.id(doc), file=index.documents.file(doc),
                                           row=index.documents.row(doc), items=(),
                                           tokens_matched=sum(b - a for a, b in spans), spans=spans))
