@@ -3,6 +3,8 @@ frequent n-grams of a chosen length (`inspector.top_ngrams`: a chart and a table
 context on the N-grams page), or its duplicated spans (`inspector.repeated_spans`: windows of `len` tokens held by
 `docs` documents or more, the share of the corpus inside them, the largest spans with their documents). The URL is
 the state (?show=spans, &n=, &k=, &len=, &docs=): a link shows the same view."""
+import shlex
+
 import pandas as pd
 import streamlit as st
 
@@ -45,7 +47,7 @@ def documents_params(ids: tuple[int, ...]) -> dict[str, str]:
 def show_top(n: int, k: int) -> None:
     with stop_on_error(), st.spinner(f"Counting every {n}-gram…"):
         top = most_frequent(index, str(index.path), index.build.name, n, k)
-    st.code(f"inspector top {index.path} --n {n} --k {k}", language="bash")
+    st.code(f"inspector top {shlex.quote(str(index.path))} --n {n} --k {k}", language="bash")
     if not top.ngrams:
         st.info(f"No document holds {n:,} tokens: there is no {n}-gram.")
         return
@@ -70,7 +72,7 @@ def show_top(n: int, k: int) -> None:
 
 
 def show_spans(length: int, docs: int, k: int) -> None:
-    command = f"inspector repeats {index.path} --min-len {length} --min-docs {docs} --limit {k}"
+    command = f"inspector repeats {shlex.quote(str(index.path))} --min-len {length} --min-docs {docs} --limit {k}"
     shards = len(index.engine.shards)
     if shards > 1 and index.n_tokens > SETTINGS.app_max_span_lookup_tokens:
         st.error(f"Duplicated spans across {shards} shards look each window up in the other shards, a search per "
@@ -80,7 +82,9 @@ def show_spans(length: int, docs: int, k: int) -> None:
         return
     with stop_on_error(), st.spinner(f"Finding every window of {length} tokens in {docs}+ documents…"):
         found = duplicated(index, str(index.path), index.build.name, length, docs, k)
-    st.code(command, language="bash")
+    st.code(f"{command}\n# every place as Parquet (doc, id, file, row, offsets) and a copy of the shards with them "
+            f"blanked:\n{command.replace(f'--limit {k}', '--limit 0')} --out spans.parquet --masked-copy deduped",
+            language="bash")
     with st.container(horizontal=True, gap="medium"):
         st.metric("Tokens in duplicated spans", f"{found.tokens_in_repeats / max(found.tokens, 1):.2%}",
                   help=f"{found.tokens_in_repeats:,} of {found.tokens:,}", width="content")

@@ -58,6 +58,9 @@ def test_the_duplicated_spans_are_the_brute_force_ones(repeats_made, monkeypatch
     shown = [m.value for m in at.metric]
     assert shown[0] == f"{sum(map(sum, covered)) / sum(map(len, repeats_made.docs)):.2%}"
     assert shown[1] == f"{sum(any(m) for m in covered):,}"
+    command = at.code[0].value  # what gives the same figures, and every place, on the command line
+    assert "--min-len 6 --min-docs 2 --limit 5\n" in command
+    assert "--limit 0 --out spans.parquet --masked-copy" in command
     sources = dataframe(at, "share in spans")
     files = [row.file for row in repeats_made.rows]
     assert sources["source"].tolist() == list(dict.fromkeys(files))  # the two Parquet files, in corpus order
