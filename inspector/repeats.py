@@ -109,10 +109,18 @@ def _documents(engine, ids: np.ndarray, skip: int = -1) -> np.ndarray:
     for number, shard in enumerate(engine.shards):
         if number == skip:
             continue
-        for row in np.flatnonzero(hi[number] > lo[number]):
-            positions = shard.sa[lo[number, row] : hi[number, row]].astype(np.int64)
-            held[row] += len(np.unique(shard.document_of(positions)))
+        found = np.flatnonzero(hi[number] > lo[number])
+        ranks, run_of = _ranks_of(lo[number, found], hi[number, found])
+        held[found] += _distinct_per_run(run_of, shard.document_of(shard.sa[ranks].astype(np.int64)), len(found))
     return held
+
+
+def _ranks_of(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every rank of the ranges [lo, hi), in order, and which range each is of."""
+    counts = (hi - lo).astype(np.int64)
+    run_of = np.repeat(np.arange(len(lo)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(lo.astype(np.int64), counts) + offsets, run_of
 
 
 def _total(engine, n: int) -> int:
@@ -257,9 +265,7 @@ def _window_starts(engine, number: int, length: int, min_docs: int) -> Iterator[
     others), a chunk of ranks at a time."""
     shard, lcp, many = engine.shards[number], engine.lcp(number), len(engine.shards) > 1
     for lo, hi in runs_by_chunk(lcp, length):
-        counts = hi - lo
-        run_of = np.repeat(np.arange(len(lo)), counts)
-        ranks = np.repeat(lo, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+        ranks, run_of = _ranks_of(lo, hi)
         positions = shard.sa[ranks].astype(np.int64)
         held = _distinct_per_run(run_of, shard.document_of(positions), len(lo))
         if many:
