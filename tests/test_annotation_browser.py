@@ -202,6 +202,8 @@ def test_a_label_key_after_enter_in_the_name_or_the_note_box_labels_under_that_n
     expect(keys_on).to_be_visible(timeout=20_000)  # the press is answered: the page takes presses again
 
     note = page.locator('input[aria-label="Note (optional)"]')
+    # the next item's note box replaces the last one's when the run ends; until then both are drawn (the old one faded)
+    expect(note).to_have_count(1, timeout=20_000)
     note.click()
     expect(page.locator('.label-keys[data-keys="off"]')).to_contain_text("Keys off")  # typing: said so
     note.press_sequentially("short")  # holds k and d: typed into the note, never a label
