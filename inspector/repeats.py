@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from index.errors import InspectorError
 from index.lcp import runs_by_chunk, single_ranks, singles_by_chunk, top_runs
 
+from .atomic_file import write_then_rename
 from .contamination.report import FlaggedDocument
 from .query import check_int
 from .results import RepeatedSpan, Repeats, SourceRepeats, TopNgram, TopNgrams
@@ -208,13 +209,8 @@ def write_span_table(index, documents: Sequence[FlaggedDocument], path: str | Pa
                                                  int(chars[start]), int(chars[end]))):
                 rows[key].append(value)
     table = pa.table({key: pa.array(values, type=SPAN_COLUMNS[key]) for key, values in rows.items()})
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        pq.write_table(table, partial)
-        partial.replace(path)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise InspectorError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_then_rename(path, lambda partial: pq.write_table(table, partial),
+                      lambda reason: InspectorError(f"cannot write {path}: {reason}"))
     return table.num_rows
 
 

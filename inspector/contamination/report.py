@@ -14,6 +14,7 @@ from types import UnionType
 
 from index.errors import InvalidQuery
 
+from ..atomic_file import write_then_rename
 from ..benchmarks import MAX_JSON_BYTES
 from ..bounded_read import read_text
 from ..results import Result, Snippet
@@ -228,8 +229,7 @@ def save_report(report: ContaminationReport | dict, path: str | Path) -> Path:
     data = report if isinstance(report, dict) else report.as_dict()
     items = () if suffix == ".json" else (report if isinstance(report, ContaminationReport)
                                           else ContaminationReport.from_dict(report)).items
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    def write(tmp: Path) -> None:
         if suffix == ".json":
             with open(tmp, "w", encoding="utf-8") as f:
                 _dump_json(data, f)
@@ -245,10 +245,8 @@ def save_report(report: ContaminationReport | dict, path: str | Path) -> Path:
                 import pyarrow.parquet as pq
 
                 pq.write_table(table, tmp)
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InvalidQuery(f"cannot write report {path}: {exc.strerror or exc}") from None
+
+    write_then_rename(path, write, lambda reason: InvalidQuery(f"cannot write report {path}: {reason}"))
     return path
 
 
