@@ -11,11 +11,13 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import IndexCorrupt, InspectorError, InvalidQuery
-from .layout import DOCUMENT_SCHEMA
+from .fulltext import filter_number
+from .layout import DOCUMENT_SCHEMA, DUPLICATION_SIGNAL
 
 #: the document table's columns the catalog holds (the text CRC is for reading texts back, not for statistics)
 FACTS = tuple(name for name in DOCUMENT_SCHEMA.names if name != "text_crc")
@@ -67,7 +69,8 @@ def build_catalog(
 
     meta = _metadata(documents, sources, {text_column, id_column})
     signals = signals if signals is not None else pa.table({})
-    taken = {name.lower() for name in (*FACTS, *signals.column_names)}  # DuckDB's names are case-insensitive
+    # DuckDB's names are case-insensitive; the duplication signal's name is kept for when it is added
+    taken = {name.lower() for name in (*FACTS, *signals.column_names, DUPLICATION_SIGNAL)}
     names = []
     for name in meta.column_names:
         name = name or "meta_"  # DuckDB would call a nameless column v<N>
@@ -96,6 +99,32 @@ def build_catalog(
         raise InspectorError(
             f"build failed writing the catalog {path}: {reason}; the previous index, if any, is kept"
         ) from None
+
+
+def set_signal_column(path: Path, name: str, values: np.ndarray) -> None:
+    """Add (or replace) the quality signal column `name` of the catalog at `path` (a copy being published), one float
+    per document in document order, and list it among the signals. A column of that name the corpus brought is
+    refused (`build_catalog` renames those, so only a catalog from an older build has one)."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("CREATE TABLE IF NOT EXISTS signal_columns (name VARCHAR)")
+        signals = {r[0].lower() for r in con.execute("SELECT name FROM signal_columns").fetchall()}
+        columns = {r[0].lower(): r[0] for r in con.execute("DESCRIBE documents").fetchall()}
+        if name.lower() in columns and name.lower() not in signals:
+            raise InspectorError(f"the corpus has a column {columns[name.lower()]!r} of its own: rebuild the index "
+                                 f"(a build renames it meta_{name}) before adding the signal {name}")
+        con.register("signal", pa.table({"doc": np.arange(len(values), dtype=np.int64),
+                                         "value": np.asarray(values, dtype=np.float64)}))
+        con.execute(f"ALTER TABLE documents DROP COLUMN IF EXISTS {_quote(name)}")
+        con.execute(f"ALTER TABLE documents ADD COLUMN {_quote(name)} DOUBLE")
+        con.execute(f"UPDATE documents SET {_quote(name)} = signal.value FROM signal WHERE documents.doc = signal.doc")
+        con.execute("DELETE FROM signal_columns WHERE lower(name) = lower(?)", [name])
+        con.execute("INSERT INTO signal_columns VALUES (?)", [name])
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
 
 
 def _metadata(documents: pa.Table, sources: Sequence[str], skip: set) -> pa.Table:
@@ -189,6 +218,51 @@ class Catalog:
         if name not in self.types:
             raise InvalidQuery(f"no column {name!r} in the catalog; the columns are: {', '.join(self.types)}")
         return _quote(name)
+
+    def condition(self, column: str, op: str, value: str) -> tuple[str, list]:
+        """One `where` condition as SQL over the documents table: the column checked against the catalog's own (and
+        quoted), the value bound as a parameter of the column's kind. `!=` keeps documents without a value, as search
+        does."""
+        quoted = self.column(column)
+        kind = self.types[column]
+        if self.kind(column) in ("nested", "binary", "none", "other"):  # as search, which has no field for them
+            raise InvalidQuery(
+                f"column {column!r} holds {kind}: only numbers, text, true/false and dates can be filtered")
+        if self.kind(column) == "number":
+            number = filter_number(column, "int" if kind.startswith(INTEGER_TYPES) else "float", value)
+            if op == "!=":
+                return f"{quoted} IS DISTINCT FROM ?", [number]
+            if kind.startswith(FLOAT_TYPES):  # DuckDB orders NaN above every number; search never matches it
+                return f"({quoted} {op} ? AND NOT isnan({quoted}))", [number]
+            return f"{quoted} {op} ?", [number]
+        if kind == "BOOLEAN":
+            text = value.strip().lower()
+            number = {"true": 1, "false": 0}.get(text)
+            if number is None:
+                number = filter_number(column, "int", value)
+            if op == "!=":
+                return f"CAST({quoted} AS INTEGER) IS DISTINCT FROM ?", [number]
+            return f"CAST({quoted} AS INTEGER) {op} ?", [number]
+        if op not in ("=", "!="):
+            raise InvalidQuery(f"column {column!r} holds text: compare it with = or !=")
+        if op == "!=":
+            return f"CAST({quoted} AS VARCHAR) IS DISTINCT FROM ?", [value]
+        return f"CAST({quoted} AS VARCHAR) = ?", [value]
+
+    def where(self, conditions) -> tuple[str, list]:
+        """Every (column, op, value) condition (`condition`) joined by AND, as SQL and its parameters."""
+        clauses, params = [], []
+        for column, op, value in conditions:
+            clause, bound = self.condition(column, op, value)
+            clauses.append(clause)
+            params.extend(bound)
+        return " AND ".join(clauses) or "true", params
+
+    def docs_where(self, conditions) -> np.ndarray:
+        """The documents passing every condition, sorted doc numbers (int64)."""
+        sql, params = self.where(conditions)
+        return self.cursor().execute(f"SELECT doc FROM documents WHERE {sql} ORDER BY doc", params).fetchnumpy()[
+            "doc"].astype(np.int64)
 
     def metadata_columns(self) -> list[str]:
         """The corpus's own columns (not the build's facts, not the quality signals)."""

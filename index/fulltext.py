@@ -357,6 +357,17 @@ class Fulltext:
                 query = t.Query.range_query(self.schema, spec.field, kind, lower, upper, low_in, high_in)
         return (t.Occur.MustNot if op == "!=" else t.Occur.Must), query
 
+    def within(self, query, docs: np.ndarray, documents: int):
+        """`query` restricted to the documents `docs` (sorted doc numbers of `documents`): a term set over the `doc`
+        field, of them or of the others, whichever is smaller."""
+        t = tantivy()
+        if 2 * len(docs) <= documents:
+            return t.Query.boolean_query([(t.Occur.Must, query),
+                                          (t.Occur.Must, t.Query.term_set_query(self.schema, "doc", docs.tolist()))])
+        others = np.setdiff1d(np.arange(documents, dtype=np.int64), docs, assume_unique=True)
+        return t.Query.boolean_query([(t.Occur.Must, query),
+                                      (t.Occur.MustNot, t.Query.term_set_query(self.schema, "doc", others.tolist()))])
+
     def search(self, query, limit: int, offset: int, sort: str = "") -> tuple[int, list[tuple[int, float]]]:
         """(matching documents, [(doc, BM25 score)]); with `sort` ("column" ascending, "-column" descending, a
         numeric column) in that column's order, each score NaN (there is none)."""

@@ -8,6 +8,7 @@ Layout of an index folder DIR (see `index.storage` for how builds are published 
     DIR/build-<ns>/manifest.json  this module's `Manifest`, listing every file below with its size and CRC-32
     DIR/build-<ns>/shard-NNNN/    an n-gram shard (`index.suffix_array.SHARD_FILES`); normalized/shard-NNNN likewise
     DIR/build-<ns>/documents.arrow, catalog.duckdb, signals.arrow, fulltext/, tokenizer.json (a Hugging Face one)
+    DIR/build-<ns>/duplication.arrow  each document's `q_dup_span_frac`, once `inspector repeats --signal` added it
 """
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ VERIFIED = ".verified"
 DOCUMENTS = "documents.arrow"
 SIGNALS = "signals.arrow"
 CATALOG = "catalog.duckdb"
+#: one column, DUPLICATION_SIGNAL, in document order; its schema's metadata holds the `min_len` and `min_docs` it is for
+DUPLICATION = "duplication.arrow"
+#: the catalog column of each document's share of tokens in duplicated spans (a metadata column of this name is
+#: renamed `meta_q_dup_span_frac` at build, so adding the signal later never meets the corpus's own)
+DUPLICATION_SIGNAL = "q_dup_span_frac"
 FULLTEXT = "fulltext"
 #: the folder of the normalised text's shards (`inspector.normalize`)
 NORMALIZED = "normalized"

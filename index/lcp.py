@@ -26,23 +26,23 @@ def lcp_array(shard: Shard, progress: Progress | None = None) -> np.ndarray:
         rank = np.empty(shard.n_tokens, dtype=np.uint32)
         ranks(shard.sa, rank)
         text, h = shard.text_words(), 0
-        for start in range(0, shard.n_tokens, _CHUNK):
-            stop = min(start + _CHUNK, shard.n_tokens)
+        for start in range(0, shard.n_tokens, CHUNK):
+            stop = min(start + CHUNK, shard.n_tokens)
             h = kasai(text, shard.width, shard.sa, rank, out, start, stop, h)
             if progress is not None:
                 progress("LCP of the shards", stop, shard.n_tokens)
     return out
 
 
-_CHUNK = 1 << 24  # tokens per kernel call: progress every ~2 s
+CHUNK = 1 << 24  # tokens (or ranks) per kernel call or chunk of a walk: progress every ~2 s
 
 
 def runs_by_chunk(lcp: np.ndarray, n: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """SA rank ranges [lo, hi) of the n-grams that occur at least twice in the shard, one per n-gram, in SA order
     (the n-grams' order by ids), a chunk of ranks at a time: the temporaries stay small whatever the shard's size."""
     open_at = -1  # the first rank of a run still open at the chunk's end
-    for lo in range(0, len(lcp), _CHUNK):
-        inside = lcp[lo : lo + _CHUNK] >= n  # rank r shares n tokens with r - 1
+    for lo in range(0, len(lcp), CHUNK):
+        inside = lcp[lo : lo + CHUNK] >= n  # rank r shares n tokens with r - 1
         edges = np.flatnonzero(inside != np.concatenate([[open_at >= 0], inside[:-1]]))
         rising = inside[edges]
         starts, ends = lo + edges[rising] - 1, lo + edges[~rising]
@@ -68,8 +68,8 @@ def top_runs(lcp: np.ndarray, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
 def singles_by_chunk(shard: Shard, lcp: np.ndarray, n: int) -> Iterator[np.ndarray]:
     """The ranks, in SA order and a chunk at a time, whose suffix is an n-gram that occurs once in the shard: shares
     fewer than n tokens with both neighbours and has n tokens before its separator."""
-    for lo in range(0, len(lcp), _CHUNK):
-        hi = min(lo + _CHUNK, len(lcp))
+    for lo in range(0, len(lcp), CHUNK):
+        hi = min(lo + CHUNK, len(lcp))
         after = np.zeros(hi - lo, dtype=bool)
         after[: hi - lo - 1] = lcp[lo + 1 : hi] >= n
         if hi < len(lcp):

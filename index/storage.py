@@ -39,7 +39,7 @@ import re
 import shutil
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -150,6 +150,18 @@ def commit(tmp: Path, manifest: Manifest, known: dict[str, FileFacts] | None = N
         _remember_verified(final, digest,
                            {rel: _stat_facts((final / rel).stat()) for rel in known if rel in files})
     return final
+
+
+def link_files(build: Path, tmp: Path, files: Mapping[str, FileFacts], known: dict[str, FileFacts],
+               skip: Callable[[str], bool]) -> None:
+    """Hard-link the files of live build `build` (its manifest's `files`) but those `skip` names into `tmp`, with their
+    facts into `known` (for `commit`): what a publish that changes a few files keeps of the rest."""
+    for rel, facts in files.items():
+        if skip(rel):
+            continue
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.link(build / rel, tmp / rel)
+        known[rel] = facts
 
 
 def remove_unused_builds(out: Path) -> None:

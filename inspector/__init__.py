@@ -53,6 +53,7 @@ from .decontaminate import DecontaminationReport
 from .decontaminate import decontaminate as write_decontaminated
 from .demo import DEFAULT_DEMO, build_demo
 from .document_view import DocumentMatches, DocumentWindow, document_matches, document_window
+from .duplication_signal import add_duplication_signal, duplication_parameters
 from .highlight import highlight_html
 from .index_finder import NotAnIndex, find_indexes
 from .labels import (
@@ -93,7 +94,15 @@ from .labels import (
     Progress as LabelProgress,
 )
 from .query import BOUNDARIES, bounded_text, parse_ids
-from .repeats import duplicated_documents, duplicated_fractions, repeated_spans, top_ngrams, write_span_table
+from .repeats import (
+    Cover,
+    duplicated_cover,
+    duplicated_documents,
+    duplicated_fractions,
+    repeated_spans,
+    top_ngrams,
+    write_span_table,
+)
 from .results import (
     BuildReport,
     CompactReport,
@@ -102,6 +111,7 @@ from .results import (
     Distribution,
     Document,
     DocumentHit,
+    DuplicationSignal,
     FindResult,
     GroupCount,
     IndexInfo,
@@ -157,6 +167,11 @@ __all__ = [
     "repeated_spans",
     "duplicated_fractions",
     "duplicated_documents",
+    "duplicated_cover",
+    "Cover",
+    "add_duplication_signal",
+    "duplication_parameters",
+    "DuplicationSignal",
     "write_span_table",
     "RepeatedSpan",
     "Repeats",

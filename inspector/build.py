@@ -55,6 +55,8 @@ from .build_options import BuildOptions
 from .build_part import PartJob, Rows, build_part, write_table
 from .compact import compact, needs_compaction
 from .corpus import find_parquet_files, has_words, inspect_source, metadata_schema, text_sizes
+from .corpus_index import open_index
+from .duplication_signal import add_duplication_signal, duplication_parameters
 from .quality import signals_table
 from .results import BuildReport
 from .settings import DEFAULT, Settings
@@ -111,6 +113,8 @@ class _Base:
 
     folder: Path
     manifest: Manifest
+    #: the (min_len, min_docs) of its duplication signal, computed again after the append; None without one
+    duplication: tuple[int, int] | None = None
 
 
 def build_index(
@@ -192,6 +196,9 @@ def build_index(
     compacted = 0
     if base is not None and needs_compaction(shards, plan.options.shard_tokens):
         compacted = compact(out, shard_tokens=plan.options.shard_tokens, small_only=True, progress=progress).merged
+    if base is not None and base.duplication is not None:  # every document's share may change with new documents
+        with open_index(out) as index:
+            add_duplication_signal(index, *base.duplication, progress=progress)
     shard_count = len(shards) - (len(base.manifest.shards) if base is not None else 0)
     return _report(final, plan, base, parts, cores, shard_count, compacted, time.perf_counter() - started)
 
@@ -265,7 +272,7 @@ def _open_base(out: Path, plan: _Plan) -> _Base:
                             f"--append: {source.path} is already in {out} (source file {number}, {how}); "
                             "pass --force to index it again"
                         )
-        return _Base(build.folder, manifest)
+        return _Base(build.folder, manifest, duplication_parameters(build.folder))
     finally:
         build.close()
 

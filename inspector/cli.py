@@ -19,9 +19,11 @@ from . import (
     NotAnIndex,
     Problem,
     Settings,
+    add_duplication_signal,
     build_demo,
     build_index,
     check_contamination,
+    duplicated_cover,
     duplicated_documents,
     load_report,
     open_benchmark,
@@ -62,7 +64,7 @@ def _emit(result, as_json: bool, human) -> None:
 
 #: what each stage counts, by how its name starts ("count texts", "decontaminate": files)
 _UNITS = (("read, tokenize", "rows"), ("check", "items"), ("merge", "tokens"), ("compact", "tokens"),
-          ("LCP", "tokens"), ("publish", "indexes"))
+          ("LCP", "tokens"), ("duplicated", "tokens"), ("publish", "indexes"))
 
 
 class _Bar:
@@ -361,15 +363,23 @@ def top(index_dir, n, k, min_count, as_json):
 @click.option("--masked-copy", type=click.Path(path_type=Path),
               help="Also write the corpus again into this new folder with every place blanked (one space each), "
                    "as `decontaminate --mask` does.")
+@click.option("--signal", is_flag=True,
+              help="Also add each document's share of tokens in these spans to the catalog as the quality signal "
+                   "q_dup_span_frac (for Sample, Annotate and Search; kept current by appends).")
 @JSON
-def repeats(index_dir, min_len, min_docs, limit, spans_out, masked_copy, as_json):
+def repeats(index_dir, min_len, min_docs, limit, spans_out, masked_copy, signal, as_json):
     """Duplicated spans: maximal spans covered by windows of MIN_LEN tokens held by MIN_DOCS documents or more."""
     index = _open(index_dir)
     with _Bar() as bar:
-        result = repeated_spans(index, min_len, min_docs, limit, progress=bar)
-        places = duplicated_documents(index, min_len, min_docs) if spans_out or masked_copy else ()
+        cover = duplicated_cover(index, min_len, min_docs, progress=bar)
+        result = repeated_spans(index, min_len, min_docs, limit, cover=cover)
+        places = duplicated_documents(index, min_len, min_docs, cover=cover) if spans_out or masked_copy else ()
         if masked_copy:
             copied = write_decontaminated(index, places, masked_copy, mask=True, progress=bar)
+        added = add_duplication_signal(index, min_len, min_docs, cover=cover) if signal else None
+    if added is not None:
+        click.echo(f"{added.column} added to the catalog of {added.path} ({added.documents_with_repeats:,} of "
+                   f"{added.documents:,} documents above 0): Sample, Annotate and Search can use it", err=True)
     if spans_out:
         rows = write_span_table(index, places, spans_out)
         click.echo(f"{rows:,} places of duplicated spans in {len(places):,} documents written to {spans_out}",

@@ -148,13 +148,8 @@ def _write_groups(build: Path, tmp: Path, files: Mapping[str, FileFacts], entrie
 
 def _link_rest(build: Path, tmp: Path, manifest: Manifest, known: dict) -> None:
     """Hard-link every file of the live build but its shards, the document table and the catalog."""
-    for rel, facts in manifest.files.items():
-        top = rel.split("/")[0]
-        if top.startswith("shard-") or top == NORMALIZED or rel in (DOCUMENTS, CATALOG):
-            continue
-        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-        os.link(build / rel, tmp / rel)
-        known[rel] = facts
+    storage.link_files(build, tmp, manifest.files, known, lambda rel: rel.split("/")[0].startswith("shard-")
+                       or rel.split("/")[0] == NORMALIZED or rel in (DOCUMENTS, CATALOG))
 
 
 def _renumber_documents(build: Path, tmp: Path, renumber: np.ndarray) -> None:

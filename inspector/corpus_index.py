@@ -19,7 +19,7 @@ from index import storage
 from index.catalog import Catalog
 from index.errors import InspectorError, InvalidQuery
 from index.fulltext import Fulltext
-from index.layout import CATALOG, DOCUMENTS, FULLTEXT
+from index.layout import CATALOG, DOCUMENTS, DUPLICATION_SIGNAL, FULLTEXT
 from index.ngram_index import NgramIndex
 
 from .documents import Documents
@@ -423,8 +423,19 @@ class CorpusIndex:
         return Fulltext(self.build / FULLTEXT, list(spec.fields), spec.stem, spec.terms)
 
     def filter_columns(self) -> dict[str, str]:
-        """Columns usable in `where` filters, with their kind (int, float or str; u64 columns say int)."""
-        return {c: "int" if s.kind == "uint" else s.kind for c, s in self.fulltext.specs.items()}
+        """Columns usable in `where` filters, with their kind (int, float or str; u64 columns say int): the metadata
+        fields of the full-text index, then the catalog's numeric quality signals (`q_dup_span_frac`,
+        `heuristic_score`, ...: filtered through the catalog, not sortable)."""
+        fields = {c: "int" if s.kind == "uint" else s.kind for c, s in self.fulltext.specs.items()}
+        return {**fields, **{c: "float" for c in self._signal_filters() if c not in fields}}
+
+    def sort_columns(self) -> list[str]:
+        """The numeric columns search can order by: the full-text index's numeric metadata fields."""
+        return [c for c, s in self.fulltext.specs.items() if s.kind != "str"]
+
+    def _signal_filters(self) -> list[str]:
+        catalog = self.catalog
+        return [c for c in catalog.signal_columns() if catalog.kind(c) == "number"]
 
     def search(
         self,
@@ -456,7 +467,11 @@ class CorpusIndex:
             check_query_text(where, limits, "filter")
         conditions = [*(parse_where(where) if where else []), *(filters or [])]
         engine = self.fulltext
-        parsed, warnings = engine.parse(query, conditions)
+        signals = set(self._signal_filters()) - set(engine.specs)
+        parsed, warnings = engine.parse(query, [c for c in conditions if c[0] not in signals])
+        if any(c[0] in signals for c in conditions):  # the catalog's documents passing them, as a filter on `doc`
+            passing = self.catalog.docs_where([c for c in conditions if c[0] in signals])
+            parsed = engine.within(parsed, passing, self.n_documents)
         total, found = engine.search(parsed, limit, offset, sort)
         hits = []
         for doc, score in found:
@@ -514,7 +529,8 @@ class CorpusIndex:
         distributions = {
             column: _distribution(column, catalog.values(column), bins)
             for column in ["tokens", "chars", *catalog.numeric_columns()]
-            if column not in catalog.signal_columns() or column == "heuristic_score"  # not every rule's value
+            # not every rule's value: the overall score and the duplication signal (Search's sliders use these)
+            if column not in catalog.signal_columns() or column in ("heuristic_score", DUPLICATION_SIGNAL)
         }
         return CorpusStats(
             documents=self.n_documents,

@@ -14,13 +14,15 @@ the same ids are one entry, with their places. Across shards, a window is also l
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from index.errors import InspectorError
+from index import lcp as index_lcp
+from index.errors import InspectorError, InvalidQuery
 from index.lcp import runs_by_chunk, single_ranks, singles_by_chunk, top_runs
 
 from .atomic_file import write_then_rename
@@ -133,20 +135,20 @@ def _total(engine, n: int) -> int:
     return total
 
 
-def repeated_spans(index, min_len: int = 50, min_docs: int = 2, limit: int = 100, progress=None) -> Repeats:
+def repeated_spans(index, min_len: int = 50, min_docs: int = 2, limit: int = 100, progress=None, *,
+                   cover: Cover | None = None) -> Repeats:
     """Every maximal span of the corpus covered by windows of `min_len` tokens that occur in at least `min_docs`
     documents (Lee et al.'s duplicated spans), grouped by their ids, largest count x length first (`limit` of
     them); the figures (tokens inside such spans, documents holding any) always cover the whole corpus.
 
     In a shard, a window's occurrences are one run of `lcp >= min_len`; across shards, each shard's distinct
     windows are looked up in the others (exact, and the costly part of an index of many shards)."""
-    min_len = check_int("the least span length", min_len, 1, MAX_N)
-    min_docs = check_int("the least documents", min_docs, 2, 2**62)
     limit = check_int("the spans listed", limit, 0, MAX_K)
+    cover = _cover_for(index, min_len, min_docs, progress, cover)
     engine = index.engine
     groups: dict[bytes, list] = {}
     inside = [np.zeros(0, dtype=np.int64)]  # per document, its tokens inside duplicated spans
-    for number, covered, starts, ends in _spans_by_shard(engine, min_len, min_docs, progress):
+    for number, covered, starts, ends in _spans_by_shard(cover):
         shard = engine.shards[number]
         inside.append(_per_document(shard, covered))
         docs = (shard.document_of(starts) + engine.doc_lo[number]).tolist()
@@ -158,8 +160,8 @@ def repeated_spans(index, min_len: int = 50, min_docs: int = 2, limit: int = 100
     spans = tuple(RepeatedSpan(length, len(docs), tuple(docs), _text(index, engine, number, start, length))
                   for length, start, number, docs in ranked)
     inside = np.concatenate(inside)
-    return Repeats(min_len=min_len, min_docs=min_docs, tokens=engine.n_tokens, tokens_in_repeats=int(inside.sum()),
-                   documents_with_repeats=int((inside > 0).sum()), spans=spans,
+    return Repeats(min_len=cover.min_len, min_docs=cover.min_docs, tokens=engine.n_tokens,
+                   tokens_in_repeats=int(inside.sum()), documents_with_repeats=int((inside > 0).sum()), spans=spans,
                    by_source=_by_source(index.documents, inside))
 
 
@@ -175,14 +177,13 @@ def _by_source(documents, inside: np.ndarray) -> tuple[SourceRepeats, ...]:
                                int(tokens_in[f])) for f in np.flatnonzero(held).tolist())
 
 
-def duplicated_documents(index, min_len: int = 50, min_docs: int = 2, progress=None) -> tuple[FlaggedDocument, ...]:
+def duplicated_documents(index, min_len: int = 50, min_docs: int = 2, progress=None, *,
+                         cover: Cover | None = None) -> tuple[FlaggedDocument, ...]:
     """Every document holding duplicated spans (`repeated_spans`), with its spans in its own tokens: every place,
     none kept as "the original", as deduplicate-text-datasets' `collect` lists them. What `write_span_table` writes
     and `decontaminate(..., mask=True)` blanks."""
-    min_len = check_int("the least span length", min_len, 1, MAX_N)
-    min_docs = check_int("the least documents", min_docs, 2, 2**62)
     engine, listed = index.engine, []
-    for number, _, starts, ends in _spans_by_shard(engine, min_len, min_docs, progress):
+    for number, _, starts, ends in _spans_by_shard(_cover_for(index, min_len, min_docs, progress, cover)):
         shard = engine.shards[number]
         local = shard.document_of(starts)  # in order: the spans are
         first = np.asarray(shard.doc_starts)[local]
@@ -214,23 +215,58 @@ def write_span_table(index, documents: Sequence[FlaggedDocument], path: str | Pa
     return table.num_rows
 
 
-def _spans_by_shard(engine, min_len: int, min_docs: int, progress) -> Iterator[tuple]:
-    """Per shard: (its number, which token positions duplicated windows cover, the covered spans' starts and
-    ends), spans never crossing a document (separators are never covered)."""
+@dataclass(frozen=True, eq=False)
+class Cover:
+    """Which token positions of each shard (separators included, never covered) lie under a window of `min_len`
+    tokens held by `min_docs` documents or more: the costly part of every answer about duplicated spans, computed
+    once and read by the figures, the places and the per-document shares."""
+
+    min_len: int
+    min_docs: int
+    shards: tuple[np.ndarray, ...]
+
+
+def duplicated_cover(index, min_len: int = 50, min_docs: int = 2, progress=None) -> Cover:
+    """The cover of duplicated windows (`Cover`), for `repeated_spans`, `duplicated_documents` and
+    `duplicated_fractions` to share (each computes it when not given one)."""
+    min_len = check_int("the least span length", min_len, 1, MAX_N)
+    min_docs = check_int("the least documents", min_docs, 2, 2**62)
+    engine = index.engine
     _lcp_arrays(engine, progress)
-    for number in range(len(engine.shards)):
-        covered = _covered(engine, number, min_len, min_docs)
+    passes = 2 if len(engine.shards) > 1 else 1  # many shards: the windows held once are looked up too
+    covers, done, total = [], 0, passes * sum(s.n_tokens for s in engine.shards)
+    for number, shard in enumerate(engine.shards):
+        tick = progress and (lambda at, done=done: progress("duplicated windows", done + at, total))
+        covers.append(_covered(engine, number, min_len, min_docs, tick))
+        done += passes * shard.n_tokens
+        if progress is not None:
+            progress("duplicated windows", done, total)
+    return Cover(min_len, min_docs, tuple(covers))
+
+
+def _cover_for(index, min_len: int, min_docs: int, progress, cover: Cover | None) -> Cover:
+    if cover is None:
+        return duplicated_cover(index, min_len, min_docs, progress)
+    if (cover.min_len, cover.min_docs) != (min_len, min_docs):
+        raise InvalidQuery(f"the cover given is for windows of {cover.min_len} tokens in {cover.min_docs}+ "
+                           f"documents, not {min_len} in {min_docs}+")
+    return cover
+
+
+def _spans_by_shard(cover: Cover) -> Iterator[tuple]:
+    """Per shard: (its number, its cover, the covered spans' starts and ends), spans never crossing a document."""
+    for number, covered in enumerate(cover.shards):
         edges = np.flatnonzero(np.diff(np.concatenate([[0], covered.view(np.int8), [0]])))
         yield number, covered, edges[0::2], edges[1::2]
 
 
-def duplicated_fractions(index, min_len: int = 50, min_docs: int = 2, progress=None) -> np.ndarray:
+def duplicated_fractions(index, min_len: int = 50, min_docs: int = 2, progress=None, *,
+                         cover: Cover | None = None) -> np.ndarray:
     """Each document's share of its tokens inside duplicated spans (`repeated_spans`), float64 [documents]: the
     quality signal `q_dup_span_frac`."""
-    min_len = check_int("the least span length", min_len, 1, MAX_N)
-    min_docs = check_int("the least documents", min_docs, 2, 2**62)
+    cover = _cover_for(index, min_len, min_docs, progress, cover)
     engine, parts = index.engine, [np.zeros(0)]
-    for number, covered, _, _ in _spans_by_shard(engine, min_len, min_docs, progress):
+    for number, covered in enumerate(cover.shards):
         shard = engine.shards[number]
         lengths = np.diff(np.asarray(shard.doc_starts)) - 1
         parts.append(_per_document(shard, covered) / np.maximum(lengths, 1))
@@ -244,32 +280,37 @@ def _per_document(shard, covered: np.ndarray) -> np.ndarray:
     return np.add.reduceat(covered.astype(np.int64), np.asarray(shard.doc_starts[:-1]))
 
 
-def _covered(engine, number: int, length: int, min_docs: int) -> np.ndarray:
+def _covered(engine, number: int, length: int, min_docs: int, tick=None) -> np.ndarray:
     """Per token position of shard `number` (separators included, never covered): whether a window of `length`
-    tokens over it occurs in at least `min_docs` documents of the corpus."""
+    tokens over it occurs in at least `min_docs` documents of the corpus. `tick(ranks)`: the ranks walked so far (a
+    shard of many is walked twice)."""
     shard = engine.shards[number]
     depth = np.zeros(shard.n_tokens + 1, dtype=np.int32)
-    for starts in _window_starts(engine, number, length, min_docs):
+    for starts, walked in _window_starts(engine, number, length, min_docs):
         np.add.at(depth, starts, 1)
         np.add.at(depth, starts + length, -1)
+        if tick is not None:
+            tick(walked)
     return np.cumsum(depth[:-1], dtype=np.int32) > 0
 
 
-def _window_starts(engine, number: int, length: int, min_docs: int) -> Iterator[np.ndarray]:
+def _window_starts(engine, number: int, length: int, min_docs: int) -> Iterator[tuple[np.ndarray, int]]:
     """Token positions in shard `number` where a window of `length` tokens starts that occurs in at least
     `min_docs` documents of the corpus (its documents in this shard and, for an index of many shards, in the
-    others), a chunk of ranks at a time."""
+    others), a chunk of ranks at a time, each with the ranks walked so far."""
     shard, lcp, many = engine.shards[number], engine.lcp(number), len(engine.shards) > 1
-    for lo, hi in runs_by_chunk(lcp, length):
+    ranks_in = len(lcp)
+    for chunk, (lo, hi) in enumerate(runs_by_chunk(lcp, length)):
         ranks, run_of = _ranks_of(lo, hi)
         positions = shard.sa[ranks].astype(np.int64)
         held = _distinct_per_run(run_of, shard.document_of(positions), len(lo))
         if many:
             held += _elsewhere(engine, number, lo, length)
-        yield positions[held[run_of] >= min_docs]
+        yield positions[held[run_of] >= min_docs], min((chunk + 1) * index_lcp.CHUNK, ranks_in)
     if many:  # windows held once by this shard, and by documents of the others
-        for single in singles_by_chunk(shard, lcp, length):
-            yield shard.sa[single[_elsewhere(engine, number, single, length) + 1 >= min_docs]].astype(np.int64)
+        for chunk, single in enumerate(singles_by_chunk(shard, lcp, length)):
+            found = shard.sa[single[_elsewhere(engine, number, single, length) + 1 >= min_docs]].astype(np.int64)
+            yield found, ranks_in + min((chunk + 1) * index_lcp.CHUNK, ranks_in)
 
 
 def _elsewhere(engine, number: int, ranks: np.ndarray, length: int) -> np.ndarray:

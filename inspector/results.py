@@ -232,6 +232,21 @@ class CompactReport(Result):
 
 
 @dataclass(frozen=True, slots=True)
+class DuplicationSignal(Result):
+    """`q_dup_span_frac` added to an index's catalog (`inspector.duplication_signal`): for windows of `min_len`
+    tokens in `min_docs`+ documents, over `documents` documents, `documents_with_repeats` of them above zero."""
+
+    path: str
+    column: str
+    min_len: int
+    min_docs: int
+    documents: int
+    documents_with_repeats: int
+    #: the build it was published as
+    build: str
+
+
+@dataclass(frozen=True, slots=True)
 class SearchHit(Result):
     doc: int
     score: float

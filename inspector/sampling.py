@@ -36,9 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.catalog import FLOAT_TYPES, INTEGER_TYPES
+from index.catalog import INTEGER_TYPES
 from index.errors import InvalidQuery
-from index.fulltext import filter_number
 
 from .query import check_int, check_query_text, parse_where
 from .results import Result
@@ -251,16 +250,11 @@ def _population(index, score: str | None, where: str | None, query: str | None):
     """The catalog rows passing `where` (doc, id, file, row, score as DOUBLE; by doc), which of them `query`
     matches, and what Tantivy ignored of the query."""
     catalog, settings = index.catalog, index.settings
-    clauses, params = [], []
     if where is not None:
         check_query_text(where, settings, "filter")
-        for column, op, value in parse_where(where):
-            clause, bound = _condition(catalog, column, op, value)
-            clauses.append(clause)
-            params.extend(bound)
+    condition, params = catalog.where(parse_where(where) if where is not None else [])
     score_sql = f"CAST({catalog.column(score)} AS DOUBLE)" if score is not None else "NULL::DOUBLE"
-    sql = (f"SELECT doc, id, file, row, {score_sql} AS score FROM documents "
-           f"WHERE {' AND '.join(clauses) or 'true'} ORDER BY doc")
+    sql = f"SELECT doc, id, file, row, {score_sql} AS score FROM documents WHERE {condition} ORDER BY doc"
     found = catalog.cursor().execute(sql, params).fetchnumpy()
     keep = np.ones(len(found["doc"]), dtype=bool)
     warnings: tuple[str, ...] = ()
@@ -293,35 +287,6 @@ def _doc_numbers(docs: Iterable[int]) -> np.ndarray:
         if isinstance(item, bool) or not isinstance(item, numbers.Integral):
             raise InvalidQuery(f"exclude_docs must hold document numbers, not {item!r}")
     return np.array(sorted({int(i) for i in items}), dtype=np.int64)
-
-
-def _condition(catalog, column: str, op: str, value: str) -> tuple[str, list]:
-    """One `--where` condition as SQL over the catalog: the column checked against the catalog's own (and quoted),
-    the value bound as a parameter of the column's kind. `!=` keeps documents without a value, as search does."""
-    quoted = catalog.column(column)
-    kind = catalog.types[column]
-    if catalog.kind(column) in ("nested", "binary", "none", "other"):  # as search, which has no field for them
-        raise InvalidQuery(f"column {column!r} holds {kind}: only numbers, text, true/false and dates can be filtered")
-    if catalog.kind(column) == "number":
-        number = filter_number(column, "int" if kind.startswith(INTEGER_TYPES) else "float", value)
-        if op == "!=":
-            return f"{quoted} IS DISTINCT FROM ?", [number]
-        if kind.startswith(FLOAT_TYPES):  # DuckDB orders NaN above every number; search never matches it
-            return f"({quoted} {op} ? AND NOT isnan({quoted}))", [number]
-        return f"{quoted} {op} ?", [number]
-    if kind == "BOOLEAN":
-        text = value.strip().lower()
-        number = {"true": 1, "false": 0}.get(text)
-        if number is None:
-            number = filter_number(column, "int", value)
-        if op == "!=":
-            return f"CAST({quoted} AS INTEGER) IS DISTINCT FROM ?", [number]
-        return f"CAST({quoted} AS INTEGER) {op} ?", [number]
-    if op not in ("=", "!="):
-        raise InvalidQuery(f"column {column!r} holds text: compare it with = or !=")
-    if op == "!=":
-        return f"CAST({quoted} AS VARCHAR) IS DISTINCT FROM ?", [value]
-    return f"CAST({quoted} AS VARCHAR) = ?", [value]
 
 
 def _sources(catalog, docs: list[int]) -> dict[int, str | None]:

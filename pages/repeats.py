@@ -8,7 +8,15 @@ import shlex
 import pandas as pd
 import streamlit as st
 
-from inspector import CorpusIndex, InvalidQuery, Repeats, TopNgrams, repeated_spans, top_ngrams
+from inspector import (
+    CorpusIndex,
+    InvalidQuery,
+    Repeats,
+    TopNgrams,
+    duplication_parameters,
+    repeated_spans,
+    top_ngrams,
+)
 from inspector.repeats import MAX_N
 from pages._shared import PAGES, SETTINGS, current_index, document_link, md, stop_on_error
 from pages._urls import quoted, url_int
@@ -82,9 +90,12 @@ def show_spans(length: int, docs: int, k: int) -> None:
         return
     with stop_on_error(), st.spinner(f"Finding every window of {length} tokens in {docs}+ documents…"):
         found = duplicated(index, str(index.path), index.build.name, length, docs, k)
+    whole = command.replace(f"--limit {k}", "--limit 0")
     st.code(f"{command}\n# every place as Parquet (doc, id, file, row, offsets) and a copy of the shards with them "
-            f"blanked:\n{command.replace(f'--limit {k}', '--limit 0')} --out spans.parquet --masked-copy deduped",
+            f"blanked:\n{whole} --out spans.parquet --masked-copy deduped\n# each document's share of tokens in "
+            f"these spans as the quality signal q_dup_span_frac (Sample, Annotate, Search):\n{whole} --signal",
             language="bash")
+    show_signal(length, docs)
     with st.container(horizontal=True, gap="medium"):
         st.metric("Tokens in duplicated spans", f"{found.tokens_in_repeats / max(found.tokens, 1):.2%}",
                   help=f"{found.tokens_in_repeats:,} of {found.tokens:,}", width="content")
@@ -112,6 +123,18 @@ def show_spans(length: int, docs: int, k: int) -> None:
     st.subheader("Where they stand")
     for rank, s in enumerate(found.spans[:20], 1):
         document_link(s.documents[0], md(f"{rank}. doc {s.documents[0]} — {s.text[:60]!r}… ({s.count:,} places)"))
+
+
+def show_signal(length: int, docs: int) -> None:
+    """Whether the catalog holds q_dup_span_frac, for which windows, and a link to sample by it."""
+    held = duplication_parameters(index.build)
+    if held is None:
+        st.caption("The catalog has no q_dup_span_frac yet: the last command above adds it.")
+        return
+    other = "" if held == (length, docs) else " (not these settings: the last command above replaces it)"
+    st.caption(f"The catalog holds q_dup_span_frac for windows of {held[0]:,} tokens in {held[1]:,}+ documents{other}.")
+    st.page_link(PAGES["sample"], label="Sample documents by q_dup_span_frac",
+                 query_params={"score": "q_dup_span_frac"})
 
 
 index = current_index()

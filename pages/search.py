@@ -43,7 +43,7 @@ with stop_on_error():  # what a URL can say, bounded and checked before it reach
     columns = index.filter_columns()
     url_query = bounded_text(st.query_params.get("q"), "the search query", SETTINGS.max_query_chars)
     url_page = url_int(st.query_params.get("page"), "page", 1, MAX_PAGE, default=1)
-    sorts = [""] + [f"{sign}{c}" for c, kind in columns.items() if kind != "str" for sign in ("-", "")]
+    sorts = [""] + [f"{sign}{c}" for c in index.sort_columns() for sign in ("-", "")]
     sort = st.query_params.get("sort", "")
     if sort not in sorts:
         raise InvalidQuery(f"sort must be one of: {', '.join(s for s in sorts if s)} (- first: highest first), not "

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from index.errors import InvalidQuery
 from inspector.cli import main
-from inspector.repeats import duplicated_fractions, repeated_spans, top_ngrams
+from inspector.repeats import duplicated_cover, duplicated_fractions, repeated_spans, top_ngrams
 
 from . import reference as ref
 from .profiles import examples
@@ -83,7 +83,7 @@ def test_chunk_edges_change_nothing(tmp_path, monkeypatch):
     chunk edge (the shared length, a run still open) is exercised."""
     import index.lcp
 
-    monkeypatch.setattr(index.lcp, "_CHUNK", 3)
+    monkeypatch.setattr(index.lcp, "CHUNK", 3)
     made = ref.build_both(tmp_path, ["abab ab", "ab", "babab ba", "aaaa", "aaa"], shard_tokens=9)
     check_lcp(made)
     for n in (1, 2, 3, 4):
@@ -142,6 +142,14 @@ def test_top_ngrams_bounds_its_inputs(tmp_path, args, message):
 
 
 # -- duplicated spans ----------------------------------------------------------------------------------------------
+
+
+def test_a_cover_is_used_only_for_the_windows_it_was_computed_for(tmp_path):
+    made = ref.build_both(tmp_path, ["abcab", "cabc"])
+    cover = duplicated_cover(made.many, 2, 2)
+    assert repeated_spans(made.many, 2, 2, cover=cover) == repeated_spans(made.many, 2, 2)
+    with pytest.raises(InvalidQuery, match="the cover given is for windows of 2 tokens in 2\\+ documents, not 3"):
+        duplicated_fractions(made.many, 3, 2, cover=cover)
 
 
 def spans_answered(index, length: int, min_docs: int):

@@ -116,3 +116,21 @@ def test_an_ngram_opens_its_documents_in_context(page, repeats_server, repeats_m
     assert "mode=Documents" in page.url and "ids=1" in page.url
     assert f"q={'%2C'.join(map(str, ids))}" in page.url or f"q={','.join(map(str, ids))}" in page.url
     assert page.get_by_text("Accept all cookies").count() >= 1
+
+
+def test_the_spans_view_says_whether_the_catalog_holds_the_signal(tmp_path, monkeypatch):
+    from inspector import add_duplication_signal, open_index
+
+    made = ref.build_both(tmp_path, TEXTS[:6], tokenizer="gpt2", shard_tokens=1 << 20)
+    made.one.close()
+    made.many.close()
+    at = open_page(tmp_path / "one", monkeypatch, "repeats", show="spans", len="6")
+    no_trouble(at)
+    assert at.code[0].value.endswith("--limit 0 --signal")
+    assert any("no q_dup_span_frac yet" in c.value for c in at.caption)
+    with open_index(tmp_path / "one") as index:
+        add_duplication_signal(index, 6, 2)
+    for length, said in [("6", "windows of 6 tokens in 2+ documents."), ("7", "(not these settings")]:
+        at = open_page(tmp_path / "one", monkeypatch, "repeats", show="spans", len=length)
+        no_trouble(at)
+        assert any(said in c.value for c in at.caption), [c.value for c in at.caption]
