@@ -91,3 +91,17 @@ def single_ranks(shard: Shard, lcp: np.ndarray, n: int, limit: int) -> np.ndarra
     return np.concatenate(found)[:limit] if found else np.zeros(0, dtype=np.int64)
 
 
+
+
+def held_in_other(shard: Shard, ranks: np.ndarray, other: Shard, windows: np.ndarray, held: np.ndarray,
+                  n: int) -> np.ndarray:
+    """For the n-gram at each of `shard`'s `ranks` (sorted; each with n tokens before its separator), how many
+    documents of `other` hold it: `windows` is a rank of each n-gram of `other` (sorted, as `singles_by_chunk` and
+    `runs_by_chunk` give them), `held` its documents there. One merge of the two in suffix-array order
+    (`lcp_kernels.held_in_other`), in place of a search per n-gram."""
+    from .lcp_kernels import held_in_other as merge
+
+    out = np.zeros(len(ranks), dtype=np.int64)
+    merge(shard.text_words(), shard.sa, np.ascontiguousarray(ranks, dtype=np.int64), other.text_words(), other.sa,
+          windows, held, shard.width, n, out)
+    return out

@@ -42,3 +42,45 @@ def kasai(text, width, sa, rank, out, start, stop, h) -> int:
         if h > 0:
             h -= 1
     return h
+
+
+@jit
+def _window_order(text_a, p, text_b, q, shift, length) -> int:
+    """-1, 0 or 1: the `length` tokens at p of shard a against those at q of shard b (both known to hold them)."""
+    for k in range(length):
+        a = big_endian(text_a[p + k]) >> shift
+        b = big_endian(text_b[q + k]) >> shift
+        if a != b:
+            return -1 if a < b else 1
+    return 0
+
+
+@jit
+def held_in_other(text_a, sa_a, ranks_a, text_b, sa_b, windows_b, held_b, width, length, out) -> None:
+    """out[i] += the documents of shard b holding the window of `length` tokens at rank ranks_a[i] of shard a.
+
+    `ranks_a` (sorted) and `windows_b` (a rank of each distinct window of b, sorted, with `held_b` its documents)
+    are both in window order, so one merge walks them: the first of b's windows not below a's first is bisected,
+    then each step moves the one behind."""
+    if len(ranks_a) == 0 or len(windows_b) == 0:
+        return
+    shift = np.uint64(64 - 8 * width)
+    first = np.int64(sa_a[ranks_a[0]])
+    lo, hi = 0, len(windows_b)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if _window_order(text_b, np.int64(sa_b[windows_b[mid]]), text_a, first, shift, length) < 0:
+            lo = mid + 1
+        else:
+            hi = mid
+    j = lo
+    for i in range(len(ranks_a)):
+        p = np.int64(sa_a[ranks_a[i]])
+        while j < len(windows_b):
+            order = _window_order(text_b, np.int64(sa_b[windows_b[j]]), text_a, p, shift, length)
+            if order > 0:
+                break
+            if order == 0:
+                out[i] += held_b[j]
+                break
+            j += 1

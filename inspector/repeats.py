@@ -9,7 +9,9 @@ otherwise each shard offers more.
 Duplicated spans (Lee et al.'s): a window of L tokens is duplicated when at least D documents hold it, which a run of
 `lcp >= L` tells within a shard; every token such a window covers is in a duplicated span, and a span is a maximal
 stretch of covered tokens of one document (what deduplicate-text-datasets' `collect` step would remove). Spans with
-the same ids are one entry, with their places. Across shards, a window is also looked up in the other shards.
+the same ids are one entry, with their places. Across shards, each shard's distinct windows (its runs and the
+windows it holds once, both in suffix-array order) are merged with every other shard's (`index.lcp.held_in_other`),
+adding the documents that hold a window there: a walk of the two orders, not a search per window.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import pyarrow.parquet as pq
 
 from index import lcp as index_lcp
 from index.errors import InspectorError, InvalidQuery
-from index.lcp import runs_by_chunk, single_ranks, singles_by_chunk, top_runs
+from index.lcp import held_in_other, runs_by_chunk, single_ranks, singles_by_chunk, top_runs
 
 from .atomic_file import write_then_rename
 from .contamination.report import FlaggedDocument
@@ -32,7 +34,6 @@ from .results import RepeatedSpan, Repeats, SourceRepeats, TopNgram, TopNgrams
 
 MAX_N = 1000
 MAX_K = 10_000
-_LOOKUPS = 1 << 16  # windows looked up in the other shards at a time
 #: `inspector repeats --out`'s columns: one row per place of a duplicated span
 SPAN_COLUMNS = {"doc": pa.int64(), "id": pa.string(), "file": pa.string(), "row": pa.int64(),
                 "token_start": pa.int64(), "token_end": pa.int64(), "char_start": pa.int64(), "char_end": pa.int64()}
@@ -102,16 +103,13 @@ def _counted(engine, offers: list[np.ndarray], n: int) -> tuple[np.ndarray, np.n
     return ids, engine.count_many(ids)
 
 
-def _documents(engine, ids: np.ndarray, skip: int = -1) -> np.ndarray:
-    """How many documents hold each row of `ids` (documents of different shards are different documents), in every
-    shard but `skip`."""
+def _documents(engine, ids: np.ndarray) -> np.ndarray:
+    """How many documents hold each row of `ids` (documents of different shards are different documents)."""
     held = np.zeros(len(ids), dtype=np.int64)
     if not len(ids):
         return held
     lo, hi = engine.find_many(ids)
     for number, shard in enumerate(engine.shards):
-        if number == skip:
-            continue
         found = np.flatnonzero(hi[number] > lo[number])
         ranks, run_of = _ranks_of(lo[number, found], hi[number, found])
         held[found] += _distinct_per_run(run_of, shard.document_of(shard.sa[ranks].astype(np.int64)), len(found))
@@ -142,7 +140,7 @@ def repeated_spans(index, min_len: int = 50, min_docs: int = 2, limit: int = 100
     them); the figures (tokens inside such spans, documents holding any) always cover the whole corpus.
 
     In a shard, a window's occurrences are one run of `lcp >= min_len`; across shards, each shard's distinct
-    windows are looked up in the others (exact, and the costly part of an index of many shards)."""
+    windows are merged with the others' (exact; an index of many shards walks each pair of shards)."""
     limit = check_int("the spans listed", limit, 0, MAX_K)
     cover = _cover_for(index, min_len, min_docs, progress, cover)
     engine = index.engine
@@ -233,11 +231,13 @@ def duplicated_cover(index, min_len: int = 50, min_docs: int = 2, progress=None)
     min_docs = check_int("the least documents", min_docs, 2, 2**62)
     engine = index.engine
     _lcp_arrays(engine, progress)
-    passes = 2 if len(engine.shards) > 1 else 1  # many shards: the windows held once are looked up too
+    many = len(engine.shards) > 1
+    tables = {number: _window_table(engine, number, min_len) for number in range(len(engine.shards))} if many else {}
+    passes = 2 if many else 1  # many shards: the windows held once are merged with the others' too
     covers, done, total = [], 0, passes * sum(s.n_tokens for s in engine.shards)
     for number, shard in enumerate(engine.shards):
         tick = progress and (lambda at, done=done: progress("duplicated windows", done + at, total))
-        covers.append(_covered(engine, number, min_len, min_docs, tick))
+        covers.append(_covered(engine, number, min_len, min_docs, tables, tick))
         done += passes * shard.n_tokens
         if progress is not None:
             progress("duplicated windows", done, total)
@@ -280,13 +280,13 @@ def _per_document(shard, covered: np.ndarray) -> np.ndarray:
     return np.add.reduceat(covered.astype(np.int64), np.asarray(shard.doc_starts[:-1]))
 
 
-def _covered(engine, number: int, length: int, min_docs: int, tick=None) -> np.ndarray:
+def _covered(engine, number: int, length: int, min_docs: int, tables: dict, tick=None) -> np.ndarray:
     """Per token position of shard `number` (separators included, never covered): whether a window of `length`
     tokens over it occurs in at least `min_docs` documents of the corpus. `tick(ranks)`: the ranks walked so far (a
     shard of many is walked twice)."""
     shard = engine.shards[number]
     depth = np.zeros(shard.n_tokens + 1, dtype=np.int32)
-    for starts, walked in _window_starts(engine, number, length, min_docs):
+    for starts, walked in _window_starts(engine, number, length, min_docs, tables):
         np.add.at(depth, starts, 1)
         np.add.at(depth, starts + length, -1)
         if tick is not None:
@@ -294,10 +294,12 @@ def _covered(engine, number: int, length: int, min_docs: int, tick=None) -> np.n
     return np.cumsum(depth[:-1], dtype=np.int32) > 0
 
 
-def _window_starts(engine, number: int, length: int, min_docs: int) -> Iterator[tuple[np.ndarray, int]]:
+def _window_starts(engine, number: int, length: int, min_docs: int,
+                   tables: dict) -> Iterator[tuple[np.ndarray, int]]:
     """Token positions in shard `number` where a window of `length` tokens starts that occurs in at least
     `min_docs` documents of the corpus (its documents in this shard and, for an index of many shards, in the
-    others), a chunk of ranks at a time, each with the ranks walked so far."""
+    others: `tables`, each other shard's `_window_table`), a chunk of ranks at a time, each with the ranks walked
+    so far."""
     shard, lcp, many = engine.shards[number], engine.lcp(number), len(engine.shards) > 1
     ranks_in = len(lcp)
     for chunk, (lo, hi) in enumerate(runs_by_chunk(lcp, length)):
@@ -305,22 +307,39 @@ def _window_starts(engine, number: int, length: int, min_docs: int) -> Iterator[
         positions = shard.sa[ranks].astype(np.int64)
         held = _distinct_per_run(run_of, shard.document_of(positions), len(lo))
         if many:
-            held += _elsewhere(engine, number, lo, length)
+            held += _elsewhere(engine, number, lo, length, tables)
         yield positions[held[run_of] >= min_docs], min((chunk + 1) * index_lcp.CHUNK, ranks_in)
     if many:  # windows held once by this shard, and by documents of the others
         for chunk, single in enumerate(singles_by_chunk(shard, lcp, length)):
-            found = shard.sa[single[_elsewhere(engine, number, single, length) + 1 >= min_docs]].astype(np.int64)
-            yield found, ranks_in + min((chunk + 1) * index_lcp.CHUNK, ranks_in)
+            held = _elsewhere(engine, number, single, length, tables) + 1
+            yield shard.sa[single[held >= min_docs]].astype(np.int64), ranks_in + min((chunk + 1) * index_lcp.CHUNK,
+                                                                                      ranks_in)
 
 
-def _elsewhere(engine, number: int, ranks: np.ndarray, length: int) -> np.ndarray:
-    """For the window at each rank of shard `number`, the documents of the other shards holding it."""
-    shard = engine.shards[number]
-    held = np.zeros(len(ranks), dtype=np.int64)
-    for at in range(0, len(ranks), _LOOKUPS):
-        starts = shard.sa[ranks[at : at + _LOOKUPS]].astype(np.int64)
-        windows = shard.tokens[starts[:, None] + np.arange(length)].astype(np.int64)
-        held[at : at + _LOOKUPS] = _documents(engine, windows, skip=number)
+def _window_table(engine, number: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shard `number`'s distinct windows of `length` tokens in suffix-array order: a rank holding each (uint32),
+    and how many of the shard's documents hold it (int32). What the other shards merge their windows with."""
+    shard, lcp = engine.shards[number], engine.lcp(number)
+    ranks, held = [np.zeros(0, np.uint32)], [np.zeros(0, np.int32)]
+    for lo, hi in runs_by_chunk(lcp, length):
+        every, run_of = _ranks_of(lo, hi)
+        ranks.append(lo.astype(np.uint32))
+        held.append(_distinct_per_run(run_of, shard.document_of(shard.sa[every].astype(np.int64)),
+                                      len(lo)).astype(np.int32))
+    for single in singles_by_chunk(shard, lcp, length):
+        ranks.append(single.astype(np.uint32))
+        held.append(np.ones(len(single), np.int32))
+    ranks, held = np.concatenate(ranks), np.concatenate(held)
+    order = np.argsort(ranks, kind="stable")
+    return ranks[order], held[order]
+
+
+def _elsewhere(engine, number: int, ranks: np.ndarray, length: int, tables: dict) -> np.ndarray:
+    """For the window at each rank of shard `number` (sorted), the documents of the other shards holding it."""
+    shard, held = engine.shards[number], np.zeros(len(ranks), dtype=np.int64)
+    for other, (windows, counts) in tables.items():
+        if other != number:
+            held += held_in_other(shard, ranks, engine.shards[other], windows, counts, length)
     return held
 
 

@@ -35,9 +35,9 @@ class Settings:
     #: the app's list of indexes to pick from: most folder entries read looking for them (two levels under the roots,
     #: else under the current index's folder and the working folder)
     app_index_search_entries: int = 2000
-    #: the app's Repeats page: duplicated spans in an index of several shards look each shard's windows up in the
-    #: others (a search per token); beyond this many tokens the page leaves that to `inspector repeats`
-    app_max_span_lookup_tokens: int = 50_000_000
+    #: the app's Repeats page: beyond this many tokens duplicated spans take longer than a request of a shared server
+    #: may (25M tokens: 10 s in one shard, 23 s in two), and the page leaves them to `inspector repeats`
+    app_max_span_tokens: int = 50_000_000
     #: a search hit's snippet is chosen from this many characters at the start of its document (bounds the work of
     #: a page of hits however long the documents are)
     snippet_source_chars: int = 1_000_000

@@ -81,11 +81,9 @@ def show_top(n: int, k: int) -> None:
 
 def show_spans(length: int, docs: int, k: int) -> None:
     command = f"inspector repeats {shlex.quote(str(index.path))} --min-len {length} --min-docs {docs} --limit {k}"
-    shards = len(index.engine.shards)
-    if shards > 1 and index.n_tokens > SETTINGS.app_max_span_lookup_tokens:
-        st.error(f"Duplicated spans across {shards} shards look each window up in the other shards, a search per "
-                 f"token: on {index.n_tokens:,} tokens that is too long for a shared server (this app's limit: "
-                 f"{SETTINGS.app_max_span_lookup_tokens:,}). Run it from the command line:")
+    if index.n_tokens > SETTINGS.app_max_span_tokens:
+        st.error(f"Duplicated spans over {index.n_tokens:,} tokens take longer than a shared server gives one request "
+                 f"(this app's limit: {SETTINGS.app_max_span_tokens:,} tokens). Run it from the command line:")
         st.code(command, language="bash")
         return
     with stop_on_error(), st.spinner(f"Finding every window of {length} tokens in {docs}+ documents…"):

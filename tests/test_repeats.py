@@ -144,6 +144,17 @@ def test_top_ngrams_bounds_its_inputs(tmp_path, args, message):
 # -- duplicated spans ----------------------------------------------------------------------------------------------
 
 
+def test_a_window_counts_every_document_of_the_other_shard_holding_it(tmp_path):
+    """`abcd` stands once in the first shard and in two documents (one of them twice) of the second: three
+    documents, so with min_docs 3 it is covered in all of them, and with 4 in none."""
+    made = ref.build_both(tmp_path, ["xxxxxxxxabcd", "abcdyabcd", "zabcd"], shard_tokens=16)
+    assert [s.n_documents for s in made.many.engine.shards] == [1, 2]
+    for min_docs in (3, 4):
+        covered, expected = ref.repeated_spans(made.docs, 4, min_docs)
+        assert spans_answered(made.many, 4, min_docs)[1] == expected
+        assert sum(map(sum, covered)) == (16 if min_docs == 3 else 0)
+
+
 def test_a_cover_is_used_only_for_the_windows_it_was_computed_for(tmp_path):
     made = ref.build_both(tmp_path, ["abcab", "cabc"])
     cover = duplicated_cover(made.many, 2, 2)

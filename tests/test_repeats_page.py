@@ -68,18 +68,19 @@ def test_the_duplicated_spans_are_the_brute_force_ones(repeats_made, monkeypatch
                                                for file in dict.fromkeys(files)]
 
 
-def test_spans_across_shards_beyond_the_app_limit_are_left_to_the_cli(repeats_made, monkeypatch):
-    """A search per token is no request for a shared server: past its limit the page says so and gives the command."""
+@pytest.mark.parametrize("which", ["one", "many"])
+def test_spans_beyond_the_app_limit_are_left_to_the_cli(repeats_made, monkeypatch, which):
+    """Minutes of work are no request for a shared server: past its limit the page says so and gives the command."""
     import sys
     from dataclasses import replace
 
-    at = open_page(repeats_made.corpus.parent / "many", monkeypatch, "repeats", show="spans", len="6")
+    at = open_page(repeats_made.corpus.parent / which, monkeypatch, "repeats", show="spans", len="6")
     no_trouble(at)  # under the limit: answered
     shared = sys.modules["pages._shared"]
-    monkeypatch.setattr(shared, "SETTINGS", replace(shared.SETTINGS, app_max_span_lookup_tokens=10))
+    monkeypatch.setattr(shared, "SETTINGS", replace(shared.SETTINGS, app_max_span_tokens=10))
     at.run()
     assert not at.exception and not at.metric and not at.dataframe
-    assert [e.value for e in at.error][0].startswith("Duplicated spans across")
+    assert [e.value for e in at.error][0].startswith("Duplicated spans over")
     assert "inspector repeats" in at.code[0].value and "--min-len 6" in at.code[0].value
 
 
