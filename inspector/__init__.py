@@ -93,12 +93,13 @@ from .labels import (
 from .labels import (
     Progress as LabelProgress,
 )
-from .query import BOUNDARIES, bounded_text, parse_ids
+from .query import BOUNDARIES, bounded_text, parse_ids, parse_length_range
 from .repeats import (
     Cover,
     duplicated_cover,
     duplicated_documents,
     duplicated_fractions,
+    maximal_repeats,
     repeated_spans,
     top_ngrams,
     write_span_table,
@@ -119,6 +120,7 @@ from .results import (
     InfgramResult,
     InfgramToken,
     Match,
+    MaximalRepeats,
     NextToken,
     NtdResult,
     ProbResult,
@@ -164,6 +166,9 @@ __all__ = [
     "ScoreSplit",
     "check_contamination",
     "top_ngrams",
+    "maximal_repeats",
+    "MaximalRepeats",
+    "parse_length_range",
     "repeated_spans",
     "duplicated_fractions",
     "duplicated_documents",

@@ -26,10 +26,12 @@ from . import (
     duplicated_cover,
     duplicated_documents,
     load_report,
+    maximal_repeats,
     open_benchmark,
     open_benchmarks,
     open_index,
     parse_ids,
+    parse_length_range,
     repeated_spans,
     save_report,
     score_split,
@@ -333,19 +335,31 @@ def infgram(index_dir, text, ids, as_json):
 
 @main.command()
 @INDEX
-@click.option("--n", "n", type=int, required=True, help="Tokens per n-gram (1 to 1,000).")
+@click.option("--n", "n", required=True,
+              help="Tokens per n-gram (1 to 1,000); a range A..B (8..64) lists the most frequent maximal repeats of "
+                   "A to B tokens instead.")
 @click.option("--k", "k", type=int, default=20, show_default=True, help="How many n-grams to list (up to 10,000).")
 @click.option("--min-count", type=int, default=1, show_default=True, help="List only n-grams occurring this often.")
 @JSON
 def top(index_dir, n, k, min_count, as_json):
     """The K most frequent n-grams of N tokens, exact: counts and the documents holding each."""
+    shortest, longest = parse_length_range(n, "--n")
     with _Bar() as bar:
-        result = top_ngrams(_open(index_dir), n, k, min_count, progress=bar)
+        if shortest == longest:
+            result = top_ngrams(_open(index_dir), shortest, k, min_count, progress=bar)
+        else:
+            if min_count != 1:
+                raise InvalidQuery("--min-count is for one length; a range lists repeats (2 occurrences or more)")
+            result = maximal_repeats(_open(index_dir), shortest, longest, k, progress=bar)
 
     def human(r):
-        click.echo(f"{r.total:,} {r.n}-gram occurrences; the {len(r.ngrams):,} most frequent:")
+        if isinstance(r.n, tuple):
+            click.echo(f"the {len(r.ngrams):,} most frequent maximal repeats of {r.n[0]} to {r.n[1]} tokens:")
+        else:
+            click.echo(f"{r.total:,} {r.n}-gram occurrences; the {len(r.ngrams):,} most frequent:")
         for g in r.ngrams:
-            click.echo(f"  {g.count:>12,}  in {g.documents:>9,} docs  {g.text!r}")
+            length = f"{len(g.ids):>5} tokens  " if isinstance(r.n, tuple) else ""
+            click.echo(f"  {g.count:>12,}  in {g.documents:>9,} docs  {length}{g.text!r}")
 
     _emit(result, as_json, human)
 

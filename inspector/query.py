@@ -198,6 +198,19 @@ _CONDITION = re.compile(
 )
 
 
+def parse_length_range(text: str, what: str, largest: int = 1000) -> tuple[int, int]:
+    """`13` -> (13, 13), `8..64` -> (8, 64): a length or a range of lengths from 1 to `largest` tokens."""
+    low, dots, high = str(text).strip().partition("..")
+    try:
+        shortest, longest = int(low), int(high if dots else low)
+    except ValueError:
+        raise InvalidQuery(f"{what} must be a number of tokens or a range A..B, not {str(text)[:40]!r}") from None
+    if not 1 <= shortest <= longest <= largest:
+        raise InvalidQuery(f"{what} must lie from 1 to {largest:,} tokens, its start no larger than its end, "
+                           f"not {str(text)[:40]!r}")
+    return shortest, longest
+
+
 def parse_where(text: str) -> list[tuple[str, str, str]]:
     """`quality >= 0.5 AND source = 'web'` -> [("quality", ">=", "0.5"), ("source", "=", "web")].
 

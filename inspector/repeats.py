@@ -30,7 +30,7 @@ from index.lcp import held_in_other, runs_by_chunk, single_ranks, singles_by_chu
 from .atomic_file import write_then_rename
 from .contamination.report import FlaggedDocument
 from .query import check_int
-from .results import RepeatedSpan, Repeats, SourceRepeats, TopNgram, TopNgrams
+from .results import MaximalRepeats, RepeatedSpan, Repeats, SourceRepeats, TopNgram, TopNgrams
 
 MAX_N = 1000
 MAX_K = 10_000
@@ -48,6 +48,73 @@ def top_ngrams(index, n: int, k: int = 20, min_count: int = 1, progress=None) ->
     min_count = check_int("the least count", min_count, 1, 2**62)
     engine = index.engine
     _lcp_arrays(engine, progress)
+    ids, counts, _ = _most_frequent(engine, n, k, min_count)
+    return TopNgrams(n=n, total=_total(engine, n), ngrams=_listed(index, [(ids, counts)]))
+
+
+def maximal_repeats(index, shortest: int, longest: int, k: int = 20, progress=None) -> MaximalRepeats:
+    """The `k` most frequent maximal repeats of `shortest` to `longest` tokens, most frequent first, ties by ids: an
+    n-gram occurring twice or more that no token before or after extends without losing an occurrence (so not the
+    13-gram inside a 40-gram that always stands whole). Exact over every shard.
+
+    Per length, the most frequent n-grams are the candidates (`_most_frequent`); one occurrence of each tells the
+    only token that could extend it on each side, and a batch count of the extensions whether one keeps every
+    occurrence. The list is final once its k-th count beats what any n-gram left out at any length may have;
+    until then each length that may hold one offers more."""
+    shortest = check_int("the shortest repeat", shortest, 1, MAX_N)
+    longest = check_int("the longest repeat", longest, shortest, MAX_N)
+    k = check_int("k", k, 1, MAX_K)
+    engine = index.engine
+    _lcp_arrays(engine, progress)
+    offered = dict.fromkeys(range(shortest, longest + 1), k)
+    found: dict[int, list] = {}
+    unlisted: dict[int, int] = {}
+    pending = list(offered)
+    while pending:
+        for n in pending:
+            ids, counts, unlisted[n] = _most_frequent(engine, n, offered[n], 2)
+            keep = _maximal(engine, ids, counts)
+            found[n] = [(row, int(c)) for row, c in zip(ids[keep], counts[keep])]
+        ranked = sorted((f for listed in found.values() for f in listed), key=lambda f: (-f[1], f[0].tolist()))[:k]
+        floor = ranked[-1][1] if len(ranked) == k else 2  # what an n-gram left out must reach to matter
+        pending = [n for n in offered if unlisted[n] >= floor]  # a length that may hold one offers more
+        for n in pending:
+            offered[n] *= 4
+    groups = [(row[None, :], np.array([count])) for row, count in ranked]
+    return MaximalRepeats(n=(shortest, longest), ngrams=_listed(index, groups))
+
+
+def _maximal(engine, ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Which n-grams (rows of `ids`, all of one length, each present) no token before or after extends with the
+    same count: the only candidates are the tokens beside one occurrence (none beside a document's edge)."""
+    n = ids.shape[1]
+    before = np.full(len(ids), -1, dtype=np.int64)  # -1: at a document's edge, nothing extends it on that side
+    after = np.full(len(ids), -1, dtype=np.int64)
+    seen = np.zeros(len(ids), dtype=bool)
+    lo, hi = engine.find_many(ids) if len(ids) else (None, None)
+    for number, shard in enumerate(engine.shards if len(ids) else ()):
+        here = np.flatnonzero((hi[number] > lo[number]) & ~seen)
+        seen[here] = True
+        at = shard.sa[lo[number, here]].astype(np.int64)
+        doc = shard.document_of(at)
+        starts = np.asarray(shard.doc_starts)
+        inside = at > starts[doc]
+        before[here[inside]] = shard.tokens[at[inside] - 1]
+        inside = at + n < starts[doc + 1] - 1  # the separator ends the document
+        after[here[inside]] = shard.tokens[at[inside] + n]
+    keep = np.ones(len(ids), dtype=bool)
+    for side, extend in ((before, lambda rows, t: np.column_stack([t, rows])),
+                         (after, lambda rows, t: np.column_stack([rows, t]))):
+        inner = np.flatnonzero(side >= 0)
+        if len(inner):
+            keep[inner[engine.count_many(extend(ids[inner], side[inner])) == counts[inner]]] = False
+    return keep
+
+
+def _most_frequent(engine, n: int, k: int, min_count: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The k most frequent n-grams with `min_count`+ occurrences ((k, n) ids and counts, ties by ids), and the
+    largest count an n-gram left out may have. Each shard offers its top runs; the list is final once its k-th count
+    beats what any n-gram not offered could reach (the sum of each shard's largest count not offered)."""
     offered = k
     while True:
         candidates, bound = _offers(engine, n, offered, min_count)
@@ -56,14 +123,21 @@ def top_ngrams(index, n: int, k: int = 20, min_count: int = 1, progress=None) ->
         ids, counts = ids[keep], counts[keep]
         order = np.lexsort((*ids.T[::-1], -counts))[:k] if len(ids) else np.zeros(0, dtype=np.int64)
         ids, counts = ids[order], counts[order]
-        if bound < min_count or (len(counts) == k and counts[-1] > bound):
-            break
+        if bound < min_count:  # every n-gram of `min_count`+ was offered
+            return ids, counts, int(counts[-1]) if len(counts) == k else min_count - 1
+        if len(counts) == k and counts[-1] > bound:
+            return ids, counts, int(counts[-1])
         offered *= 4
-    documents = _documents(engine, ids)
-    tokenizer = index.tokenizer
-    grams = tuple(TopNgram(tuple(int(t) for t in row), tokenizer.decode(row.tolist()), int(c), int(d))
-                  for row, c, d in zip(ids, counts, documents))
-    return TopNgrams(n=n, total=_total(engine, n), ngrams=grams)
+
+
+def _listed(index, groups: list[tuple[np.ndarray, np.ndarray]]) -> tuple[TopNgram, ...]:
+    """(ids, counts) groups, each of one length, as TopNgrams with their text and documents, in the order given."""
+    tokenizer, listed = index.tokenizer, []
+    for ids, counts in groups:
+        documents = _documents(index.engine, ids)
+        listed += [TopNgram(tuple(int(t) for t in row), tokenizer.decode(row.tolist()), int(c), int(d))
+                   for row, c, d in zip(ids, counts, documents)]
+    return tuple(listed)
 
 
 def _lcp_arrays(engine, progress) -> None:

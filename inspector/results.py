@@ -329,6 +329,15 @@ class TopNgrams(Result):
 
 
 @dataclass(frozen=True, slots=True)
+class MaximalRepeats(Result):
+    """The most frequent maximal repeats of n[0] to n[1] tokens (`inspector.repeats.maximal_repeats`), most frequent
+    first, ties by ids: n-grams no token before or after extends without losing an occurrence."""
+
+    n: tuple[int, int]
+    ngrams: tuple[TopNgram, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RepeatedSpan(Result):
     """A duplicated span: `ids_length` tokens standing, as a maximal covered span, in `count` places (`documents`:
     their document numbers, one per place); `text`: its first 200 characters."""

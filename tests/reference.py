@@ -111,6 +111,26 @@ def top_ngrams(docs: list[list[int]], n: int, k: int, min_count: int) -> tuple[l
     return [(g, counts[g], len(holders[g])) for g in ranked], sum(max(0, len(doc) - n + 1) for doc in docs)
 
 
+def maximal_repeats(docs: list[list[int]], shortest: int, longest: int, k: int) -> list[tuple]:
+    """(ids, count, documents) of the k most frequent n-grams of shortest..longest tokens that occur twice or more
+    and that no token before or after extends keeping every occurrence (counted over every substring), most
+    frequent first, ties by ids."""
+    counts, holders = Counter(), defaultdict(set)
+    for d, doc in enumerate(docs):
+        for n in range(shortest, longest + 2):
+            for i in range(len(doc) - n + 1):
+                counts[tuple(doc[i : i + n])] += 1
+                holders[tuple(doc[i : i + n])].add(d)
+    longer = defaultdict(list)  # each (n+1)-gram's count under the n-grams it extends
+    for gram, c in counts.items():
+        if len(gram) > shortest:
+            longer[gram[1:]].append(c)
+            longer[gram[:-1]].append(c)
+    maximal = [g for g, c in counts.items() if len(g) <= longest and c >= 2 and c not in longer[g]]
+    ranked = sorted(maximal, key=lambda g: (-counts[g], g))[:k]
+    return [(g, counts[g], len(holders[g])) for g in ranked]
+
+
 def repeated_spans(docs: list[list[int]], length: int, min_docs: int) -> tuple[list[list[bool]], list[tuple]]:
     """Which tokens lie in a window of `length` tokens held by at least `min_docs` documents (per document), and
     the maximal runs of such tokens grouped by their ids: (length, count, documents in corpus order), largest

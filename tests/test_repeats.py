@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 
 from index.errors import InvalidQuery
 from inspector.cli import main
-from inspector.repeats import duplicated_cover, duplicated_fractions, repeated_spans, top_ngrams
+from inspector.repeats import (
+    duplicated_cover,
+    duplicated_fractions,
+    maximal_repeats,
+    repeated_spans,
+    top_ngrams,
+)
 
 from . import reference as ref
 from .profiles import examples
@@ -139,6 +145,39 @@ def test_top_ngrams_bounds_its_inputs(tmp_path, args, message):
     made = ref.build_both(tmp_path, ["abab"])
     with pytest.raises(InvalidQuery, match=message):
         top_ngrams(made.one, *args)
+
+
+# -- maximal repeats of a range of lengths ---------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(texts=st.lists(st.text(alphabet=CHARS, max_size=30), min_size=1, max_size=8), shard_tokens=st.integers(1, 12),
+       shortest=st.integers(1, 4), span=st.integers(0, 4), k=st.integers(1, 12))
+@example(texts=["abab", "abab", "xab"], shard_tokens=5, shortest=2, span=2, k=5)  # "ab" outside "abab" too
+# the most frequent 2- and 3-grams all stand inside "abcdef": the maximal "xy" is found only once more are offered
+@example(texts=["abcdef", "abcdef", "abcdef", "axyb", "cxyd", "exyf"], shard_tokens=12, shortest=2, span=1, k=1)
+def test_maximal_repeats_match_brute_force(texts, shard_tokens, shortest, span, k):
+    with ref.built(texts, "bytes", shard_tokens) as made:
+        expected = ref.maximal_repeats(made.docs, shortest, shortest + span, k)
+        for index in made.indexes:
+            found = maximal_repeats(index, shortest, shortest + span, k)
+            assert found.n == (shortest, shortest + span)
+            assert [(g.ids, g.count, g.documents) for g in found.ngrams] == expected
+
+
+def test_top_over_a_range_lists_maximal_repeats_only(tmp_path):
+    """A sentence repeated whole: its shorter n-grams all stand inside it, so only the whole sentence is listed (from
+    its second token: "the" opening a text and " the" are other tokens)."""
+    sentence = "the cat sat on the mat today"
+    ref.build_both(tmp_path, [f"{sentence}. One", f"Two: {sentence}!", "nothing here at all"], tokenizer="gpt2")
+    out = CliRunner().invoke(main, ["top", str(tmp_path / "many"), "--n", "2..12", "--k", "3", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["n"] == [2, 12] and [g["text"] for g in data["ngrams"]] == [" cat sat on the mat today"]
+    assert data["ngrams"][0]["count"] == 2 and data["ngrams"][0]["documents"] == 2
+    for bad, said in [("12..2", "its start no larger than its end"), ("x", "a number of tokens or a range A..B")]:
+        wrong = CliRunner().invoke(main, ["top", str(tmp_path / "many"), "--n", bad])
+        assert wrong.exit_code != 0 and said in wrong.output
 
 
 # -- duplicated spans ----------------------------------------------------------------------------------------------
