@@ -2,7 +2,8 @@
 frequent n-grams of a chosen length (`inspector.top_ngrams`: a chart and a table, each linked to its documents in
 context on the N-grams page), or its duplicated spans (`inspector.repeated_spans`: windows of `len` tokens held by
 `docs` documents or more, the share of the corpus inside them, the largest spans with their documents). The URL is
-the state (?show=spans, &n=, &k=, &len=, &docs=): a link shows the same view."""
+the state (?show=spans, &n=, &upto= for maximal repeats of n to upto tokens, &k=, &len=, &docs=): a link shows
+the same view."""
 import shlex
 
 import pandas as pd
@@ -11,9 +12,11 @@ import streamlit as st
 from inspector import (
     CorpusIndex,
     InvalidQuery,
+    MaximalRepeats,
     Repeats,
     TopNgrams,
     duplication_parameters,
+    maximal_repeats,
     repeated_spans,
     top_ngrams,
 )
@@ -34,6 +37,11 @@ def most_frequent(_index: CorpusIndex, path: str, build: str, n: int, k: int) ->
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def most_frequent_maximal(_index: CorpusIndex, path: str, build: str, n: int, upto: int, k: int) -> MaximalRepeats:
+    return maximal_repeats(_index, n, upto, k)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
 def duplicated(_index: CorpusIndex, path: str, build: str, length: int, docs: int, k: int) -> Repeats:
     return repeated_spans(_index, length, docs, k)
 
@@ -45,6 +53,17 @@ def set_url(name: str) -> None:
         st.query_params.pop(name, None)
     else:
         st.query_params[name] = str(value)
+    if name == "n":  # a range ends past its start, or it is one length
+        set_upto()
+
+
+def set_upto() -> None:
+    """The longest length into the URL (left out when empty or no longer than n: one length)."""
+    value = st.session_state.repeats_upto
+    if value is None or value <= st.session_state.repeats_n:
+        st.query_params.pop("upto", None)
+    else:
+        st.query_params["upto"] = str(value)
 
 
 def documents_params(ids: tuple[int, ...]) -> dict[str, str]:
@@ -52,20 +71,29 @@ def documents_params(ids: tuple[int, ...]) -> dict[str, str]:
     return {"mode": "Documents", "q": ",".join(map(str, ids)), "ids": "1"}
 
 
-def show_top(n: int, k: int) -> None:
-    with stop_on_error(), st.spinner(f"Counting every {n}-gram…"):
-        top = most_frequent(index, str(index.path), index.build.name, n, k)
-    st.code(f"inspector top {shlex.quote(str(index.path))} --n {n} --k {k}", language="bash")
+def show_top(n: int, upto: int, k: int) -> None:
+    lengths = f"{n}..{upto}" if upto > n else str(n)
+    with stop_on_error(), st.spinner(f"Counting every {n}-gram…" if upto == n else
+                                     f"Finding the maximal repeats of {n} to {upto} tokens…"):
+        top = (most_frequent(index, str(index.path), index.build.name, n, k) if upto == n else
+               most_frequent_maximal(index, str(index.path), index.build.name, n, upto, k))
+    st.code(f"inspector top {shlex.quote(str(index.path))} --n {lengths} --k {k}", language="bash")
     if not top.ngrams:
-        st.info(f"No document holds {n:,} tokens: there is no {n}-gram.")
+        st.info(f"No document holds {n:,} tokens: there is no {n}-gram." if upto == n else
+                f"No n-gram of {n:,} to {upto:,} tokens occurs twice.")
         return
-    st.caption(f"{top.total:,} {n}-gram occurrences in the corpus; the {len(top.ngrams):,} most frequent, most "
-               "frequent first (ties by token ids):")
+    if upto == n:
+        st.caption(f"{top.total:,} {n}-gram occurrences in the corpus; the {len(top.ngrams):,} most frequent, most "
+                   "frequent first (ties by token ids):")
+    else:
+        st.caption(f"The {len(top.ngrams):,} most frequent maximal repeats of {n:,} to {upto:,} tokens (no token "
+                   "before or after extends one keeping every occurrence), most frequent first (ties by token ids):")
     rows = pd.DataFrame({
         "rank": range(1, len(top.ngrams) + 1),
         "n-gram": [f"{rank}. {g.text!r}"[:80] for rank, g in enumerate(top.ngrams, 1)],
         "count": [g.count for g in top.ngrams],
-        "share": [g.count / top.total for g in top.ngrams],
+        **({"share": [g.count / top.total for g in top.ngrams]} if upto == n else
+           {"tokens": [len(g.ids) for g in top.ngrams]}),
         "documents": [g.documents for g in top.ngrams],
         "text": [repr(g.text) for g in top.ngrams],
         "ids": [",".join(map(str, g.ids)) for g in top.ngrams],
@@ -145,17 +173,22 @@ with stop_on_error():  # what a URL can say, bounded and checked before it reach
     if show not in SHOW:
         raise InvalidQuery(f"show must be one of {', '.join(SHOW)}, not {quoted(show)}")
     n = url_int(st.query_params.get("n"), "n (tokens per n-gram)", 1, MAX_N, default=DEFAULT["n"])
+    upto = url_int(st.query_params.get("upto"), "upto (the longest maximal repeat)", n, MAX_N, default=n)
     k = url_int(st.query_params.get("k"), "k (n-grams or spans listed)", 1, MAX_SHOWN, default=DEFAULT["k"])
     length = url_int(st.query_params.get("len"), "len (tokens per window)", 1, MAX_N, default=DEFAULT["len"])
     docs = url_int(st.query_params.get("docs"), "docs (documents a window stands in)", 2, 1000,
                    default=DEFAULT["docs"])
 for name, value in {"show": show, "n": n, "k": k, "len": length, "docs": docs}.items():
     st.session_state[f"repeats_{name}"] = value
+st.session_state.repeats_upto = upto if upto > n else None
 st.segmented_control("Show", list(SHOW), format_func=SHOW.get, key="repeats_show", on_change=set_url,
                      args=("show",))
 with st.container(horizontal=True):
     if show == "ngrams":
         st.number_input("Tokens per n-gram", 1, MAX_N, key="repeats_n", on_change=set_url, args=("n",), width=200)
+        st.number_input("Up to (maximal repeats)", 1, MAX_N, key="repeats_upto", on_change=set_upto, width=200,
+                        help="A range of lengths lists the most frequent maximal repeats in it: n-grams no token "
+                             "before or after extends without losing an occurrence.")
     else:
         st.number_input("Tokens per window", 1, MAX_N, key="repeats_len", on_change=set_url, args=("len",),
                         width=200)
@@ -164,6 +197,6 @@ with st.container(horizontal=True):
     st.number_input("How many", 1, MAX_SHOWN, key="repeats_k", on_change=set_url, args=("k",), width=200)
 
 if show == "ngrams":
-    show_top(n, k)
+    show_top(n, upto, k)
 else:
     show_spans(length, docs, k)

@@ -48,6 +48,20 @@ def test_the_view_is_the_url(repeats_made, monkeypatch):
 
 
 @pytest.mark.parametrize("which", ["one", "many"])
+def test_a_range_lists_the_brute_force_maximal_repeats(repeats_made, monkeypatch, which):
+    at = open_page(repeats_made.corpus.parent / which, monkeypatch, "repeats", n="3", upto="9", k="6")
+    no_trouble(at)
+    expected = ref.maximal_repeats(repeats_made.docs, 3, 9, 6)
+    table = dataframe(at, "tokens")
+    assert list(zip(table["count"], table["tokens"], table["documents"])) == [
+        (count, len(ids), documents) for ids, count, documents in expected]
+    assert table["ids"].tolist() == [",".join(map(str, ids)) for ids, _, _ in expected]
+    assert "--n 3..9 --k 6" in at.code[0].value
+    at.number_input(key="repeats_n").set_value(10).run()  # past the range's end: one length again
+    assert "upto" not in at.query_params and "share" in dataframe(at, "count").columns
+
+
+@pytest.mark.parametrize("which", ["one", "many"])
 def test_the_duplicated_spans_are_the_brute_force_ones(repeats_made, monkeypatch, which):
     at = open_page(repeats_made.corpus.parent / which, monkeypatch, "repeats", show="spans", len="6", k="5")
     no_trouble(at)
@@ -89,6 +103,7 @@ def test_spans_beyond_the_app_limit_are_left_to_the_cli(repeats_made, monkeypatc
     ({"n": "x"}, "n (tokens per n-gram) must be a whole number from 1 to 1,000, not 'x'"),
     ({"k": "500"}, "k (n-grams or spans listed) must be from 1 to 100, not 500"),
     ({"show": "lines"}, "show must be one of ngrams, spans, not 'lines'"),
+    ({"n": "8", "upto": "4"}, "upto (the longest maximal repeat) must be from 8 to 1,000, not 4"),
     ({"show": "spans", "docs": "1"}, "docs (documents a window stands in) must be from 2 to 1,000, not 1"),
 ])
 def test_a_bad_link_is_one_error(repeats_made, monkeypatch, params, said):
