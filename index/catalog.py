@@ -107,7 +107,14 @@ def set_signal_column(path: Path, name: str, values: np.ndarray) -> None:
     refused (`build_catalog` renames those, so only a catalog from an older build has one)."""
     import duckdb
 
-    con = duckdb.connect(str(path))
+    try:
+        _set_signal_column(duckdb.connect(str(path)), name, values)
+    except duckdb.Error as exc:  # a full disk surfaces as an IOException
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InspectorError(f"adding {name} to the catalog failed: {reason}; the index is kept") from None
+
+
+def _set_signal_column(con, name: str, values: np.ndarray) -> None:
     try:
         con.execute("CREATE TABLE IF NOT EXISTS signal_columns (name VARCHAR)")
         signals = {r[0].lower() for r in con.execute("SELECT name FROM signal_columns").fetchall()}

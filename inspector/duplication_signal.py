@@ -34,6 +34,17 @@ def add_duplication_signal(index, min_len: int = 50, min_docs: int = 2, progress
     publish it into its folder's catalog as a new build; refused if another build went live meanwhile."""
     fractions = duplicated_fractions(index, min_len, min_docs, progress, cover=cover)
     out = Path(index.path)
+    try:
+        final = _publish(index, out, fractions, min_len, min_docs)
+    except OSError as exc:  # disk full, read-only folder: the temporary build is gone, the live one kept
+        raise InspectorError(f"adding q_dup_span_frac failed writing {exc.filename or out}: {exc.strerror or exc}; "
+                             f"the index in {out} is kept") from None
+    return DuplicationSignal(str(out), DUPLICATION_SIGNAL, min_len, min_docs, len(fractions),
+                             int(np.count_nonzero(fractions)), final.name)
+
+
+def _publish(index, out: Path, fractions: np.ndarray, min_len: int, min_docs: int) -> Path:
+    """A new build of `out`: the live build's files, its catalog with the column, `duplication.arrow`."""
     with storage.build_area(out) as tmp:
         if storage.current_name(out) != index.build.name:
             raise InspectorError(f"{out} changed while q_dup_span_frac was computed (an append or a compaction): "
@@ -45,9 +56,7 @@ def add_duplication_signal(index, min_len: int = 50, min_docs: int = 2, progress
         table = pa.table({DUPLICATION_SIGNAL: fractions})
         write_table(table.replace_schema_metadata({"min_len": str(min_len), "min_docs": str(min_docs)}),
                     tmp / DUPLICATION)
-        final = storage.commit(tmp, index.manifest, known)
-    return DuplicationSignal(str(out), DUPLICATION_SIGNAL, min_len, min_docs, len(fractions),
-                             int(np.count_nonzero(fractions)), final.name)
+        return storage.commit(tmp, index.manifest, known)
 
 
 def duplication_parameters(build: Path) -> tuple[int, int] | None:

@@ -82,6 +82,24 @@ def test_a_handle_on_an_older_build_is_refused(tmp_path):
     assert shares(tmp_path / "i") == [1.0, 1.0]
 
 
+def test_a_failed_write_is_one_line_and_the_index_is_kept(tmp_path, monkeypatch):
+    import inspector.duplication_signal as signal
+
+    write_parquet(tmp_path / "c" / "a.parquet", [{"text": "the same words"}, {"text": "the same words"}])
+    build_index([tmp_path / "c"], tmp_path / "i", **LEAN)
+
+    def full(table, path):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(signal, "write_table", full)
+    with open_index(tmp_path / "i") as index, pytest.raises(InspectorError) as failed:
+        add_duplication_signal(index, 3, 2)
+    assert "No space left on device; the index in" in str(failed.value) and "is kept" in str(failed.value)
+    with open_index(tmp_path / "i") as index:
+        assert "q_dup_span_frac" not in index.catalog.types and index.count("same").count == 2
+    assert [p.name for p in (tmp_path / "i").iterdir() if p.name.startswith(".tmp")] == []
+
+
 def test_the_corpus_own_column_of_that_name_is_kept_and_sample_stratifies_by_the_signal(tmp_path):
     rows = [{"text": f"shared boilerplate line {'x' * (i % 2)} doc {i}" if i % 3 else f"unique text {i}",
              "Q_DUP_SPAN_FRAC": float(i)} for i in range(12)]
