@@ -26,6 +26,8 @@ def lcp_array(shard: Shard, progress: Progress | None = None) -> np.ndarray:
         rank = np.empty(shard.n_tokens, dtype=np.uint32)
         ranks(shard.sa, rank)
         text, h = shard.text_words(), 0
+        if progress is not None:
+            progress("LCP of the shards", 0, shard.n_tokens)
         for start in range(0, shard.n_tokens, CHUNK):
             stop = min(start + CHUNK, shard.n_tokens)
             h = kasai(text, shard.width, shard.sa, rank, out, start, stop, h)
@@ -60,6 +62,10 @@ def top_runs(lcp: np.ndarray, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     best_lo, best_hi = np.zeros(0, np.int64), np.zeros(0, np.int64)
     for starts, ends in runs_by_chunk(lcp, n):
         lo, hi = np.concatenate([best_lo, starts]), np.concatenate([best_hi, ends])
+        if len(lo) > k + 1:  # only runs at least as long as the (k + 1)-th longest can stay: sort those alone
+            counts = hi - lo
+            kept = np.flatnonzero(counts >= -np.partition(-counts, k)[k])
+            lo, hi = lo[kept], hi[kept]
         order = np.lexsort((lo, lo - hi))[: k + 1]
         best_lo, best_hi = lo[order], hi[order]
     return best_lo, best_hi
@@ -105,3 +111,12 @@ def held_in_other(shard: Shard, ranks: np.ndarray, other: Shard, windows: np.nda
     merge(shard.text_words(), shard.sa, np.ascontiguousarray(ranks, dtype=np.int64), other.text_words(), other.sa,
           windows, held, shard.width, n, out)
     return out
+
+
+def cover_from_starts(marks: np.ndarray, n: int) -> None:
+    """In place: from `marks` (bool, per token position: a window of n tokens starts here) to whether a window
+    holds the position, in one compiled pass (`lcp_kernels.cover_from_starts`). A byte per token, where adding
+    +1/-1 at each window's two ends and a cumulative sum would take 4 (8 at the sum) and a scattered add."""
+    from .lcp_kernels import cover_from_starts as cover
+
+    cover(marks, n)

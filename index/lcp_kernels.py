@@ -84,3 +84,14 @@ def held_in_other(text_a, sa_a, ranks_a, text_b, sa_b, windows_b, held_b, width,
                 out[i] += held_b[j]
                 break
             j += 1
+
+
+@jit
+def cover_from_starts(marks, length) -> None:
+    """In place: marks[p] on entry says a window of `length` tokens starts at p; on return, that p lies inside one
+    (a start at most length - 1 tokens before it). One pass and no array beside the marks."""
+    last = -np.int64(length)
+    for p in range(len(marks)):
+        if marks[p]:
+            last = p
+        marks[p] = p - last < length

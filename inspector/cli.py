@@ -83,7 +83,8 @@ class _Bar:
             self.close()
             self._stage = stage
             unit = next((unit for start, unit in _UNITS if stage.startswith(start)), "files")
-            self._bar = tqdm(total=total or None, desc=stage, unit=unit, file=sys.stderr)
+            # a stage first heard of part-way: its rate counts from here, not the work done before the bar
+            self._bar = tqdm(total=total or None, initial=done, desc=stage, unit=unit, file=sys.stderr)
         self._bar.n = done
         self._bar.refresh()
 

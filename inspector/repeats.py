@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ import pyarrow.parquet as pq
 
 from index import lcp as index_lcp
 from index.errors import InspectorError, InvalidQuery
-from index.lcp import held_in_other, runs_by_chunk, single_ranks, singles_by_chunk, top_runs
+from index.lcp import cover_from_starts, held_in_other, runs_by_chunk, single_ranks, singles_by_chunk, top_runs
 
 from .atomic_file import write_then_rename
 from .contamination.report import FlaggedDocument
@@ -309,6 +310,8 @@ def duplicated_cover(index, min_len: int = 50, min_docs: int = 2, progress=None)
     tables = {number: _window_table(engine, number, min_len) for number in range(len(engine.shards))} if many else {}
     passes = 2 if many else 1  # many shards: the windows held once are merged with the others' too
     covers, done, total = [], 0, passes * sum(s.n_tokens for s in engine.shards)
+    if progress is not None:
+        progress("duplicated windows", 0, total)
     for number, shard in enumerate(engine.shards):
         tick = progress and (lambda at, done=done: progress("duplicated windows", done + at, total))
         covers.append(_covered(engine, number, min_len, min_docs, tables, tick))
@@ -351,21 +354,20 @@ def _per_document(shard, covered: np.ndarray) -> np.ndarray:
     """Covered tokens per document of the shard."""
     if not shard.n_documents:
         return np.zeros(0, dtype=np.int64)
-    return np.add.reduceat(covered.astype(np.int64), np.asarray(shard.doc_starts[:-1]))
+    return np.add.reduceat(covered, np.asarray(shard.doc_starts[:-1]), dtype=np.int64)
 
 
 def _covered(engine, number: int, length: int, min_docs: int, tables: dict, tick=None) -> np.ndarray:
     """Per token position of shard `number` (separators included, never covered): whether a window of `length`
     tokens over it occurs in at least `min_docs` documents of the corpus. `tick(ranks)`: the ranks walked so far (a
     shard of many is walked twice)."""
-    shard = engine.shards[number]
-    depth = np.zeros(shard.n_tokens + 1, dtype=np.int32)
+    covered = np.zeros(engine.shards[number].n_tokens, dtype=bool)
     for starts, walked in _window_starts(engine, number, length, min_docs, tables):
-        np.add.at(depth, starts, 1)
-        np.add.at(depth, starts + length, -1)
+        covered[starts] = True
         if tick is not None:
             tick(walked)
-    return np.cumsum(depth[:-1], dtype=np.int32) > 0
+    cover_from_starts(covered, length)  # a window ends before its separator, so no separator is covered
+    return covered
 
 
 def _window_starts(engine, number: int, length: int, min_docs: int,
@@ -394,18 +396,17 @@ def _window_table(engine, number: int, length: int) -> tuple[np.ndarray, np.ndar
     """Shard `number`'s distinct windows of `length` tokens in suffix-array order: a rank holding each (uint32),
     and how many of the shard's documents hold it (int32). What the other shards merge their windows with."""
     shard, lcp = engine.shards[number], engine.lcp(number)
-    ranks, held = [np.zeros(0, np.uint32)], [np.zeros(0, np.int32)]
-    for lo, hi in runs_by_chunk(lcp, length):
+    ranks, held, none = [np.zeros(0, np.uint32)], [np.zeros(0, np.int32)], np.zeros(0, np.int64)
+    # the runs closed in a chunk and the chunk's singles all lie after the chunk before's: sort a chunk at a time
+    for runs, single in zip_longest(runs_by_chunk(lcp, length), singles_by_chunk(shard, lcp, length)):
+        (lo, hi), single = runs or (none, none), none if single is None else single
         every, run_of = _ranks_of(lo, hi)
-        ranks.append(lo.astype(np.uint32))
-        held.append(_distinct_per_run(run_of, shard.document_of(shard.sa[every].astype(np.int64)),
-                                      len(lo)).astype(np.int32))
-    for single in singles_by_chunk(shard, lcp, length):
-        ranks.append(single.astype(np.uint32))
-        held.append(np.ones(len(single), np.int32))
-    ranks, held = np.concatenate(ranks), np.concatenate(held)
-    order = np.argsort(ranks, kind="stable")
-    return ranks[order], held[order]
+        documents = _distinct_per_run(run_of, shard.document_of(shard.sa[every].astype(np.int64)), len(lo))
+        chunk = np.concatenate([lo, single]).astype(np.uint32)
+        order = np.argsort(chunk, kind="stable")
+        ranks.append(chunk[order])
+        held.append(np.concatenate([documents, np.ones(len(single), np.int64)]).astype(np.int32)[order])
+    return np.concatenate(ranks), np.concatenate(held)
 
 
 def _elsewhere(engine, number: int, ranks: np.ndarray, length: int, tables: dict) -> np.ndarray:

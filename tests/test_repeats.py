@@ -339,3 +339,13 @@ def test_repeats_as_text_and_json(tmp_path):
     assert shown.exit_code == 0 and "2 documents hold some" in shown.stdout
     bad = CliRunner().invoke(main, ["repeats", str(tmp_path / "one"), "--min-docs", "1"])
     assert bad.exit_code == 2 and "the least documents must be between 2" in bad.output
+
+
+def test_long_work_reports_its_start_then_each_chunk(tmp_path):
+    """A bar appears when the work starts (0 done), not after its first chunk, and ends at its total."""
+    made = ref.build_both(tmp_path, ["the cat sat on the mat", "the cat sat on the mat too"], tokenizer="gpt2")
+    seen: list[tuple[str, int, int]] = []
+    duplicated_cover(made.many, 3, 2, lambda stage, done, total: seen.append((stage, done, total)))
+    for stage in ("LCP of the shards", "duplicated windows"):
+        reports = [(done, total) for name, done, total in seen if name == stage]
+        assert reports[0][0] == 0 and reports[-1][0] == reports[-1][1] > 0, (stage, reports)
