@@ -47,6 +47,7 @@ def test_a_search_result_opens_the_long_document_at_its_match_and_steps_by_keys(
     starts = phrase_starts(search_index.document(2).text)
     page.goto(f"{search_server}/search?q={PHRASE}")
     expect(metric(page)).to_have_text("2", timeout=20_000)
+    page.locator("mark").first.wait_for(timeout=20_000)  # the figure may be drawn before the results under it
     snippet_marks = page.locator("mark").all_inner_texts()
     assert snippet_marks and set(snippet_marks) == {"kernel module"}  # the phrase, one mark, never its words alone
     page.get_by_role("link", name="Open document 2").click()
@@ -79,6 +80,7 @@ def test_a_search_view_comes_back_from_its_url(page, search_server, search_index
     page.goto(f"{search_server}/search?q=kernel&f_source=web&f_quality=0.05..&sort=-year&page=2")
     expect(metric(page)).to_have_text(f"{expected.total:,}", timeout=20_000)
     expect(page.get_by_text("Filtered by: source in [web]; quality ≥ 0.05")).to_be_visible()
+    page.get_by_text(re.compile(r"^doc \d+ · id ")).first.wait_for(timeout=20_000)
     facts = page.get_by_text(re.compile(r"^doc \d+ · id ")).all_inner_texts()
     assert [f.split(" · ")[0] for f in facts] == [f"doc {h.doc}" for h in expected.hits]
     screenshot(page, "search-filters")
